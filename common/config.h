@@ -1,0 +1,116 @@
+/*
+ * The configuration: one INI file (libinih), then the original system's
+ * environment variables. Every key is in the table in config.c; an unknown
+ * key or a bad value is a "file:line: reason" error (exit 78 by the caller).
+ */
+#ifndef LEAFMON_CONFIG_H
+#define LEAFMON_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "srcspec.h"
+
+#define EX_CONFIG_ERR 78 /* sysexits EX_CONFIG: do not restart */
+
+enum cfg_section { SEC_SUPERVISOR, SEC_CAN, SEC_INFLUX, SEC_CLOUD, SEC_WEB, SEC_COUNT };
+enum cfg_api { API_AUTO, API_V1, API_V2 };
+enum cfg_precision { PREC_NS, PREC_US, PREC_MS, PREC_S };
+#define CFG_GEN_AUTO (-1) /* else 0 ZE0, 1 AZE0, 2 ZE1 (vehicle_generation) */
+
+struct cfg_writer {
+	bool enabled;
+	char url[256];
+	int api;
+	char database[128];
+	char retention_policy[128];
+	char org[128];
+	char bucket[128];
+	char token_file[256];
+	char ca_file[256];
+	int precision;
+	int spool_max_mb;
+	int timeout_s;
+	int batch_lines;
+	/* cloud only */
+	int resolution_ms;
+	int sync_interval_s;
+	int64_t max_bytes_per_5min;
+	int retention_days;
+	/* loaded, not keys */
+	char token[1024];
+	char token_origin[300]; /* "file PATH" or "environment INFLUX_TOKEN" */
+};
+
+struct config {
+	char path[256]; /* the file it came from ("" when none) */
+	struct {
+		char rundir[256];
+		char statedir[256];
+		char vehicle[128];
+		int log_level;
+		int restart_min_ms;
+		int restart_max_ms;
+		int failed_after;
+		int failed_window_s;
+		int failed_retry_s;
+		int heartbeat_timeout_s;
+		int stop_timeout_s;
+		int journal_mb;
+		char worker_dir[256];
+	} sup;
+	struct {
+		char source[1024];
+		int publish_interval_ms;
+		int generation;
+		int asleep_after_s;
+		bool record;
+		int record_max_mb;
+		bool poll_cells;
+		/* parsed from source */
+		struct src_spec src[SRC_MAX];
+		int nsrc;
+	} can;
+	struct cfg_writer influx;
+	struct cfg_writer cloud;
+	struct {
+		bool enabled;
+		char bind[64];
+		int port;
+		char root[256];
+		char password_file[256];
+		char tls_cert[256];
+		char tls_key[256];
+		int history_ring_hours;
+		int max_clients;
+		/* loaded */
+		char password[256];
+	} web;
+	/* warnings found while loading (permissions); one per line */
+	char warnings[1024];
+};
+
+/*
+ * Load defaults, then path (NULL or a missing file with allow_missing: only
+ * defaults), then the environment. On error, err holds "file:line: reason"
+ * and -1 is returned.
+ */
+int config_load(struct config *cfg, const char *path, bool allow_missing, char *err,
+		size_t errlen);
+/* Parse from a string (tests, fuzzing); name is used in messages. */
+int config_load_string(struct config *cfg, const char *text, const char *name, char *err,
+		       size_t errlen);
+void config_defaults(struct config *cfg);
+/* The effective config as INI text, secrets masked. Caller frees. */
+char *config_dump(const struct config *cfg);
+/* Bitmask (1 << SEC_x) of the sections whose values differ. */
+unsigned config_diff(const struct config *a, const struct config *b);
+const char *config_section_name(int sec);
+/* The config path to use: -c, $LEAFMON_CONFIG, /etc/leafmon/leafmon.conf */
+const char *config_default_path(const char *opt);
+const char *config_precision_name(int prec, int api);
+/* Where leafmond looks for leafmon-<worker> unless worker_dir says otherwise. */
+const char *config_builtin_worker_dir(void);
+
+#endif

@@ -1,0 +1,172 @@
+/*
+ * The signal table built from signals.def, with lookups and value formatting.
+ * Lookups by id are O(1) through a sparse index built at compile time.
+ */
+#include "signals.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+
+const struct sig_info sig_table[] = {
+#define SIG(id_, name_, unit_, group_, type_, status_, labels_, desc_)                             \
+	{.id = (id_),                                                                              \
+	 .group = SG_##group_,                                                                     \
+	 .type = ST_##type_,                                                                       \
+	 .status = SS_##status_,                                                                   \
+	 .name = #name_,                                                                           \
+	 .unit = (unit_),                                                                          \
+	 .desc = (desc_),                                                                          \
+	 .labels = (labels_)},
+#include "signals.def"
+#undef SIG
+};
+
+const size_t sig_count = sizeof(sig_table) / sizeof(sig_table[0]);
+
+/* id -> row index + 1 (0 = hole) */
+static const uint16_t sig_index[SIG_ID_MAX] = {
+#define SIG(id_, name_, unit_, group_, type_, status_, labels_, desc_) [id_] = __COUNTER__ + 1,
+#include "signals.def"
+#undef SIG
+};
+
+static const char *const group_names[SG_COUNT] = {
+    "battery", "motor", "vehicle", "charge", "climate", "cells", "cell", "can",
+};
+
+const struct sig_info *
+sig_by_id(unsigned id)
+{
+	if (id >= SIG_ID_MAX || sig_index[id] == 0)
+		return NULL;
+	return &sig_table[sig_index[id] - 1];
+}
+
+const struct sig_info *
+sig_by_name(const char *name)
+{
+	for (size_t i = 0; i < sig_count; i++)
+		if (strcmp(sig_table[i].name, name) == 0)
+			return &sig_table[i];
+	return NULL;
+}
+
+const char *
+sig_group_name(unsigned group)
+{
+	return group < SG_COUNT ? group_names[group] : "unknown";
+}
+
+int
+sig_group_by_name(const char *name)
+{
+	for (int i = 0; i < SG_COUNT; i++)
+		if (strcmp(group_names[i], name) == 0)
+			return i;
+	return -1;
+}
+
+const char *
+sig_enum_label(const struct sig_info *s, double v, char *buf, size_t len)
+{
+	if (s->labels == NULL || !(v >= 0) || v != floor(v) || v > 64)
+		return NULL;
+	unsigned want = (unsigned)v, idx = 0;
+	const char *p = s->labels;
+	while (idx < want) {
+		p = strchr(p, ',');
+		if (p == NULL)
+			return NULL;
+		p++;
+		idx++;
+	}
+	size_t n = strcspn(p, ",");
+	if (n + 1 > len)
+		return NULL;
+	memcpy(buf, p, n);
+	buf[n] = '\0';
+	return buf;
+}
+
+int
+sig_enum_index(const struct sig_info *s, const char *label)
+{
+	if (s->labels == NULL)
+		return -1;
+	size_t want = strlen(label);
+	int idx = 0;
+	for (const char *p = s->labels; p != NULL; idx++) {
+		size_t n = strcspn(p, ",");
+		if (n == want && strncmp(p, label, n) == 0)
+			return idx;
+		p = strchr(p, ',');
+		if (p != NULL)
+			p++;
+	}
+	return -1;
+}
+
+static int
+fit(int n, size_t len)
+{
+	return (n < 0 || (size_t)n >= len) ? -1 : n;
+}
+
+int
+sig_format_json(const struct sig_info *s, double v, char *buf, size_t len)
+{
+	char label[64];
+
+	if (!isfinite(v))
+		return -1;
+	switch (s->type) {
+	case ST_INT:
+		return fit(snprintf(buf, len, "%.0f", v), len);
+	case ST_BOOL:
+		return fit(snprintf(buf, len, "%s", v != 0 ? "true" : "false"), len);
+	case ST_ENUM:
+		if (sig_enum_label(s, v, label, sizeof(label)) == NULL)
+			return -1;
+		return fit(snprintf(buf, len, "\"%s\"", label), len);
+	default:
+		return fit(snprintf(buf, len, "%.15g", v), len);
+	}
+}
+
+int
+sig_format_lp(const struct sig_info *s, double v, char *buf, size_t len)
+{
+	char label[64];
+
+	if (!isfinite(v))
+		return -1;
+	switch (s->type) {
+	case ST_INT:
+		return fit(snprintf(buf, len, "%.0fi", v), len);
+	case ST_BOOL:
+		return fit(snprintf(buf, len, "%s", v != 0 ? "true" : "false"), len);
+	case ST_ENUM:
+		/* labels are plain words: nothing to escape */
+		if (sig_enum_label(s, v, label, sizeof(label)) == NULL)
+			return -1;
+		return fit(snprintf(buf, len, "\"%s\"", label), len);
+	default:
+		/* a float field must not look like an integer to InfluxDB: keep
+		 * the type stable by always writing a decimal point or exponent */
+		{
+			int n = snprintf(buf, len, "%.15g", v);
+			if (fit(n, len) < 0)
+				return -1;
+			if (strpbrk(buf, ".eE") == NULL) {
+				if ((size_t)n + 2 >= len)
+					return -1;
+				buf[n++] = '.';
+				buf[n++] = '0';
+				buf[n] = '\0';
+			}
+			return n;
+		}
+	}
+}
