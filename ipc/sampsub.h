@@ -1,0 +1,43 @@
+/*
+ * A sample subscriber that misses nothing: it subscribes on samples.ipc,
+ * detects gaps by sequence number, and reads what it missed from the
+ * journal. It starts from a checkpoint (generation, seq) the caller made
+ * durable, so a restarted writer worker resumes exactly where it left off.
+ * What the journal no longer holds is counted as lost, never skipped silently.
+ */
+#ifndef LEAFMON_SAMPSUB_H
+#define LEAFMON_SAMPSUB_H
+
+#include <stdint.h>
+
+#include "msg.h"
+
+struct sampsub;
+
+struct sampsub_stats {
+	uint64_t delivered;   /* samples handed to the caller */
+	uint64_t from_bus;    /* of which received on NNG */
+	uint64_t from_journal; /* of which read back from the journal (gap fill) */
+	uint64_t duplicates;  /* seq already delivered: dropped */
+	uint64_t lost;	      /* overwritten before we could read them */
+	uint64_t generation_changes;
+	uint64_t bad_messages; /* too big or malformed */
+};
+
+/* ck_generation 0: no checkpoint (start at the journal's newest sample). */
+int sampsub_open(struct sampsub **sp, const char *rundir, uint64_t ck_generation, uint64_t ck_seq);
+void sampsub_close(struct sampsub *s);
+/* Readable when NNG has something; call sampsub_next until it returns NULL. */
+int sampsub_fd(const struct sampsub *s);
+/* The next sample in seq order, or NULL when nothing is ready. Free with
+ * sampsub_free(). Journal catch-up is done in bounded steps per call. */
+Sample *sampsub_next(struct sampsub *s);
+void sampsub_free(Sample *m);
+/* Re-read the journal for anything published since the last delivery (call
+ * it on a timer too: PUB drops silently, so a quiet bus may hide a gap). */
+void sampsub_poll_journal(struct sampsub *s);
+const struct sampsub_stats *sampsub_stats(const struct sampsub *s);
+uint64_t sampsub_generation(const struct sampsub *s);
+uint64_t sampsub_last_seq(const struct sampsub *s);
+
+#endif
