@@ -712,3 +712,24 @@ config_default_path(const char *opt)
 		return env;
 	return "/etc/leafmon/leafmon.conf";
 }
+
+static int
+peek_cb(void *user, const char *section, const char *name, const char *value)
+{
+	struct config *cfg = user;
+	if (strcmp(section, "supervisor") != 0 || value[0] != '/')
+		return 1;
+	if (strcmp(name, "rundir") == 0)
+		str_copy(cfg->sup.rundir, value, sizeof(cfg->sup.rundir));
+	else if (strcmp(name, "statedir") == 0)
+		str_copy(cfg->sup.statedir, value, sizeof(cfg->sup.statedir));
+	return 1;
+}
+
+void
+config_peek_dirs(struct config *cfg, const char *path)
+{
+	config_defaults(cfg);
+	ini_setup();
+	ini_parse(path, peek_cb, cfg);
+}
