@@ -21,6 +21,7 @@
 #define DISK_BACKOFF_MIN (1 * NSEC_PER_SEC)
 #define DISK_BACKOFF_MAX (30 * NSEC_PER_SEC)
 #define STATE_MAX (16 * 1024 * 1024)
+#define STATE_SYNC_NS (30 * NSEC_PER_SEC)
 
 static struct log_rl rl_drop = LOG_RL_INIT(5, 60);
 static struct log_rl rl_disk = LOG_RL_INIT(5, 60);
@@ -39,8 +40,32 @@ pending_count(const struct spool *sp)
 
 /* ---- state file ---- */
 
+/* Replace path atomically without fsync: survives a crash of the process
+ * (the page cache is the kernel's), not necessarily a power cut. */
 static int
-state_write(struct spool *sp)
+write_replace(const char *path, const void *data, size_t len)
+{
+	char tmp[PATH_MAX + 32];
+	snprintf(tmp, sizeof(tmp), "%s.new", path);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd == -1)
+		return -1;
+	if (write_all(fd, data, len) < 0 || close(fd) == -1) {
+		int saved = errno;
+		unlink(tmp);
+		errno = saved;
+		return -1;
+	}
+	return rename(tmp, path);
+}
+
+/*
+ * Acks are written often and fsynced seldom: a crash of the process loses
+ * none of them, a power cut at most STATE_SYNC_NS worth (those records are
+ * sent again: the server overwrites identical points).
+ */
+static int
+state_write(struct spool *sp, bool sync)
 {
 	char path[PATH_MAX + 16];
 	struct spool_state copy = sp->st;
@@ -57,16 +82,20 @@ state_write(struct spool *sp)
 	spool_state_encode(&copy, &b);
 	ackset_free(&copy.acked);
 	snprintf(path, sizeof(path), "%s/state", sp->dir);
-	int rc = b.oom ? -1 : file_write_atomic(path, b.p, b.len, 0600);
+	int rc = b.oom ? -1 : sync ? file_write_atomic(path, b.p, b.len, 0600)
+				  : write_replace(path, b.p, b.len);
 	buf_free(&b);
 	if (rc < 0) {
 		log_rl(&rl_disk, LOG_WARNING, "spool %s: writing %s: %s", sp->name, path,
 		       strerror(errno));
 		return -1;
 	}
-	sp->fsyncs += 2;
 	sp->state_dirty = false;
 	sp->state_at = now_mono_ns();
+	if (sync) {
+		sp->fsyncs += 2;
+		sp->state_synced_at = sp->state_at;
+	}
 	return 0;
 }
 
@@ -287,7 +316,7 @@ set_options(struct spool *sp, const struct spool_opts *o)
 	sp->mem_max = o->mem_max_bytes;
 	if (sp->mem_max == 0)
 		sp->mem_max = sp->max_bytes < (8u << 20) ? sp->max_bytes : (8u << 20);
-	sp->state_interval = o->state_interval_ns ? o->state_interval_ns : 5 * NSEC_PER_SEC;
+	sp->state_interval = o->state_interval_ns ? o->state_interval_ns : NSEC_PER_SEC;
 	char bid[37];
 	if (o->boot_id != NULL)
 		memcpy(sp->boot, o->boot_id, 16);
@@ -354,7 +383,7 @@ spool_close(struct spool *sp)
 		return 0;
 	int rc = spool_commit(sp, NULL, 0);
 	if (sp->disk_errno == 0 || rc == 0)
-		state_write(sp);
+		state_write(sp, true);
 	while (sp->cursors != NULL)
 		spool_cursor_close(sp->cursors);
 	if (sp->afd >= 0)
@@ -737,9 +766,10 @@ spool_maintain(struct spool *sp)
 {
 	delete_finished(sp);
 	enforce_cap(sp);
-	if (sp->state_dirty && now_mono_ns() - sp->state_at >= sp->state_interval &&
-	    (sp->disk_errno == 0 || now_mono_ns() >= sp->disk_retry_at))
-		state_write(sp);
+	int64_t now = now_mono_ns();
+	if (sp->state_dirty && now - sp->state_at >= sp->state_interval &&
+	    (sp->disk_errno == 0 || now >= sp->disk_retry_at))
+		state_write(sp, now - sp->state_synced_at >= STATE_SYNC_NS);
 }
 
 /* ---- figures ---- */
@@ -825,7 +855,7 @@ spool_clock_observe(struct spool *sp, bool synced, int64_t realtime_ns, int64_t 
 	memcpy(a.boot_id, sp->boot, 16);
 	spool_state_anchor(&sp->st, &a);
 	sp->state_dirty = true;
-	if (state_write(sp) < 0)
+	if (state_write(sp, true) < 0)
 		log_warnx("spool %s: the clock anchor is not durable yet", sp->name);
 	log_info("spool %s: clock synchronised: records of this boot taken before now are "
 		 "re-based before they are sent",

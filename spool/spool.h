@@ -46,7 +46,7 @@ struct spool_opts {
 	uint64_t seg_bytes;	/* 0: max_bytes / 16 within [64 KiB, 4 MiB] */
 	uint64_t mem_max_bytes; /* queued in memory while the disk fails; 0: min(max_bytes, 8 MiB) */
 	const uint8_t *boot_id; /* 16 bytes; NULL: this boot's (tests set their own) */
-	int64_t state_interval_ns; /* acks written at most this often; 0: 5 s */
+	int64_t state_interval_ns; /* acks written at most this often; 0: 1 s (fsynced every 30 s) */
 };
 
 /* What a writer knows about a record's capture (DESIGN.md "Time"). */

@@ -70,7 +70,7 @@ struct spool {
 	bool pmark_set;
 	struct spool_state st;
 	bool state_dirty;
-	int64_t state_at;
+	int64_t state_at, state_synced_at;
 	int disk_errno;
 	int64_t disk_since, disk_retry_at, disk_backoff;
 	struct spool_cursor *cursors, *oldest;
