@@ -92,6 +92,8 @@ class H(http.server.BaseHTTPRequestHandler):
                 return self.err(401, "unauthorized", "unauthorized access")
             if u.path == "/api/v2/write" and method == "POST":
                 return self.write(f, a, q, raw)
+            if u.path == "/api/v2/buckets" and method == "GET" and not op_token(a):
+                return self.readable_buckets(f, a, q)
             if not op_token(a):
                 return self.err(403, "forbidden", "insufficient permissions")
             return self.manage(f, method, u.path, q, raw)
@@ -122,6 +124,15 @@ class H(http.server.BaseHTTPRequestHandler):
         f.auths.append(auth)
         self.send(201, {"user": user, "org": org, "bucket": bucket, "auth": auth})
 
+    def readable_buckets(self, f, a, q):
+        """2.x lists only the buckets a token may read."""
+        ids = {p["resource"].get("id") for p in a["permissions"]
+               if p["action"] == "read" and p["resource"]["type"] == "buckets"}
+        org = next((o for o in f.orgs if o["name"] == q.get("org")), None)
+        bs = [b for b in f.buckets if b["id"] in ids and ("name" not in q or b["name"] == q["name"])
+              and (org is None or b["orgID"] == org["id"])]
+        return self.send(200, {"buckets": bs})
+
     def manage(self, f, method, path, q, raw):
         if path == "/api/v2/orgs" and method == "GET":
             orgs = [o for o in f.orgs if "org" not in q or o["name"] == q["org"]]
@@ -133,8 +144,10 @@ class H(http.server.BaseHTTPRequestHandler):
             f.orgs.append(org)
             return self.send(201, org)
         if path == "/api/v2/buckets" and method == "GET":
+            org = next((o for o in f.orgs if o["name"] == q.get("org")), None)
             bs = [b for b in f.buckets if ("name" not in q or b["name"] == q["name"]) and
-                  ("orgID" not in q or b["orgID"] == q["orgID"])]
+                  ("orgID" not in q or b["orgID"] == q["orgID"]) and
+                  ("org" not in q or (org is not None and b["orgID"] == org["id"]))]
             return self.send(200, {"buckets": bs})
         if path == "/api/v2/buckets" and method == "POST":
             req = json.loads(raw)
