@@ -38,8 +38,8 @@ struct key {
 #define W(sec, field) offsetof(struct config, sec.field), sizeof(((struct config *)0)->sec.field)
 
 static const struct key keys[] = {
-    {SEC_SUPERVISOR, "rundir", K_PATH, F(sup.rundir), 0, 0, "/run/leafmon"},
-    {SEC_SUPERVISOR, "statedir", K_PATH, F(sup.statedir), 0, 0, "/var/lib/leafmon"},
+    {SEC_SUPERVISOR, "rundir", K_PATH, F(sup.rundir), 0, 0, ""},
+    {SEC_SUPERVISOR, "statedir", K_PATH, F(sup.statedir), 0, 0, ""},
     {SEC_SUPERVISOR, "vehicle", K_STR, F(sup.vehicle), 0, 0, ""},
     {SEC_SUPERVISOR, "log_level", K_LEVEL, F(sup.log_level), 0, 0, "info"},
     {SEC_SUPERVISOR, "restart_min_ms", K_INT, F(sup.restart_min_ms), 1, 3600000, "100"},

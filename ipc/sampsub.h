@@ -8,6 +8,7 @@
 #ifndef LEAFMON_SAMPSUB_H
 #define LEAFMON_SAMPSUB_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "msg.h"
@@ -30,12 +31,15 @@ void sampsub_close(struct sampsub *s);
 /* Readable when NNG has something; call sampsub_next until it returns NULL. */
 int sampsub_fd(const struct sampsub *s);
 /* The next sample in seq order, or NULL when nothing is ready. Free with
- * sampsub_free(). Journal catch-up is done in bounded steps per call. */
+ * sampsub_free(). Journal reads are bounded per call: while
+ * sampsub_pending() is true, call again soon (a short timer). */
 Sample *sampsub_next(struct sampsub *s);
 void sampsub_free(Sample *m);
-/* Re-read the journal for anything published since the last delivery (call
- * it on a timer too: PUB drops silently, so a quiet bus may hide a gap). */
+/* Call on a timer (about every second): PUB drops silently, so the last
+ * samples before a quiet bus may only be in the journal; this also notices
+ * a journal that leafmond replaced. */
 void sampsub_poll_journal(struct sampsub *s);
+bool sampsub_pending(const struct sampsub *s);
 const struct sampsub_stats *sampsub_stats(const struct sampsub *s);
 uint64_t sampsub_generation(const struct sampsub *s);
 uint64_t sampsub_last_seq(const struct sampsub *s);
