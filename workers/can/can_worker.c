@@ -84,6 +84,12 @@ publish_sample(struct can_worker *cw)
 	m.n_ids = m.n_values = cw->so.n;
 	m.ids = ids;
 	m.values = cw->so.values;
+	if (cw->live_times) { /* for re-basing once NTP syncs (DESIGN.md, Time) */
+		m.has_boot_ns = true;
+		m.boot_ns = cw->so.t_ns - (cw->clock.realtime_ns - cw->clock.boottime_ns);
+		m.has_unsynced = true;
+		m.unsynced = !cw->clock.synced;
+	}
 	len = leafmon__v1__sample__get_packed_size(&m);
 	if (len > MSG_SAMPLE_MAX) {
 		cw->sample_errors++;
@@ -255,6 +261,7 @@ on_tick(struct loop *l, struct loop_timer *t, void *arg)
 	if (!cw->asleep && quiet >= (int64_t)cw->w->cfg.can.asleep_after_s * NSEC_PER_SEC)
 		fall_asleep(cw);
 	health(cw);
+	clock_read(&cw->clock);
 	if (cw->recording)
 		recorder_flush(&cw->rec);
 	if (now - cw->energy_saved_mono >= ENERGY_SAVE_NS && !cw->asleep)
@@ -326,6 +333,10 @@ can_worker_start(struct can_worker *cw, struct worker *w)
 			log_warn("recordings in %s", w->statedir);
 	}
 	cw->nsrc = cfg->can.nsrc;
+	clock_read(&cw->clock);
+	cw->live_times = true;
+	for (int i = 0; i < cw->nsrc; i++)
+		cw->live_times &= !cfg->can.src[i].keep_time;
 	for (int i = 0; i < cw->nsrc; i++)
 		up += src_try(cw, i) == 0;
 	cw->tick = loop_timer_new(w->loop, on_tick, cw);

@@ -13,6 +13,7 @@
 
 #include <nng/nng.h>
 
+#include "clock.h"
 #include "cutter.h"
 #include "decode.h"
 #include "recorder.h"
@@ -46,6 +47,8 @@ struct can_worker {
 	int64_t energy_saved_mono;
 	char energy_path[320];
 	uint8_t *pack; /* 1 + MSG_SAMPLE_MAX */
+	struct clock_state clock; /* refreshed every second */
+	bool live_times;	  /* frame times are now-based: boot_ns means something */
 };
 
 int can_worker_start(struct can_worker *cw, struct worker *w);
