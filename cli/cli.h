@@ -10,6 +10,7 @@
 #include <stdbool.h>
 
 #include "config.h"
+#include "msg.h"
 
 #define EXIT_USAGE 2
 #define EXIT_NOT_RUNNING 3
@@ -43,6 +44,8 @@ struct doctor;
 void doctor_report(struct doctor *d, enum doctor_level lvl, const char *check, const char *fix,
 		   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 const struct cli *doctor_cli(const struct doctor *d);
+/* leafmond's status as fetched by the doctor (NULL when it is not running) */
+const Status *doctor_status(const struct doctor *d);
 void doctor_can_checks(struct doctor *d);
 
 #endif

@@ -50,7 +50,7 @@ static const struct key keys[] = {
     {SEC_SUPERVISOR, "heartbeat_timeout_s", K_INT, F(sup.heartbeat_timeout_s), 1, 3600, "10"},
     {SEC_SUPERVISOR, "stop_timeout_s", K_INT, F(sup.stop_timeout_s), 1, 300, "10"},
     {SEC_SUPERVISOR, "journal_mb", K_INT, F(sup.journal_mb), 1, 1024, "16"},
-    {SEC_SUPERVISOR, "worker_dir", K_PATH, F(sup.worker_dir), 0, 0, LEAFMON_DEFAULT_WORKER_DIR},
+    {SEC_SUPERVISOR, "worker_dir", K_PATH, F(sup.worker_dir), 0, 0, ""},
 
     {SEC_CAN, "source", K_SOURCE, F(can.source), 0, 0, "socketcan:can0@ev"},
     {SEC_CAN, "publish_interval_ms", K_INT, F(can.publish_interval_ms), 10, 60000, "100"},
@@ -711,4 +711,25 @@ config_default_path(const char *opt)
 	if (env != NULL && *env != '\0')
 		return env;
 	return "/etc/leafmon/leafmon.conf";
+}
+
+static int
+peek_cb(void *user, const char *section, const char *name, const char *value)
+{
+	struct config *cfg = user;
+	if (strcmp(section, "supervisor") != 0 || value[0] != '/')
+		return 1;
+	if (strcmp(name, "rundir") == 0)
+		str_copy(cfg->sup.rundir, value, sizeof(cfg->sup.rundir));
+	else if (strcmp(name, "statedir") == 0)
+		str_copy(cfg->sup.statedir, value, sizeof(cfg->sup.statedir));
+	return 1;
+}
+
+void
+config_peek_dirs(struct config *cfg, const char *path)
+{
+	config_defaults(cfg);
+	ini_setup();
+	ini_parse(path, peek_cb, cfg);
 }

@@ -107,6 +107,9 @@ char *config_dump(const struct config *cfg);
 /* Bitmask (1 << SEC_x) of the sections whose values differ. */
 unsigned config_diff(const struct config *a, const struct config *b);
 const char *config_section_name(int sec);
+/* Defaults plus only [supervisor] rundir and statedir from a file that may
+ * not parse: lets the CLI find a running leafmond after a bad edit. */
+void config_peek_dirs(struct config *cfg, const char *path);
 /* The config path to use: -c, $LEAFMON_CONFIG, /etc/leafmon/leafmon.conf */
 const char *config_default_path(const char *opt);
 const char *config_precision_name(int prec, int api);

@@ -1,0 +1,227 @@
+/*
+ * Starting workers: fork, then in the child only async-signal-safe calls
+ * until execv (leafmond has nng threads; nng is not fork-safe). The child
+ * gets the parent channel on fd 3, a clean signal mask, its own process
+ * group (terminal signals go to leafmond, which stops workers in order),
+ * and nothing else open.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "leafmond.h"
+#include "log.h"
+#include "msg.h"
+#include "util.h"
+#include "worker.h"
+
+static struct daemon *
+D(struct sup *s)
+{
+	return s->priv;
+}
+
+static void
+on_channel(struct loop *l, int fd, uint32_t ev, void *arg)
+{
+	struct wk *w = arg;
+	struct daemon *d = container_of_wk(w);
+	uint8_t buf[MSG_CTL_MAX + 1];
+
+	ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		/* the worker closed its end; SIGCHLD brings the exit */
+		spawn_close_channel(d, w);
+		return;
+	}
+	Ctl *ctl = msg_ctl_unpack(buf, (size_t)n);
+	if (ctl == NULL) {
+		log_warnx("%s: malformed message of %zd bytes on its channel dropped", w->name, n);
+		return;
+	}
+	d->sup.now = now_mono_ns();
+	switch (ctl->msg_case) {
+	case LEAFMON__V1__CTL__MSG_READY:
+		w->last_hb = d->sup.now;
+		sup_event(&d->sup, w, WE_READY, 0);
+		break;
+	case LEAFMON__V1__CTL__MSG_HEARTBEAT:
+		w->last_hb = d->sup.now;
+		if (w->hb != NULL)
+			leafmon__v1__heartbeat__free_unpacked(w->hb, NULL);
+		w->hb = ctl->heartbeat;
+		ctl->heartbeat = NULL; /* keep it; the rest of ctl is freed */
+		ctl->msg_case = LEAFMON__V1__CTL__MSG__NOT_SET;
+		break;
+	default:
+		log_warnx("%s: unexpected message %d on its channel", w->name, (int)ctl->msg_case);
+	}
+	leafmon__v1__ctl__free_unpacked(ctl, NULL);
+}
+
+void
+spawn_close_channel(struct daemon *d, struct wk *w)
+{
+	if (w->chan_fd < 0)
+		return;
+	loop_del_fd(d->loop, w->chan_fd);
+	close(w->chan_fd);
+	w->chan_fd = -1;
+}
+
+static int
+d_spawn(struct sup *s, struct wk *w)
+{
+	struct daemon *d = D(s);
+	char path[512], name[64];
+	int sv[2];
+
+	const char *dir = s->cfg.sup.worker_dir[0] ? s->cfg.sup.worker_dir : config_builtin_worker_dir();
+	snprintf(path, sizeof(path), "%s/leafmon-%s", dir, w->name);
+	snprintf(name, sizeof(name), "leafmon-%s", w->name);
+	if (access(path, X_OK) == -1) {
+		log_warn("%s: cannot run %s", w->name, path);
+		return -1;
+	}
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1) {
+		log_warn("%s: socketpair", w->name);
+		return -1;
+	}
+	/* everything the child needs is built before fork: no malloc after */
+	char *argv[8];
+	int argc = 0;
+	argv[argc++] = name;
+	if (d->config_path[0] != '\0' && !(d->config_optional && access(d->config_path, F_OK) != 0)) {
+		argv[argc++] = "-c";
+		argv[argc++] = d->config_path;
+	}
+	argv[argc++] = "--rundir";
+	argv[argc++] = d->rundir;
+	argv[argc] = NULL;
+	sigset_t empty;
+	sigemptyset(&empty);
+
+	pid_t pid = fork();
+	if (pid == -1) {
+		log_warn("%s: fork", w->name);
+		close(sv[0]);
+		close(sv[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		if (sv[1] == WORKER_CHAN_FD)
+			fcntl(sv[1], F_SETFD, 0);
+		else if (dup2(sv[1], WORKER_CHAN_FD) == -1)
+			_exit(127);
+		syscall(SYS_close_range, WORKER_CHAN_FD + 1, ~0U, 0);
+		struct sigaction dfl = {.sa_handler = SIG_DFL};
+		sigaction(SIGPIPE, &dfl, NULL);
+		sigaction(SIGHUP, &dfl, NULL);
+		sigprocmask(SIG_SETMASK, &empty, NULL);
+		setpgid(0, 0);
+		execv(path, argv);
+		static const char msg[] = "leafmond: execv of a worker failed\n";
+		(void)!write(2, msg, sizeof(msg) - 1);
+		_exit(127);
+	}
+	close(sv[1]);
+	fd_nonblock(sv[0]);
+	w->pid = pid;
+	w->chan_fd = sv[0];
+	if (w->hb != NULL) {
+		leafmon__v1__heartbeat__free_unpacked(w->hb, NULL);
+		w->hb = NULL;
+	}
+	if (loop_add_fd(d->loop, sv[0], EPOLLIN, on_channel, w) < 0)
+		log_warn("%s: channel watch", w->name);
+	log_info("%s: started pid %d", w->name, (int)pid);
+	return 0;
+}
+
+static void
+d_send_stop(struct sup *s, struct wk *w)
+{
+	Ctl ctl = LEAFMON__V1__CTL__INIT;
+	Leafmon__V1__Stop st = LEAFMON__V1__STOP__INIT;
+	uint8_t buf[64];
+
+	if (w->chan_fd < 0) {
+		if (w->pid > 0)
+			kill(w->pid, SIGTERM);
+		return;
+	}
+	ctl.msg_case = LEAFMON__V1__CTL__MSG_STOP;
+	ctl.stop = &st;
+	size_t len = leafmon__v1__ctl__pack(&ctl, buf);
+	if (send(w->chan_fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT) == -1 && w->pid > 0)
+		kill(w->pid, SIGTERM);
+}
+
+static void
+d_kill(struct sup *s, struct wk *w, int sig)
+{
+	if (w->pid > 0)
+		kill(w->pid, sig);
+}
+
+static void
+on_wk_timer(struct loop *l, struct loop_timer *t, void *arg)
+{
+	struct wk *w = arg;
+	struct daemon *d = container_of_wk(w);
+	d->sup.now = now_mono_ns();
+	w->deadline = 0;
+	sup_event(&d->sup, w, WE_TIMER, 0);
+}
+
+static void
+d_arm(struct sup *s, struct wk *w, int64_t deadline)
+{
+	struct daemon *d = D(s);
+	struct loop_timer **t = &d->wk_timer[w->id];
+	if (*t == NULL)
+		*t = loop_timer_new(d->loop, on_wk_timer, w);
+	if (deadline == 0)
+		loop_timer_stop(*t);
+	else
+		loop_timer_at(*t, deadline);
+}
+
+static void
+d_changed(struct sup *s, struct wk *w)
+{
+	struct daemon *d = D(s);
+	log_info("%s: %s", w->name, wk_state_name(w->state));
+	daemon_status_changed(d);
+	if (s->shutting_down)
+		daemon_shutdown_step(d);
+}
+
+const struct sup_ops daemon_ops = {d_spawn, d_send_stop, d_kill, d_arm, d_changed};
+
+void
+spawn_reap(struct daemon *d)
+{
+	int status;
+	pid_t pid;
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		d->sup.now = now_mono_ns();
+		for (int i = 0; i < WK_COUNT; i++) {
+			struct wk *w = &d->sup.wk[i];
+			if (w->pid != pid)
+				continue;
+			spawn_close_channel(d, w);
+			sup_event(&d->sup, w, WE_EXIT, status);
+			break;
+		}
+	}
+}

@@ -1,0 +1,287 @@
+"""The spine with test workers: start to READY, restarts after kill -9,
+the death tally, exit 78, restart of one worker, heartbeat loss, stop
+escalation, reload (good and bad), ordered SIGTERM, re-attach after a
+supervisor restart, gap-free subscription across kill -9, systemd notify."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+from harness import (Leafmond, bin_path, measure, median_max, pid_alive, rss_kb, run,  # noqa: E402
+                     wait_for)
+
+
+def test_start_to_ready_and_notify():
+    notify_dir = os.path.join(Leafmond().tmp, "notify")
+    os.makedirs(notify_dir)
+    sock_path = os.path.join(notify_dir, "sd.sock")
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    s.bind(sock_path)
+    s.settimeout(0.2)
+    d = Leafmond(env={})
+    d.env["NOTIFY_SOCKET"] = sock_path
+    d.env["WATCHDOG_USEC"] = "2000000"
+    t0 = time.monotonic()
+    d.start(wait_ready=False)
+    try:
+        msgs = []
+        def got_ready():
+            try:
+                msgs.append(s.recv(4096).decode())
+            except socket.timeout:
+                pass
+            return any("READY=1" in m for m in msgs)
+        wait_for(got_ready, 20, "READY=1 on NOTIFY_SOCKET")
+        measure("supervisor_start_to_ready_ms", round((time.monotonic() - t0) * 1000, 1), "ms")
+        d.wait_states()
+        def got(what):
+            try:
+                msgs.append(s.recv(4096).decode())
+            except socket.timeout:
+                pass
+            return any(what in m for m in msgs)
+        wait_for(lambda: got("STATUS=can ready"), 10, "STATUS= line")
+        os.environ.get("WATCHDOG_USEC")
+        wait_for(lambda: got("WATCHDOG=1"), 10, "WATCHDOG=1")
+        measure("supervisor_rss_kb", rss_kb(d.proc.pid), "kB")
+        code, took = d.stop()
+        assert code == 0, code
+        wait_for(lambda: got("STOPPING=1"), 5, "STOPPING=1")
+    finally:
+        d.stop()
+        s.close()
+
+
+def test_kill9_each_worker_comes_back():
+    # a fixed 100 ms backoff (the doubling policy has its own unit test), so
+    # each of the 20 measurements is backoff + fork/exec + ready + polling
+    d = Leafmond(sup={"restart_min_ms": "100", "restart_max_ms": "100"}).start()
+    try:
+        lat = []
+        for round_ in range(5):
+            for name in ("can", "influx", "cloud", "web"):
+                st = d.status()
+                w = d.worker(name, st)
+                others = {x["name"]: x["pid"] for x in st["workers"] if x["name"] != name}
+                old = w["pid"]
+                t0 = time.monotonic()
+                os.kill(old, signal.SIGKILL)
+                def back():
+                    x = d.worker(name)
+                    return x["state"] == "ready" and x["pid"] not in (None, old)
+                wait_for(back, 15, "%s back and ready after kill -9" % name, interval=0.005)
+                lat.append((time.monotonic() - t0) * 1000)
+                st2 = d.status()
+                for x in st2["workers"]:
+                    if x["name"] != name:
+                        assert x["pid"] == others[x["name"]], "%s pid changed" % x["name"]
+                w2 = d.worker(name, st2)
+                assert "SIGKILL" in (w2["last_exit"] or ""), w2
+        med, mx = median_max(lat)
+        measure("worker_restart_kill9_to_ready_median_ms", round(med, 1),
+                "ms (n=%d, includes the 100 ms backoff)" % len(lat))
+        measure("worker_restart_kill9_to_ready_max_ms", round(mx, 1), "ms")
+        assert d.worker("can")["restarts"] == 5
+    finally:
+        d.stop()
+
+
+def test_crash_loop_ends_failed_then_retries():
+    d = Leafmond(env={"LEAFMON_TEST_CLOUD": "crash"},
+                 sup={"failed_after": "4", "failed_window_s": "60", "failed_retry_s": "2",
+                      "restart_min_ms": "20", "restart_max_ms": "100"})
+    d.start(wait_ready=False)
+    try:
+        st = d.wait_states({"cloud": "failed"}, timeout=20)
+        w = d.worker("cloud", st)
+        assert any(a["code"] == "failed" and "4 deaths" in a["text"] for a in w["alerts"]), w
+        assert 0 < w["next_start_in_s"] <= 2.0, w
+        r = d.cli("status")
+        assert r.returncode == 4 and "failed" in r.stdout, r
+        # the slow periodic retry happens, and fails again
+        restarts = w["restarts"]
+        wait_for(lambda: d.worker("cloud")["restarts"] > restarts, 10, "periodic retry")
+        for other in ("can", "influx", "web"):
+            assert d.worker(other)["state"] == "ready"
+    finally:
+        d.stop()
+
+
+def test_exit78_failed_until_reload():
+    d = Leafmond(env={"LEAFMON_TEST_WEB": "exit78"})
+    d.start(wait_ready=False)
+    try:
+        st = d.wait_states({"web": "failed"}, timeout=15)
+        w = d.worker("web", st)
+        assert w["restarts"] == 1 and any(a["code"] == "config" for a in w["alerts"]), w
+        time.sleep(1.0)  # a quiet second: it must not be retried on its own
+        assert d.worker("web")["restarts"] == 1
+        r = d.cli("reload", check=True)
+        assert "web: started" in r.stdout, r.stdout
+        wait_for(lambda: d.worker("web")["restarts"] == 2, 10, "retry after reload")
+    finally:
+        d.stop()
+
+
+def test_restart_one_worker_leaves_others():
+    d = Leafmond().start()
+    try:
+        before = {w["name"]: w["pid"] for w in d.status()["workers"]}
+        d.cli("restart", "influx", check=True)
+        wait_for(lambda: d.worker("influx")["state"] == "ready" and
+                 d.worker("influx")["pid"] != before["influx"], 10, "influx restarted")
+        after = {w["name"]: w["pid"] for w in d.status()["workers"]}
+        for name in ("can", "cloud", "web"):
+            assert after[name] == before[name], name
+        d.cli("stop", "web", check=True)
+        d.wait_states({"web": "stopped"}, timeout=10)
+        assert not pid_alive(before["web"])
+        time.sleep(0.5)  # stopped stays stopped
+        assert d.worker("web")["state"] == "stopped"
+        d.cli("start", "web", check=True)
+        d.wait_states(timeout=10)
+        r = d.cli("restart", "nosuch")
+        assert r.returncode == 1 and "unknown worker" in r.stderr, r
+    finally:
+        d.stop()
+
+
+def test_heartbeat_loss_kills_and_restarts():
+    d = Leafmond(env={"LEAFMON_TEST_INFLUX": "hang"}, sup={"heartbeat_timeout_s": "1"})
+    d.start(wait_ready=False)
+    try:
+        wait_for(lambda: "no heartbeat" in (d.worker("influx")["last_exit"] or ""), 15,
+                 "hung influx killed")
+        assert d.worker("influx")["restarts"] >= 1
+    finally:
+        d.stop()
+
+
+def test_ignored_stop_escalates():
+    d = Leafmond(env={"LEAFMON_TEST_WEB": "ignore-stop"}, sup={"stop_timeout_s": "1"}).start()
+    try:
+        pid = d.worker("web")["pid"]
+        t0 = time.monotonic()
+        d.cli("stop", "web", check=True)
+        d.wait_states({"web": "stopped"}, timeout=10)
+        took = time.monotonic() - t0
+        assert not pid_alive(pid)
+        # the worker ignores Stop and its own SIGTERM handling: SIGKILL ends it
+        assert "SIGKILL" in d.worker("web")["last_exit"], d.worker("web")
+        assert "sending SIGTERM" in d.logtext() and "sending SIGKILL" in d.logtext()
+        assert took < 1 + 2 + 2, took
+    finally:
+        d.stop()
+
+
+def test_reload_bad_config_keeps_old_and_good_restarts_changed():
+    d = Leafmond().start()
+    try:
+        before = {w["name"]: w["pid"] for w in d.status()["workers"]}
+        good = open(d.conf).read()
+        with open(d.conf, "a") as f:
+            f.write("[web]\nportt = 81\n")
+        d.proc.send_signal(signal.SIGHUP)
+        st = wait_for(lambda: (lambda s: s if s["alerts"] else None)(d.status()), 10,
+                      "reload alert")
+        assert "portt" in st["alerts"][0]["text"] and ":%d:" % (good.count("\n") + 2) in \
+            st["alerts"][0]["text"], st["alerts"]
+        assert {w["name"]: w["pid"] for w in st["workers"]} == before
+        d.sections["web"]["port"] = "1"  # a changed [web] section
+        d.write_config()
+        r = d.cli("reload", check=True)
+        assert "web: restarted" in r.stdout and "can" not in r.stdout, r.stdout
+        wait_for(lambda: d.worker("web")["pid"] != before["web"] and
+                 d.worker("web")["state"] == "ready", 10, "web restarted")
+        st = d.status()
+        assert not st["alerts"], st["alerts"]
+        for name in ("can", "influx", "cloud"):
+            assert d.worker(name, st)["pid"] == before[name], name
+        d.sections["influx"]["enabled"] = "false"
+        d.write_config()
+        d.cli("reload", check=True)
+        d.wait_states({"influx": "disabled"}, timeout=10)
+        r = d.cli("start", "influx")
+        assert r.returncode == 1 and "disabled" in r.stderr
+    finally:
+        d.stop()
+
+
+def test_sigterm_stops_everything_within_bound():
+    d = Leafmond(sup={"stop_timeout_s": "2"}).start()
+    pids = [w["pid"] for w in d.status()["workers"]]
+    code, took = d.stop()
+    assert code == 0, code
+    for p in pids:
+        assert not pid_alive(p), p
+    measure("supervisor_sigterm_stop_ms", round(took * 1000, 1), "ms")
+    assert took < 4 * (2 + 2), took
+    log = d.logtext()
+    order = [log.find("%s: stopped" % n) for n in ("can", "web", "cloud", "influx")]
+    assert all(x >= 0 for x in order) and order == sorted(order), (order, log[-2000:])
+
+
+def test_subscriber_killed_misses_no_seq_and_supervisor_reattaches():
+    d = Leafmond(env={"LEAFMON_TEST_CAN": "publish", "LEAFMON_TEST_INFLUX": "subscribe"},
+                 enabled=("influx",)).start()
+    seqs_path = os.path.join(d.statedir, "influx.seqs")
+    try:
+        for _ in range(5):
+            time.sleep(0.3)  # let samples flow between kills (no correctness depends on it)
+            pid = d.worker("influx")["pid"]
+            os.kill(pid, signal.SIGKILL)
+            wait_for(lambda: d.worker("influx")["state"] == "ready" and
+                     d.worker("influx")["pid"] != pid, 10, "influx back")
+        gen_before = open(os.path.join(d.rundir, "journal.shm"), "rb").read(48)[24:32]
+        # the supervisor itself dies; workers notice EOF and exit; a new one re-attaches
+        before = [w["pid"] for w in d.status()["workers"] if w["pid"]]
+        d.kill9()
+        wait_for(lambda: not any(pid_alive(p) for p in before), 10, "orphans exit on EOF")
+        d.start()
+        gen_after = open(os.path.join(d.rundir, "journal.shm"), "rb").read(48)[24:32]
+        assert gen_before == gen_after, "journal re-created instead of re-attached"
+        assert "re-attached" in d.logtext()
+        time.sleep(0.5)
+        d.stop()
+        seqs = [int(x) for x in open(seqs_path).read().split()]
+        uniq = sorted(set(seqs))
+        assert uniq[0] == 1, uniq[:5]
+        missing = set(range(uniq[0], uniq[-1] + 1)) - set(uniq)
+        measure("spine_subscriber_seqs", len(uniq), "samples")
+        measure("spine_subscriber_duplicates_after_kill9", len(seqs) - len(uniq), "samples")
+        assert not missing, "missing seqs: %s" % sorted(missing)[:20]
+        assert len(uniq) > 200, len(uniq)
+    finally:
+        d.stop()
+
+
+def test_cli_without_daemon_and_check_config():
+    d = Leafmond()
+    r = d.cli("status")
+    assert r.returncode == 3 and "not running" in r.stderr, r
+    r = d.cli("get", "battery_soc_pct")
+    assert r.returncode == 3, r
+    r = subprocess.run([bin_path("supervisor/leafmond"), "-c", d.conf, "--check-config"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0 and "[supervisor]" in r.stdout, r
+    with open(d.conf, "a") as f:
+        f.write("[can]\npublish_interval_ms = fast\n")
+    r = subprocess.run([bin_path("supervisor/leafmond"), "-c", d.conf, "--check-config"],
+                       capture_output=True, text=True)
+    assert r.returncode == 78 and "leafmon.conf:" in r.stderr and "fast" in r.stderr, r
+    r = subprocess.run([bin_path("supervisor/leafmond"), "-c", d.conf], capture_output=True,
+                       text=True, timeout=10)
+    assert r.returncode == 78, r
+
+
+run([test_start_to_ready_and_notify, test_kill9_each_worker_comes_back,
+     test_crash_loop_ends_failed_then_retries, test_exit78_failed_until_reload,
+     test_restart_one_worker_leaves_others, test_heartbeat_loss_kills_and_restarts,
+     test_ignored_stop_escalates, test_reload_bad_config_keeps_old_and_good_restarts_changed,
+     test_sigterm_stops_everything_within_bound,
+     test_subscriber_killed_misses_no_seq_and_supervisor_reattaches,
+     test_cli_without_daemon_and_check_config])
