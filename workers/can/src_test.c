@@ -279,9 +279,11 @@ test_src_replay_speeds(void)
 	CHECK(n0 > 30);
 	CHECK_INT(n0, ==, n20);
 	CHECK(h0 == h20); /* same samples at any speed */
-	/* 4 s of log at 20x take about 200 ms; at speed 0 much less */
-	CHECK(e20 >= 190 * NSEC_PER_MSEC && e20 < 2 * NSEC_PER_SEC);
-	CHECK(e0 < e20);
+	/* 4 s of log at 20x take about 200 ms; at speed 0 much less (not
+	 * under valgrind, which is slower than the log) */
+	CHECK(e20 >= 190 * NSEC_PER_MSEC);
+	if (!t_under_valgrind())
+		CHECK(e0 < e20 && e20 < 2 * NSEC_PER_SEC);
 }
 
 static void
