@@ -37,6 +37,8 @@ struct deliver {
 	struct lp_stats lps;
 	struct batch batch;
 	bool have_batch;
+	struct batch next; /* built while the current one is in flight */
+	bool have_next;
 	struct httpc_req *req;
 	int api; /* API_AUTO until /ping settles it */
 	bool need_probe;
@@ -222,27 +224,27 @@ batch_cap_bytes(const struct deliver *d)
 	return d->o.batch_bytes ? d->o.batch_bytes : 4u << 20;
 }
 
-/* Fill the batch from the spool; false when there is nothing to send. */
+/* Fill b from the spool; false when there is nothing to send. */
 static bool
-build_batch(struct deliver *d)
+build_into(struct deliver *d, struct batch *b)
 {
 	struct spool_rec r;
 	size_t ends[LP_MAX_LINES_PER_RECORD];
 	int64_t now_boot = now_boot_ns();
 
-	batch_reset(&d->batch);
+	batch_reset(b);
 	d->st.holding = false;
-	while (d->batch.nlines < (size_t)d->w.batch_lines &&
-	       d->batch.text.len < batch_cap_bytes(d) && spool_peek(d->cur, &r) == 1) {
+	while (b->nlines < (size_t)d->w.batch_lines && b->text.len < batch_cap_bytes(d) &&
+	       spool_peek(d->cur, &r) == 1) {
 		int64_t t;
 		enum spool_time tm = spool_time(d->sp, &r, now_boot, d->o.hold_unsynced_ns, &t);
 		if (tm == SPOOL_TIME_HOLD) {
 			d->st.holding = true;
 			break;
 		}
-		int n = lp_record(&d->lp, &d->batch.text, t, tm == SPOOL_TIME_UNSYNCED, r.data, r.len,
-				  ends, &d->lps);
-		if (n > 0 && batch_add(&d->batch, r.rid, ends, n) < 0)
+		int n = lp_record(&d->lp, &b->text, t, tm == SPOOL_TIME_UNSYNCED, r.data, r.len, ends,
+				  &d->lps);
+		if (n > 0 && batch_add(b, r.rid, ends, n) < 0)
 			break; /* no memory: send what we have */
 		if (n <= 0) {
 			spool_ack(d->sp, r.rid, r.rid + 1, false); /* nothing publishable in it */
@@ -259,23 +261,62 @@ build_batch(struct deliver *d)
 			  (long long)(d->o.hold_unsynced_ns / NSEC_PER_SEC));
 	else
 		alert_clear(d, AL_CLOCK);
-	d->have_batch = d->batch.nrecs > 0;
-	if (d->have_batch && batch_queue_all(&d->batch) < 0) {
+	bool have = b->nrecs > 0;
+	if (have && batch_queue_all(b) < 0) {
 		/* no memory for the request: let the spool hand them again later */
-		spool_cursor_seek(d->cur, d->batch.recs[0].rid);
-		d->have_batch = false;
+		spool_cursor_seek(d->cur, b->recs[0].rid);
+		have = false;
 	}
+	return have;
+}
+
+/* The current batch: the one built ahead, or a new one. */
+static bool
+build_batch(struct deliver *d)
+{
+	if (d->have_next) {
+		struct batch t = d->batch;
+		d->batch = d->next;
+		d->next = t;
+		d->have_next = false;
+		d->have_batch = true;
+		return true;
+	}
+	d->have_batch = build_into(d, &d->batch);
 	return d->have_batch;
 }
 
+/* While a write is in flight, format the next batch: the server's time
+ * then hides ours. */
+static void
+build_ahead(struct deliver *d)
+{
+	if (!d->have_next && d->req != NULL && !d->st.holding)
+		d->have_next = build_into(d, &d->next);
+}
+
+/* Ack the batch's records, consecutive ids with the same outcome at once. */
 static void
 finish_batch(struct deliver *d)
 {
+	uint64_t from = 0, to = 0;
+	bool run_delivered = false, delivered;
 	for (size_t i = 0; i < d->batch.nrecs; i++) {
-		bool delivered;
-		if (batch_rec_resolved(&d->batch, i, &delivered))
-			spool_ack(d->sp, d->batch.recs[i].rid, d->batch.recs[i].rid + 1, delivered);
+		if (!batch_rec_resolved(&d->batch, i, &delivered))
+			continue;
+		uint64_t rid = d->batch.recs[i].rid;
+		if (to > from && (rid != to || delivered != run_delivered)) {
+			spool_ack(d->sp, from, to, run_delivered);
+			from = to;
+		}
+		if (to == from) {
+			from = rid;
+			run_delivered = delivered;
+		}
+		to = rid + 1;
 	}
+	if (to > from)
+		spool_ack(d->sp, from, to, run_delivered);
 	d->st.batches++;
 	d->have_batch = false;
 }
@@ -485,33 +526,35 @@ on_write(const struct httpc_resp *r, void *arg)
 static void
 send_write(struct deliver *d)
 {
-	size_t nlines;
-	if (batch_body(&d->batch, &d->body, &nlines) < 0) {
+	size_t nlines = d->batch.reqs[0].n;
+	if (!batch_req_whole(&d->batch) && batch_body(&d->batch, &d->body, &nlines) < 0) {
 		wait_until(d, NSEC_PER_SEC);
 		return;
 	}
+	size_t bytes = batch_req_whole(&d->batch) ? d->batch.text.len : d->body.len;
 	if (d->o.pace != NULL) {
-		int64_t wait = d->o.pace(d->o.arg, d->body.len);
+		int64_t wait = d->o.pace(d->o.arg, bytes);
 		if (wait > 0) {
 			wait_until(d, wait);
 			return;
 		}
 	}
-	const struct buf *payload = &d->body;
+	const struct buf *payload = batch_req_whole(&d->batch) ? &d->batch.text : &d->body;
 	if (d->o.gzip) {
-		if (gz_compress(&d->gz, d->body.p, d->body.len, d->o.gzip_level) < 0) {
+		if (gz_compress(&d->gz, payload->p, payload->len, d->o.gzip_level) < 0) {
 			wait_until(d, NSEC_PER_SEC);
 			return;
 		}
 		payload = &d->gz;
 	}
 	struct httpc_opts o = http_opts(d, true);
-	d->inflight_bytes = d->body.len;
+	d->inflight_bytes = bytes;
 	d->inflight_wire = payload->len;
 	d->st.requests++;
 	d->req = httpc_request(d->http, "POST", d->write_url, payload->p, payload->len, &o, on_write, d);
 	if (d->req == NULL)
 		wait_until(d, NSEC_PER_SEC);
+	build_ahead(d);
 }
 
 static void
@@ -558,6 +601,7 @@ deliver_new(struct deliver **dp, struct loop *l, struct spool *sp, const struct 
 	d->o.vehicle = d->vehicle;
 	lp_init(&d->lp, d->vehicle, d->w.precision);
 	batch_init(&d->batch);
+	batch_init(&d->next);
 	buf_init(&d->body);
 	buf_init(&d->gz);
 	deadletter_init(&d->dl, o->deadletter_path ? o->deadletter_path : "/dev/null", 0);
@@ -589,6 +633,7 @@ deliver_free(struct deliver *d)
 	loop_timer_free(d->timer);
 	spool_cursor_close(d->cur);
 	batch_free(&d->batch);
+	batch_free(&d->next);
 	buf_free(&d->body);
 	buf_free(&d->gz);
 	free(d);
@@ -604,7 +649,7 @@ deliver_kick(struct deliver *d)
 bool
 deliver_idle(const struct deliver *d)
 {
-	return d->req == NULL && !d->have_batch && !loop_timer_armed(d->timer);
+	return d->req == NULL && !d->have_batch && !d->have_next && !loop_timer_armed(d->timer);
 }
 
 const struct deliver_stats *
