@@ -616,7 +616,7 @@ deliver_new(struct deliver **dp, struct loop *l, struct spool *sp, const struct 
 	}
 	d->timer = loop_timer_new(l, on_timer, d);
 	if (d->timer == NULL || httpc_new(&d->http, l) < 0 ||
-	    spool_cursor_open(sp, o->from_rid, o->end_rid ? o->end_rid : UINT64_MAX, &d->cur) < 0) {
+	    spool_cursor_open(sp, 0, UINT64_MAX, &d->cur) < 0) {
 		deliver_free(d);
 		return -1;
 	}

@@ -37,11 +37,6 @@ struct deliver_opts {
 	int64_t connect_timeout_ns;	    /* 0: min(timeout, 5 s) */
 	int64_t net_backoff_max_ns;	    /* 0: 60 s */
 	int64_t slow_retry_min_ns;	    /* 401/403/404 and unproven rejections; 0: 30 s */
-	/* The spool ids this delivery reads, [from_rid, end_rid); 0, 0: all.
-	 * Two deliveries on one spool give "live first": one from the id
-	 * where live data starts, one for the backlog before it (acks are by
-	 * id, so they never send the same record twice). */
-	uint64_t from_rid, end_rid;
 	/* Optional pacing (cloud): before each write, the uncompressed bytes;
 	 * return 0 to send now or how many ns to wait. */
 	int64_t (*pace)(void *arg, size_t bytes);
