@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,7 +39,8 @@ struct deliver {
 	struct batch batch;
 	bool have_batch;
 	struct batch next; /* built while the current one is in flight */
-	bool have_next;
+	enum { NEXT_NONE, NEXT_BUILDING, NEXT_READY } next_state;
+	struct loop_timer *ahead;
 	struct httpc_req *req;
 	int api; /* API_AUTO until /ping settles it */
 	bool need_probe;
@@ -224,28 +226,33 @@ batch_cap_bytes(const struct deliver *d)
 	return d->o.batch_bytes ? d->o.batch_bytes : 4u << 20;
 }
 
-/* Fill b from the spool; false when there is nothing to send. */
+/*
+ * Add records from the spool to b, at most `max` of them; returns true when
+ * b is complete (full, the spool has nothing more now, or a record waits
+ * for the clock).
+ */
 static bool
-build_into(struct deliver *d, struct batch *b)
+fill_batch(struct deliver *d, struct batch *b, size_t max)
 {
 	struct spool_rec r;
 	size_t ends[LP_MAX_LINES_PER_RECORD];
 	int64_t now_boot = now_boot_ns();
 
-	batch_reset(b);
 	d->st.holding = false;
-	while (b->nlines < (size_t)d->w.batch_lines && b->text.len < batch_cap_bytes(d) &&
-	       spool_peek(d->cur, &r) == 1) {
+	for (size_t k = 0; k < max; k++) {
+		if (b->nlines >= (size_t)d->w.batch_lines || b->text.len >= batch_cap_bytes(d) ||
+		    spool_peek(d->cur, &r) != 1)
+			return true;
 		int64_t t;
 		enum spool_time tm = spool_time(d->sp, &r, now_boot, d->o.hold_unsynced_ns, &t);
 		if (tm == SPOOL_TIME_HOLD) {
 			d->st.holding = true;
-			break;
+			return true;
 		}
 		int n = lp_record(&d->lp, &b->text, t, tm == SPOOL_TIME_UNSYNCED, r.data, r.len, ends,
 				  &d->lps);
 		if (n > 0 && batch_add(b, r.rid, ends, n) < 0)
-			break; /* no memory: send what we have */
+			return true; /* no memory: send what we have */
 		if (n <= 0) {
 			spool_ack(d->sp, r.rid, r.rid + 1, false); /* nothing publishable in it */
 			d->st.records_skipped++;
@@ -254,6 +261,13 @@ build_into(struct deliver *d, struct batch *b)
 		d->st.records_unsynced += tm == SPOOL_TIME_UNSYNCED;
 		spool_skip(d->cur);
 	}
+	return false;
+}
+
+/* A complete batch becomes sendable: its request queued, the clock alert set. */
+static bool
+batch_ready(struct deliver *d, struct batch *b)
+{
 	if (d->st.holding)
 		alert_set(d, AL_CLOCK,
 			  "the clock is not synchronised: records wait up to %lld s for it, then go "
@@ -261,38 +275,63 @@ build_into(struct deliver *d, struct batch *b)
 			  (long long)(d->o.hold_unsynced_ns / NSEC_PER_SEC));
 	else
 		alert_clear(d, AL_CLOCK);
-	bool have = b->nrecs > 0;
-	if (have && batch_queue_all(b) < 0) {
+	if (b->nrecs == 0)
+		return false;
+	if (batch_queue_all(b) < 0) {
 		/* no memory for the request: let the spool hand them again later */
 		spool_cursor_seek(d->cur, b->recs[0].rid);
-		have = false;
+		return false;
 	}
-	return have;
+	return true;
 }
 
-/* The current batch: the one built ahead, or a new one. */
+/* The current batch: the one built ahead (finished now if need be), or a new one. */
 static bool
 build_batch(struct deliver *d)
 {
-	if (d->have_next) {
+	if (d->next_state == NEXT_BUILDING) {
+		loop_timer_stop(d->ahead);
+		fill_batch(d, &d->next, SIZE_MAX);
+		d->next_state = batch_ready(d, &d->next) ? NEXT_READY : NEXT_NONE;
+	}
+	if (d->next_state == NEXT_READY) {
 		struct batch t = d->batch;
 		d->batch = d->next;
 		d->next = t;
-		d->have_next = false;
+		d->next_state = NEXT_NONE;
 		d->have_batch = true;
 		return true;
 	}
-	d->have_batch = build_into(d, &d->batch);
+	batch_reset(&d->batch);
+	fill_batch(d, &d->batch, SIZE_MAX);
+	d->have_batch = batch_ready(d, &d->batch);
 	return d->have_batch;
 }
 
-/* While a write is in flight, format the next batch: the server's time
- * then hides ours. */
+/*
+ * While a write is in flight, format the next batch, a slice per loop turn
+ * so curl gets the request out first: the server's time then hides ours.
+ */
+static void
+on_ahead(struct loop *l, struct loop_timer *t, void *arg)
+{
+	struct deliver *d = arg;
+	if (d->next_state != NEXT_BUILDING)
+		return;
+	if (fill_batch(d, &d->next, 512))
+		d->next_state = batch_ready(d, &d->next) ? NEXT_READY : NEXT_NONE;
+	else
+		loop_timer_after(t, 0);
+}
+
 static void
 build_ahead(struct deliver *d)
 {
-	if (!d->have_next && d->req != NULL && !d->st.holding)
-		d->have_next = build_into(d, &d->next);
+	if (d->next_state != NEXT_NONE || d->req == NULL || d->st.holding)
+		return;
+	batch_reset(&d->next);
+	d->next_state = NEXT_BUILDING;
+	loop_timer_after(d->ahead, 0); /* after curl's own start-now timer */
 }
 
 /* Ack the batch's records, consecutive ids with the same outcome at once. */
@@ -615,7 +654,8 @@ deliver_new(struct deliver **dp, struct loop *l, struct spool *sp, const struct 
 		set_urls(d);
 	}
 	d->timer = loop_timer_new(l, on_timer, d);
-	if (d->timer == NULL || httpc_new(&d->http, l) < 0 ||
+	d->ahead = loop_timer_new(l, on_ahead, d);
+	if (d->timer == NULL || d->ahead == NULL || httpc_new(&d->http, l) < 0 ||
 	    spool_cursor_open(sp, 0, UINT64_MAX, &d->cur) < 0) {
 		deliver_free(d);
 		return -1;
@@ -631,6 +671,7 @@ deliver_free(struct deliver *d)
 		return;
 	httpc_free(d->http); /* cancels what is in flight: unacked, sent again later */
 	loop_timer_free(d->timer);
+	loop_timer_free(d->ahead);
 	spool_cursor_close(d->cur);
 	batch_free(&d->batch);
 	batch_free(&d->next);
@@ -649,7 +690,8 @@ deliver_kick(struct deliver *d)
 bool
 deliver_idle(const struct deliver *d)
 {
-	return d->req == NULL && !d->have_batch && !d->have_next && !loop_timer_armed(d->timer);
+	return d->req == NULL && !d->have_batch && d->next_state == NEXT_NONE &&
+	       !loop_timer_armed(d->timer);
 }
 
 const struct deliver_stats *
