@@ -485,6 +485,12 @@ on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 
 /* ---- the daemon in the loop ---- */
 
+static size_t
+unescape(void *cls, struct MHD_Connection *c, char *s)
+{
+	return webpath_unescape(s);
+}
+
 static void
 mhd_log(void *cls, const char *fmt, va_list ap)
 {
@@ -492,7 +498,8 @@ mhd_log(void *cls, const char *fmt, va_list ap)
 	static const char *const noise[] = {
 	    "closed by remote", "reset by peer", "Failed to send data", "Failed to receive data",
 	    "Socket disconnected", "timed out", "Broken pipe", "Error sending", "Error receiving",
-	    "limit reached", "Connection closed", "TLS", "GnuTLS"};
+	    "limit reached", "Connection closed", "TLS", "GnuTLS",
+	    "Error processing request", "Not enough memory in pool"}; /* a client's fault */
 	struct web *web = cls;
 	char msg[512];
 	vsnprintf(msg, sizeof(msg), fmt, ap);
@@ -580,12 +587,16 @@ start_daemon(struct web *web, const struct sockaddr *sa, bool v6)
 	}
 	opts[n++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
 	web->mhd = MHD_start_daemon(
-	    flags, 0, NULL, NULL, on_request, web, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, web,
-	    MHD_OPTION_SOCK_ADDR, sa, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
-	    web, MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->web.max_clients,
+	    flags, 0, NULL, NULL, on_request, web,
+	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, web, /* first, so every message is filtered */
+	    MHD_OPTION_SOCK_ADDR, sa,
+	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, web,
+	    MHD_OPTION_UNESCAPE_CALLBACK, unescape, web,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->web.max_clients,
 	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->web.max_per_ip,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)WEB_CONN_MEMORY,
-	    MHD_OPTION_CONNECTION_TIMEOUT, 60u, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
+	    MHD_OPTION_CONNECTION_TIMEOUT, 60u,
+	    MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
 	    MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
 	return web->mhd != NULL ? 0 : -1;
 }

@@ -14,6 +14,10 @@ int webpath_check(const char *url);
 /* root: a real path (no trailing slash). On success out holds the real path
  * of a regular file under root ("/" means index.html). 0, or -1. */
 int webpath_resolve(const char *root, const char *url, char *out, size_t cap);
+/* Percent-decoding of URL paths and query values in place (MHD's unescape
+ * callback). A decoded NUL becomes 0x01, which every check here refuses,
+ * so "/index.html%00.png" cannot pass as "/index.html". Returns the length. */
+size_t webpath_unescape(char *s);
 /* Content-Type for a file name by its extension. */
 const char *webpath_mime(const char *path);
 

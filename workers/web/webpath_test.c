@@ -60,6 +60,18 @@ test_webpath_resolve_stays_in_root(void)
 }
 
 static void
+test_webpath_unescape(void)
+{
+	char a[] = "/%2e%2E/x%41%zz%4", b[] = "/index.html%00.png", c[] = "%252e";
+	CHECK_INT(webpath_unescape(a), ==, 11);
+	CHECK_STR(a, "/../xA%zz%4");
+	CHECK_INT(webpath_unescape(b), ==, 16);
+	CHECK_INT(webpath_check(b), ==, -1);
+	webpath_unescape(c);
+	CHECK_STR(c, "%2e"); /* decoded once only */
+}
+
+static void
 test_webpath_mime(void)
 {
 	CHECK_STR(webpath_mime("/x/index.html"), "text/html; charset=utf-8");
@@ -70,4 +82,4 @@ test_webpath_mime(void)
 }
 
 T_MAIN(T(test_webpath_check_segments), T(test_webpath_resolve_stays_in_root),
-       T(test_webpath_mime))
+       T(test_webpath_unescape), T(test_webpath_mime))
