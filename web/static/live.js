@@ -49,7 +49,7 @@
     const span = el('span', { class: 'v', 'data-sig': spec.sig, text: '—' });
     const unit = el('span', { class: 'u', text: unitOf(spec) });
     const wrap = el('span', { class: cls }, spec.pre || '', span, unit);
-    (spans[spec.sig] = spans[spec.sig] || []).push({ span, unit, spec });
+    (spans[spec.sig] = spans[spec.sig] || []).push({ span, unit, spec, wrap, sub: cls === 'sv' });
     return wrap;
   }
 
@@ -99,7 +99,8 @@
 
   function render(name) {
     const s = state[name];
-    for (const { span, unit, spec } of spans[name] || []) {
+    for (const { span, unit, spec, wrap, sub } of spans[name] || []) {
+      wrap.hidden = sub && !s; /* a detail the car does not report: not shown at all */
       span.textContent = text(spec, s ? s.v : null);
       span.dataset.raw = s ? JSON.stringify(s.v) : '';
       unit.textContent = unitOf(spec);
@@ -113,6 +114,7 @@
   function renderAll() {
     for (const name of Object.keys(spans)) render(name);
   }
+  LM.live.renderAll = renderAll;
 
   function onSnapshot(e) {
     const d = JSON.parse(e.data);

@@ -26,7 +26,7 @@
     } catch (err) {
       btn.textContent = err.message;
     }
-    setTimeout(refresh, 800);
+    setTimeout(() => { if (sys.timer) refresh(); }, 800);
   }
 
   function workers(st) {
@@ -34,7 +34,7 @@
     t.textContent = '';
     row(t, ['Worker', 'State', 'Up', 'Restarts', 'Heartbeat', 'Last exit', ''], true);
     for (const w of st.workers) {
-      const btn = LM.session.control
+      const btn = LM.session.control && w.state !== 'disabled'
         ? el('button', { class: 'small', text: 'Restart', onclick: (e) => restart(w.name, e.target) })
         : '';
       row(t, [w.name, el('span', { class: 'state-' + w.state, text: w.state }),

@@ -41,6 +41,7 @@ hring_init(struct hring *r, int hours)
 	memset(r, 0, sizeof(*r));
 	for (int i = 0; i < SIG_ID_MAX; i++)
 		r->col_of[i] = -1;
+	r->first_ms = INT64_MAX;
 	if (hours <= 0)
 		return 0;
 	for (size_t i = 0; i < sig_count; i++)
@@ -137,16 +138,21 @@ hring_add(struct hring *r, int64_t t_ms, unsigned id, double v)
 	r->added++;
 	if (t_ms > r->newest_ms)
 		r->newest_ms = t_ms;
+	if (t_ms < r->first_ms)
+		r->first_ms = t_ms;
 }
 
-/* the finest tier whose span reaches back to the grid's start */
+/* The finest tier that holds the grid's range: its span reaches back to
+ * the start (give or take one step, so "the last hour" is the fine tier's
+ * hour), or it holds everything the ring was ever given. */
 static const struct hring_tier *
 pick(const struct hring *r, const struct hgrid *g)
 {
 	for (int i = 0; i < HRING_TIERS; i++) {
 		const struct hring_tier *t = &r->tier[i];
 		int64_t oldest = r->newest_ms - (int64_t)(t->nb - 1) * t->width_ms;
-		if (g->r.from_ms >= oldest && t->width_ms <= g->r.step_ms)
+		bool covers = g->r.from_ms + g->r.step_ms >= oldest || r->first_ms >= oldest;
+		if (covers && t->width_ms <= g->r.step_ms)
 			return t;
 	}
 	return &r->tier[HRING_TIERS - 1];

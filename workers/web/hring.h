@@ -30,6 +30,7 @@ struct hring {
 	int16_t col_of[SIG_ID_MAX]; /* signal id -> column, -1 not kept */
 	struct hring_tier tier[HRING_TIERS];
 	int64_t newest_ms;
+	int64_t first_ms; /* the oldest sample ever added */
 	uint64_t added, too_old;
 };
 

@@ -83,6 +83,21 @@ test_hring_coarse_tier_and_wrap(void)
 }
 
 static void
+test_hring_short_history_uses_the_fine_tier(void)
+{
+	struct hring r;
+	struct hgrid g;
+	CHECK_INT(hring_init(&r, 24), ==, 0);
+	for (int i = 0; i < 30; i++) /* half a minute of data, then "the last hour" */
+		hring_add(&r, T0 + 3600 * 1000 - 30000 + i * 1000, SIG_vehicle_speed_kmh, i);
+	grid(&g, "vehicle_speed_kmh", T0 + 1000, T0 + 3600 * 1000 + 1000, 3);
+	hring_query(&r, &g);
+	CHECK_INT(hgrid_points(&g), ==, 10); /* 3 s rows, not the coarse tier's 20 s */
+	hgrid_free(&g);
+	hring_free(&r);
+}
+
+static void
 test_hring_disabled(void)
 {
 	struct hring r;
@@ -96,4 +111,5 @@ test_hring_disabled(void)
 }
 
 T_MAIN(T(test_hring_means_and_last_values), T(test_hring_coarse_tier_and_wrap),
+       T(test_hring_short_history_uses_the_fine_tier),
        T(test_hring_disabled))
