@@ -18,6 +18,7 @@ import urllib.parse
 from harness import Leafmond, Skip, bin_path, free_port, wait_for
 
 WEBROOT = bin_path("web/root")
+WEB_BINARY = bin_path("libexec/leafmon-web")  # leafmon_worker() puts workers there
 
 
 class WebStack:
@@ -35,13 +36,24 @@ class WebStack:
         self.d = Leafmond(real=real, env=env, sup=sup,
                           sections={"web": web_sec, "influx": influx_sec},
                           enabled=("can", "influx", "web"))
+        self.relink("web", WEB_BINARY)
+        if can == "real":
+            cands = [bin_path("libexec/leafmon-can"), bin_path("workers/can/leafmon-can")]
+            found = [c for c in cands if os.path.exists(c)]
+            if not found:
+                raise Skip("the real can worker is not built")
+            self.relink("can", found[0])
         if can == "feed":
-            link = os.path.join(self.d.bindir, "leafmon-can")
-            os.unlink(link)
-            os.symlink(bin_path("tests/leafmon-webfeed"), link)
+            self.relink("can", bin_path("tests/leafmon-webfeed"))
         self.tls = bool(web_sec.get("tls_cert"))
         self.cafile = web_sec.get("tls_cert")
         self.port = None
+
+    def relink(self, worker, target):
+        link = os.path.join(self.d.bindir, "leafmon-" + worker)
+        if os.path.lexists(link):
+            os.unlink(link)
+        os.symlink(target, link)
 
     def start(self, timeout=20):
         self.d.start(timeout=timeout)

@@ -245,10 +245,10 @@ find_root(struct web *web)
 	char exe[PATH_MAX], cand[PATH_MAX + 32];
 	const char *cands[3] = {web->cfg->web.root, LEAFMON_WEBDIR, NULL};
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n > 0) { /* a build tree: build/workers/web/leafmon-web -> build/web/root */
+	if (n > 0) { /* a build tree: build/libexec/leafmon-web -> build/web/root */
 		exe[n] = '\0';
 		*strrchr(exe, '/') = '\0';
-		snprintf(cand, sizeof(cand), "%s/../../web/root", exe);
+		snprintf(cand, sizeof(cand), "%s/../web/root", exe);
 		cands[2] = cand;
 	}
 	for (int i = 0; i < 3; i++) {
