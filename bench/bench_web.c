@@ -292,5 +292,12 @@ main(int argc, char **argv)
 	       (unsigned long long)(nsse ? minev : 0), pct(&sse_lat, 0.5), pct(&sse_lat, 0.99),
 	       (unsigned long long)requests, (double)requests / secs, pct(&req_lat, 0.5),
 	       pct(&req_lat, 0.99), (unsigned long long)errors, secs);
+	for (int i = 0; i < nsse + nconn; i++)
+		if (cs[i].fd > 0)
+			close(cs[i].fd);
+	close(ep);
+	free(cs);
+	free(sse_lat.v);
+	free(req_lat.v);
 	return 0;
 }

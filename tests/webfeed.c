@@ -50,7 +50,8 @@ model(struct feed *f, double t, struct val *out)
 	double phase = fmod(t, f->cycle_s) / f->cycle_s;
 	bool charging = phase >= 2.0 / 3.0;
 	double speed = charging ? 0 : fmax(0, 55 + 35 * sin(t / 7.0));
-	double power = charging ? -6.6 : 2 + speed * 0.25 + 20 * sin(t / 3.0) * (speed > 5);
+	double obc = 6.6 + 0.1 * sin(t * 3); /* a charger's output is never quite flat */
+	double power = charging ? -obc : 2 + speed * 0.25 + 20 * sin(t / 3.0) * (speed > 5);
 	double volts = 360 + 10 * sin(t / 50.0) - power * 0.3;
 	double soc = 80 - fmod(t, 3600) / 3600 * 20;
 	int n = 0;
@@ -84,7 +85,7 @@ model(struct feed *f, double t, struct val *out)
 	V(climate_ambient_c, 14.5);
 	V(charge_active, charging);
 	V(charge_status, charging ? 3 : 0);
-	V(charge_obc_power_kw, charging ? 6.6 : 0);
+	V(charge_obc_power_kw, charging ? round(obc * 100) / 100 : 0);
 	V(can_frames_total, round(t * 2000));
 	V(can_frames_per_s, 2000);
 	V(can_bus_asleep, 0);

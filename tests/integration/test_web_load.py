@@ -25,6 +25,13 @@ def bench(port, sse, conns, secs, extra=()):
     return json.loads(p.stdout.strip().splitlines()[-1])
 
 
+def sanitized(pid):
+    """An ASan/TSan build: its RSS (shadow memory, quarantine) says nothing about ours."""
+    with open("/proc/%d/maps" % pid) as f:
+        maps = f.read()
+    return "libasan" in maps or "libtsan" in maps or "libclang_rt.asan" in maps
+
+
 def peak_rss(pid, stop, out):
     while not stop.is_set():
         out.append(rss_kb(pid))
@@ -72,8 +79,9 @@ def test_200_sse_clients_and_a_latest_burst():
         # bounded: far below what leaking per client or per request would give, and it
         # levels off (the allocator keeps what the first round freed; the third round
         # needs nothing more than the second)
-        assert peak < 64 * 1024, peak
-        assert rounds[2][1] <= rounds[1][1] + 1024, [r[1] for r in rounds]
+        if not sanitized(pid):
+            assert peak < 64 * 1024, peak
+            assert rounds[2][1] <= rounds[1][1] + 1024, [r[1] for r in rounds]
         assert s.pid() == pid and s.d.worker("web")["restarts"] == 0
         c = s.d.worker("web")["counters"]
         assert c["sse_resyncs"] == 0 and c["responses_5xx"] == 0, c
