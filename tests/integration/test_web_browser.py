@@ -4,7 +4,8 @@ playwright-core from the build's npm install): login gate, tiles equal to
 with points from InfluxDB, shared zoom and charge shading, the system page (a restart
 through the CSRF check), raw views, logout, no console errors. Screenshots
 go to the build's artifacts dir; the capture-to-browser latency of the
-live stream is measured here."""
+live stream is measured here. The can worker is the real leafmon-can on
+its simulator when it is built, else leafmon-webfeed."""
 
 import json
 import math
@@ -16,7 +17,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import ARTIFACTS, BUILD, Skip, measure, run, wait_for  # noqa: E402
-from webtest import Influxd, WebStack  # noqa: E402
+from webtest import Influxd, WebStack, real_can  # noqa: E402
 
 PASSWORD = "browser-Pass-456"
 NODE_MODULES = os.path.join(BUILD, "web", "npm", "node_modules")
@@ -61,7 +62,9 @@ def test_dashboard_in_chromium():
     ix = Influxd()
     ix.query("CREATE DATABASE leaf")
     ix.write("leaf", hour_of_driving(int(time.time())))
-    s = WebStack(web={"password_file": pw}, cycle_s=12,
+    can = real_can()
+    print("     can worker: %s" % ("leafmon-can on sim" if can == "real" else "leafmon-webfeed"), flush=True)
+    s = WebStack(web={"password_file": pw}, cycle_s=12, can=can,
                  influx={"enabled": "true", "url": ix.url, "database": "leaf"}).start()
     try:
         can_pid = s.pid("can")
@@ -79,6 +82,10 @@ def test_dashboard_in_chromium():
         measure("web_sse_capture_to_browser_p50_ms", round(lat["p50"], 1), "ms (n=%d)" % lat["n"])
         measure("web_sse_capture_to_browser_p99_ms", round(lat["p99"], 1), "ms")
         measure("web_live_value_change_ms", res["live_change_ms"], "ms")
+        c = s.d.worker("web")["counters"]
+        measure("web_sample_age_on_arrival_p50_ms", round(c["sample_age_p50_ms"], 1),
+                "ms (capture -> the web worker: the can worker's share)")
+        measure("web_sample_age_on_arrival_p99_ms", round(c["sample_age_p99_ms"], 1), "ms")
         assert lat["n"] >= 50 and lat["p99"] < 1000, lat
         for f in res["screenshots"]:
             assert os.path.getsize(f) > 10000, f

@@ -21,10 +21,17 @@ WEBROOT = bin_path("web/root")
 WEB_BINARY = bin_path("libexec/leafmon-web")  # leafmon_worker() puts workers there
 
 
-class WebStack:
-    """leafmond + leafmon-web (real) + a can worker; other workers are test stand-ins."""
+def real_can():
+    """The real leafmon-can when it is built, else the stand-in feed."""
+    return "real" if os.path.exists(bin_path("libexec/leafmon-can")) else "feed"
 
-    def __init__(self, web=None, influx=None, sup=None, env=None, can="feed", cycle_s=None):
+
+class WebStack:
+    """leafmond + leafmon-web (real) + a can worker (leafmon-webfeed, or the real one
+    with can="real" and can_source); other workers are test stand-ins."""
+
+    def __init__(self, web=None, influx=None, sup=None, env=None, can="feed", cycle_s=None,
+                 can_source="sim"):
         web_sec = {"enabled": "true", "port": "0", "root": WEBROOT}
         web_sec.update(web or {})
         influx_sec = {"enabled": "false"}
@@ -34,7 +41,8 @@ class WebStack:
         if cycle_s is not None:
             env["LEAFMON_WEBFEED_CYCLE_S"] = str(cycle_s)
         self.d = Leafmond(real=real, env=env, sup=sup,
-                          sections={"web": web_sec, "influx": influx_sec},
+                          sections={"web": web_sec, "influx": influx_sec,
+                                    "can": {"source": can_source}},
                           enabled=("can", "influx", "web"))
         self.relink("web", WEB_BINARY)
         if can == "real":

@@ -34,6 +34,8 @@
       sub: [Object.assign({ sig: 'vehicle_odometer_km', pre: 'odo ', d: 0 }, dist)] },
     { key: 'health', label: 'Battery health', main: { sig: 'battery_soh_pct', unit: '% SOH', d: 1 },
       sub: [{ sig: 'battery_capacity_full_kwh', unit: 'kWh', d: 1 }], bars: 'battery_capacity_bars' },
+    { key: 'can', label: 'CAN bus', main: { sig: 'can_frames_per_s', unit: 'frames/s', d: 0 },
+      sub: [{ sig: 'can_frames_total', unit: 'frames', d: 0 }] },
   ];
 
   const state = {};        /* name -> {v, t, stale} */

@@ -96,6 +96,8 @@ struct web {
 	char *signals_json; /* /api/signals, built once */
 
 	struct wreq *waiting; /* suspended requests */
+	float ages[1024]; /* capture -> here, ms, of the last samples (a ring) */
+	unsigned nages;
 	ControlResponse *status; /* cached */
 	int64_t status_at_ms;	 /* mono */
 	bool status_inflight;
@@ -145,6 +147,7 @@ enum MHD_Result static_serve(struct wreq *r);
 bool static_public(const char *url);
 
 /* web_main.c: samples */
-void web_on_sample(struct web *web, const Sample *m);
+/* live: it came over the bus just now (not read back from the journal) */
+void web_on_sample(struct web *web, const Sample *m, bool live);
 
 #endif

@@ -53,9 +53,11 @@ sample_event(const Sample *m, struct buf *b)
 }
 
 void
-web_on_sample(struct web *web, const Sample *m)
+web_on_sample(struct web *web, const Sample *m, bool live)
 {
 	int64_t t_ms = m->t_ns / NSEC_PER_MSEC;
+	if (live) /* not read back from the journal (start, gaps) */
+		web->ages[web->nages++ % ARRAY_LEN(web->ages)] = (float)(now_real_ns() - m->t_ns) / 1e6f;
 	web->st.samples++;
 	web->st.sample_signals += m->n_ids;
 	for (size_t i = 0; i < m->n_ids; i++)
@@ -79,8 +81,11 @@ drain(struct web_main *wm)
 	int budget = PUMP_BUDGET;
 	if (web->sub == NULL)
 		return;
+	uint64_t bus = sampsub_stats(web->sub)->from_bus;
 	while (budget > 0 && (m = sampsub_next(web->sub)) != NULL) {
-		web_on_sample(web, m);
+		uint64_t now_bus = sampsub_stats(web->sub)->from_bus;
+		web_on_sample(web, m, now_bus != bus);
+		bus = now_bus;
 		sampsub_free(m);
 		budget--;
 	}
@@ -184,6 +189,28 @@ rss_kb(void)
 	return n == 2 ? (double)pages_rss * (double)sysconf(_SC_PAGESIZE) / 1024 : -1;
 }
 
+static int
+cmp_float(const void *a, const void *b)
+{
+	float x = *(const float *)a, y = *(const float *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* how old samples are when they reach us (the can worker's part of the
+ * capture -> browser latency), over the last 1024 */
+static void
+sample_ages(struct web *web, struct heartbeat *hb)
+{
+	float v[ARRAY_LEN(web->ages)];
+	size_t n = web->nages < ARRAY_LEN(v) ? web->nages : ARRAY_LEN(v);
+	if (n == 0)
+		return;
+	memcpy(v, web->ages, n * sizeof(v[0]));
+	qsort(v, n, sizeof(v[0]), cmp_float);
+	hb_counter(hb, "sample_age_p50_ms", v[n / 2]);
+	hb_counter(hb, "sample_age_p99_ms", v[n * 99 / 100]);
+}
+
 static void
 on_heartbeat(struct worker *w, struct heartbeat *hb, void *arg)
 {
@@ -208,6 +235,7 @@ on_heartbeat(struct worker *w, struct heartbeat *hb, void *arg)
 	hb_counter(hb, "mhd_errors", (double)web->st.mhd_errors);
 	hb_counter(hb, "ring_kb", (double)hring_bytes(&web->ring) / 1024);
 	hb_counter(hb, "rss_kb", rss_kb());
+	sample_ages(web, hb);
 	if (web->sub != NULL) {
 		hb_counter(hb, "samples_lost", (double)sampsub_stats(web->sub)->lost);
 		hb_counter(hb, "samples_bad", (double)sampsub_stats(web->sub)->bad_messages);
