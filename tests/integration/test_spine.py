@@ -259,6 +259,18 @@ def test_subscriber_killed_misses_no_seq_and_supervisor_reattaches():
         d.stop()
 
 
+def test_second_leafmond_on_same_rundir_refused():
+    d = Leafmond().start()
+    try:
+        before = {w["name"]: w["pid"] for w in d.status()["workers"]}
+        r = subprocess.run([bin_path("supervisor/leafmond"), "-c", d.conf], capture_output=True,
+                           text=True, timeout=10)
+        assert r.returncode == 1 and "another leafmond (pid %d)" % d.proc.pid in r.stderr, r
+        assert {w["name"]: w["pid"] for w in d.status()["workers"]} == before
+    finally:
+        d.stop()
+
+
 def test_cli_without_daemon_and_check_config():
     d = Leafmond()
     r = d.cli("status")
@@ -284,4 +296,4 @@ run([test_start_to_ready_and_notify, test_kill9_each_worker_comes_back,
      test_ignored_stop_escalates, test_reload_bad_config_keeps_old_and_good_restarts_changed,
      test_sigterm_stops_everything_within_bound,
      test_subscriber_killed_misses_no_seq_and_supervisor_reattaches,
-     test_cli_without_daemon_and_check_config])
+     test_second_leafmond_on_same_rundir_refused, test_cli_without_daemon_and_check_config])
