@@ -40,7 +40,10 @@ mkdir -p /newroot/dev/pts /newroot/dev/shm
 mount -t devpts -o newinstance,ptmxmode=0666 devpts /newroot/dev/pts
 mount -t tmpfs shm /newroot/dev/shm
 mount -t tmpfs run /newroot/run
-mount -t tmpfs tmp /newroot/tmp
+# /tmp stays the host's (through the overlay: a build dir there is seen);
+# temporary files go to TMPDIR=/run/tmp, a tmpfs.
+mkdir -p /newroot/run/tmp
+chmod 1777 /newroot/run/tmp
 mkdir -p /newroot$CTL
 mount -t 9p -o trans=virtio,version=9p2000.L,cache=none,msize=262144 ctl /newroot$CTL ||
 	fail "cannot mount the control dir"
