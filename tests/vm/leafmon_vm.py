@@ -12,7 +12,8 @@ exit code. Exit 77 when the VM cannot be had here (no qemu, no download).
 
 Usage:
   leafmon_vm.py setup
-  leafmon_vm.py run [--work DIR] [--kvaser] [--timeout S] [--env K=V] [--cwd D] -- CMD [ARG...]
+  leafmon_vm.py run [--work DIR] [--kvaser] [--timeout S] [--env K=V] [--cwd D] [--need F]
+                    -- CMD [ARG...]
   leafmon_vm.py resolve          # print the current linux-image-amd64 dependency
 Standard library only.
 """
@@ -432,6 +433,8 @@ def main():
     r.add_argument("--mem", type=int, default=1024)
     r.add_argument("--env", action="append", default=[])
     r.add_argument("--cwd")
+    r.add_argument("--need", action="append", default=[],
+                   help="skip (77) without booting when this host file is missing")
     r.add_argument("cmd", nargs=argparse.REMAINDER)
     a = ap.parse_args()
     try:
@@ -442,6 +445,10 @@ def main():
         if a.op == "resolve":
             print("%s %s" % (resolve_current_kernel() or ("?", "?")))
             return 0
+        for need in a.need:
+            if not os.path.exists(need):
+                print("SKIP: %s is not built: nothing to test in the VM" % need, flush=True)
+                return SKIP
         cmd = a.cmd[1:] if a.cmd[:1] == ["--"] else a.cmd
         if not cmd:
             ap.error("run needs a command")
