@@ -251,6 +251,18 @@ seed_config(void)
 	free(ini);
 }
 
+static void
+seed_http_query(void)
+{
+	static const char q1[] = "1700000000\n2024-05-01T12:00:00.5+02:00\n60\n500\n"
+				 "battery_voltage_v,battery_current_a\ninflux\n"
+				 "password=a%20b&csrf=0123abcd";
+	static const char q2[] = "2024-05-01T00:00:00Z\n\n\n5000\nvehicle_speed_kmh\nweb\n";
+
+	put("http_query", "range", q1, sizeof(q1) - 1);
+	put("http_query", "defaults", q2, sizeof(q2) - 1);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -265,6 +277,7 @@ main(int argc, char **argv)
 	seed_requests();
 	seed_responses();
 	seed_config();
+	seed_http_query();
 	printf("fuzz_mkseeds: %d seeds in %s\n", nseed, outdir);
 	return 0;
 }

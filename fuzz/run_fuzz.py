@@ -32,6 +32,31 @@ def copy_seeds(src, dest):
     return n
 
 
+def pack_dirs(top, dest):
+    """fuzz_spool's input: [kind][rid 8 BE][len 4 BE][bytes] per file, kind
+    0 a segment (its rid from the name), 1 the state file."""
+    import struct
+    n = 0
+    if not os.path.isdir(top):
+        return 0
+    for sub in sorted(os.listdir(top)):
+        d = os.path.join(top, sub)
+        if not os.path.isdir(d):
+            continue
+        blob = b""
+        for f in sorted(os.listdir(d))[:6]:
+            with open(os.path.join(d, f), "rb") as fh:
+                body = fh.read(65536)
+            if f == "state":
+                blob += struct.pack(">BQI", 1, 0, len(body)) + body
+            elif f.endswith(".seg"):
+                blob += struct.pack(">BQI", 0, int(f[:-4], 16), len(body)) + body
+        with open(os.path.join(dest, "pack-" + sub), "wb") as o:
+            o.write(blob)
+        n += 1
+    return n
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--fuzzer", required=True)
@@ -44,6 +69,8 @@ def main():
                     help="glob under LEAFMON_DATA (real logs, run time only)")
     ap.add_argument("--max-data-bytes", type=int, default=64 * 1024,
                     help="real-log seeds are truncated to this size (libFuzzer -max_len)")
+    ap.add_argument("--pack-dirs", action="append", default=[],
+                    help="each subdir (a spool fixture) becomes one fuzz_spool seed")
     ap.add_argument("--jobs", type=int, default=1)
     a = ap.parse_args()
 
@@ -51,6 +78,7 @@ def main():
     corpus = os.path.join(a.workdir, "corpus")
     arts = os.path.join(a.workdir, "artifacts")
     shutil.rmtree(seeds, ignore_errors=True)
+    shutil.rmtree(arts, ignore_errors=True)  # findings are this run's
     for d in (seeds, corpus, arts):
         os.makedirs(d, exist_ok=True)
     nseeds = 0
@@ -62,6 +90,8 @@ def main():
             nseeds += copy_seeds(os.path.join(gen, a.name), seeds)
         else:
             nseeds += copy_seeds(s, seeds)
+    for d in a.pack_dirs:
+        nseeds += pack_dirs(d, seeds)
     data = os.environ.get("LEAFMON_DATA", "")
     ndata = 0
     for g in a.data:
