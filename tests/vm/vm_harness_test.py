@@ -11,7 +11,9 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
 import leafmon_vm  # noqa: E402
+from harness import measure  # noqa: E402
 
 BUILD = os.environ.get("LEAFMON_BUILD", os.path.abspath("build"))
 
@@ -58,8 +60,9 @@ def main():
     with open(os.path.join(work, "file")) as f:
         check(f.read() == "guest-wrote\n", "a file written in the work dir reaches the host")
     check(not os.path.exists(marker), "writes outside the work dir stay in the guest overlay")
-    print("MEASURE vm_boot_to_command %.2f s" % boot_s)
-    print("MEASURE vm_true_total %.2f s" % total_s)
+    measure("vm_boot_to_command", "%.2f" % boot_s, "s")
+    measure("vm_command_total", "%.2f" % total_s, "s")
+    measure("vm_load_average_1min", "%.2f" % os.getloadavg()[0])
 
     t0 = time.monotonic()
     rc, out, _, total_s = leafmon_vm.run(["sleep", "600"], work=work, timeout=25, quiet=False)
