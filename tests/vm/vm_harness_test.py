@@ -5,6 +5,7 @@ up; a hung guest is killed at the hard timeout and leaves no qemu behind.
 Two boots. Skips (77) where no VM can be had."""
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -70,6 +71,7 @@ def main():
           (rc, time.monotonic() - t0))
     check(time.monotonic() - t0 < 12 + 10, "the timeout is hard")
     check(not qemu_pids_for(work), "no qemu left behind")
+    shutil.rmtree(work, ignore_errors=True)
     return 0
 
 
