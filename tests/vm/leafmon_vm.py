@@ -19,6 +19,7 @@ Standard library only.
 """
 
 import argparse
+import fcntl
 import glob
 import hashlib
 import io
@@ -224,9 +225,16 @@ def fetch(name, version, cdir, what):
 
 def setup():
     """Make sure qemu, the kernel, the modules and the initramfs exist; return
-    a dict of paths. Cached by kernel version and init script content."""
+    a dict of paths. Cached by kernel version and init script content; one
+    process at a time fills the cache (a lock file beside it)."""
     qemu = ensure_qemu()
     cdir = cache_dir()
+    with open(os.path.join(cdir, ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return fill_cache(qemu, cdir)
+
+
+def fill_cache(qemu, cdir):
     pin = read_pin()
     kname, kver = pin["kernel"]
     kdir = os.path.join(cdir, "%s_%s" % (kname, kver.replace(":", "_")))
