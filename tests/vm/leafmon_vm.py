@@ -302,6 +302,9 @@ def initramfs(kdir, busybox):
     with open(out + ".tmp", "wb") as f:
         f.write(cpio_newc(entries))
     os.rename(out + ".tmp", out)
+    for old in glob.glob(os.path.join(kdir, "initramfs-*.cpio")):
+        if old != out:
+            os.unlink(old)  # made from an older init.sh
     return out
 
 
