@@ -71,6 +71,8 @@ def main():
                     help="real-log seeds are truncated to this size (libFuzzer -max_len)")
     ap.add_argument("--pack-dirs", action="append", default=[],
                     help="each subdir (a spool fixture) becomes one fuzz_spool seed")
+    ap.add_argument("--fuzzer-arg", action="append", default=[],
+                    help="passed to libFuzzer as is (e.g. --fuzzer-arg=-max_len=2048)")
     ap.add_argument("--jobs", type=int, default=1)
     a = ap.parse_args()
 
@@ -107,9 +109,11 @@ def main():
         print("note: real logs absent (LEAFMON_DATA=%s): fuzzing from generated seeds only" %
               data)
     max_len = max([4096] + [os.path.getsize(os.path.join(seeds, f)) for f in os.listdir(seeds)])
+    if any(x.startswith("-max_len=") for x in a.fuzzer_arg):
+        max_len = None
     argv = [a.fuzzer, "-max_total_time=%d" % a.seconds, "-timeout=10", "-rss_limit_mb=2048",
-            "-print_final_stats=1", "-max_len=%d" % max_len,
-            "-artifact_prefix=%s/" % arts, corpus, seeds]
+            "-print_final_stats=1"] + (["-max_len=%d" % max_len] if max_len else []) + \
+        a.fuzzer_arg + ["-artifact_prefix=%s/" % arts, corpus, seeds]
     if a.jobs > 1:
         argv[1:1] = ["-fork=%d" % a.jobs, "-ignore_crashes=0"]
     t0 = time.monotonic()
