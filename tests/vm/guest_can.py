@@ -29,7 +29,7 @@ def need():
         socket.socket(socket.AF_CAN, socket.SOCK_RAW, socket.CAN_RAW).close()
     except OSError:
         raise Skip("no AF_CAN in this kernel (run through tests/vm/leafmon_vm.py)")
-    if not os.path.exists(bin_path("workers/can/leafmon-can")):
+    if not os.path.exists(bin_path(harness.REAL_BINARIES["can"])):
         raise Skip("leafmon-can is not built (the can worker is not on this branch yet)")
 
 
