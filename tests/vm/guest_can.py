@@ -418,34 +418,51 @@ def test_kvaser_sja1000_can0_to_can1():
 
 
 def test_whole_chain_on_vcan0():
-    """leafmond with every worker that exists as a real binary, on vcan0:
-    all become ready and the sim's traffic reaches the snapshot and the
-    sample stream."""
+    """leafmond with every worker that is built as a real binary, on vcan0
+    (the writers against a real influxd started inside the guest): all
+    become ready, the simulator's traffic reaches the sample stream and,
+    with the influx writer, InfluxDB, with nothing left queued or dropped."""
     need()
-    real = tuple(w for w in ("influx", "cloud", "web")
+    real = tuple(w for w in ("influx", "web")
                  if os.path.exists(bin_path(harness.REAL_BINARIES[w])))
-    if real:
-        raise Skip("real writers exist (%s): the in-guest chain with servers is not written yet"
-                   % ",".join(real))
-    lm = Leafmond(real=("can",), sections={"can": {"source": "socketcan:%s" % IFACE}})
-    lm.start()
-    watch = Watch(lm)
-    sim = None
+    sections = {"can": {"source": "socketcan:%s" % IFACE}, "web": {"enabled": "true", "port": "0"}}
+    ix = None
+    if "influx" in real:
+        try:
+            from servers import Influxd  # the writers' test servers (tests/integration)
+        except ImportError:
+            raise Skip("leafmon-influx is built but tests/integration/servers.py is missing")
+        ix = Influxd().start()
+        ix.create_db("leaf")
+        sections["influx"] = {"enabled": "true", "url": ix.url, "database": "leaf",
+                              "unsynced_hold_s": "0"}
+    lm = Leafmond(real=("can",) + real, enabled=("can", "influx", "web"), sections=sections)
+    watch = None
     try:
-        if cli_has("sim"):
-            sim = subprocess.Popen([bin_path("cli/leafmon"), "sim", "--to", IFACE,
-                                    "--duration", "5"], stdout=subprocess.DEVNULL)
-        else:
-            Sender().paced(sim_frames()[:3000], 1000)
-        wait_for(lambda: len(watch.samples()) >= 10, 30, "samples through the chain")
+        lm.start()
+        watch = Watch(lm)
+        Sender().paced(sim_frames()[:4000], 1000)
+        wait_for(lambda: len(watch.samples()) >= 30, 30, "samples through the chain")
         st = lm.wait_states()
-        assert all(w["state"] in ("ready", "disabled") for w in st["workers"]), st
-        assert st["can"]["frames"] > 0, st["can"]
+        assert st["can"]["frames"] >= 4000, st["can"]
+        measure("vm_chain_real_workers", "can," + ",".join(real) if real else "can")
+        if ix is not None:
+            wait_for(lambda: (lm.worker("influx").get("ledger") or {}).get("queued_records") == 0
+                     and len(ix.rows("leaf", "battery")) > 0, 60, "points in influxd, queue empty")
+            led = lm.worker("influx")["ledger"]
+            assert not led.get("dropped") and not led.get("dead_lettered"), led
+            n = len(ix.rows("leaf", "battery"))
+            measure("vm_chain_influx_battery_points", n, "points")
+            # one point per sample with battery signals (precision ms)
+            live = {int(round(x["t"] * 1e6)) // 1000 for x in watch.samples()
+                    if any(k.startswith("battery_") for k in x)}
+            assert n == len(live), "%d battery points for %d live samples" % (n, len(live))
     finally:
-        if sim:
-            sim.wait(timeout=30)
-        watch.stop()
+        if watch:
+            watch.stop()
         lm.stop()
+        if ix is not None:
+            ix.stop()
 
 
 if __name__ == "__main__":
