@@ -67,7 +67,7 @@ def main():
     ap.add_argument("--seeds", action="append", default=[])
     ap.add_argument("--data", action="append", default=[],
                     help="glob under LEAFMON_DATA (real logs, run time only)")
-    ap.add_argument("--max-data-bytes", type=int, default=64 * 1024,
+    ap.add_argument("--max-data-bytes", type=int, default=16 * 1024,
                     help="real-log seeds are truncated to this size (libFuzzer -max_len)")
     ap.add_argument("--pack-dirs", action="append", default=[],
                     help="each subdir (a spool fixture) becomes one fuzz_spool seed")
