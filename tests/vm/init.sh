@@ -47,7 +47,7 @@ chmod 1777 /newroot/run/tmp
 mkdir -p /newroot$CTL
 mount -t 9p -o trans=virtio,version=9p2000.L,cache=none,msize=262144 ctl /newroot$CTL ||
 	fail "cannot mount the control dir"
-date +%s >/newroot$CTL/started
+cut -d" " -f1 /proc/uptime >/newroot$CTL/started
 if [ -n "$WORK" ]; then
 	mkdir -p "/newroot$WORK"
 	mount -t 9p -o trans=virtio,version=9p2000.L,cache=mmap,msize=262144 work "/newroot$WORK" ||
@@ -67,7 +67,7 @@ if [ "$KVASER" = 1 ]; then
 			echo "leafmon-vm: cannot bring up $i" >/dev/console
 	done
 fi
-date +%s >/newroot$CTL/ready
+cut -d" " -f1 /proc/uptime >/newroot$CTL/ready
 
 chroot /newroot /bin/sh $CTL/cmd.sh >/newroot$CTL/out 2>&1 </dev/null
 echo $? >/newroot$CTL/rc.tmp

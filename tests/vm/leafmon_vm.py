@@ -388,6 +388,11 @@ def boot(paths, ctl, work, kvaser, accel, timeout, mem):
         why = why or "timeout after %d s" % timeout
     elif p.returncode != 0 and not why:
         why = "qemu exited %d: %s" % (p.returncode, qout.strip()[-1000:])
+    if os.environ.get("LEAFMON_VM_DEBUG"):
+        for mark in ("started", "ready"):  # the guest's uptime at each point
+            if os.path.exists(os.path.join(ctl, mark)):
+                with open(os.path.join(ctl, mark)) as f:
+                    log("guest uptime at %s: %s s" % (mark, f.read().strip()))
     rc = None
     rcf = os.path.join(ctl, "rc")
     if os.path.exists(rcf):
