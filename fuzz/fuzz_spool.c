@@ -42,6 +42,13 @@ clear_dir(void)
 	closedir(d);
 }
 
+static void
+remove_dir(void)
+{
+	clear_dir();
+	rmdir(dir);
+}
+
 static uint64_t
 be(const uint8_t *p, int n)
 {
@@ -124,6 +131,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 		snprintf(dir, sizeof(dir), "/dev/shm/leafmon-fuzz-spool-%d", (int)getpid());
 		if (mkdir_p(dir, 0700) < 0)
 			abort();
+		atexit(remove_dir);
 	}
 	clear_dir();
 	write_files(data, len);

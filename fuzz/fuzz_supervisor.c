@@ -60,6 +60,12 @@ static const struct sup_ops fake_ops = {fake_spawn, fake_send_stop, fake_kill, f
 					fake_changed};
 
 static void
+remove_conf(void)
+{
+	unlink(conf_path);
+}
+
+static void
 fuzz_sup_once(void)
 {
 	if (conf_path[0] != '\0')
@@ -69,6 +75,7 @@ fuzz_sup_once(void)
 	snprintf(conf_path, sizeof(conf_path), "/tmp/leafmon-fuzz-%d.conf", (int)getpid());
 	if (file_write_atomic(conf_path, fuzz_conf, sizeof(fuzz_conf) - 1, 0600) < 0)
 		abort();
+	atexit(remove_conf);
 }
 
 struct daemon *
