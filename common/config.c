@@ -60,7 +60,7 @@ static const struct key keys[] = {
     {SEC_CAN, "record_max_mb", K_INT, F(can.record_max_mb), 1, 1000000, "512"},
     {SEC_CAN, "poll_cells", K_BOOL, F(can.poll_cells), 0, 0, "false"},
 
-#define WRITER_KEYS(SEC, sec, URL, API, ORG, BUCKET, TOKEN, PREC, SPOOL, TIMEOUT)              \
+#define WRITER_KEYS(SEC, sec, URL, API, ORG, BUCKET, TOKEN, PREC, SPOOL, TIMEOUT, HOLD)        \
 	{SEC, "enabled", K_BOOL, W(sec, enabled), 0, 0, SEC == SEC_INFLUX ? "true" : "false"},     \
 	    {SEC, "url", K_URL, W(sec, url), 0, 0, URL},                                            \
 	    {SEC, "api", K_API, W(sec, api), 0, 0, API},                                            \
@@ -73,12 +73,13 @@ static const struct key keys[] = {
 	    {SEC, "precision", K_PREC, W(sec, precision), 0, 0, PREC},                              \
 	    {SEC, "spool_max_mb", K_INT, W(sec, spool_max_mb), 1, 1000000, SPOOL},                  \
 	    {SEC, "timeout_s", K_INT, W(sec, timeout_s), 1, 3600, TIMEOUT},                         \
-	    {SEC, "batch_lines", K_INT, W(sec, batch_lines), 1, 100000, "5000"}
+	    {SEC, "batch_lines", K_INT, W(sec, batch_lines), 1, 100000, "5000"},                   \
+	    {SEC, "unsynced_hold_s", K_INT, W(sec, unsynced_hold_s), 0, 31536000, HOLD}
 
     WRITER_KEYS(SEC_INFLUX, influx, "http://127.0.0.1:8086", "auto", "leaf-telemetry", "leaf-data",
-		"", "ms", "256", "10"),
+		"", "ms", "256", "10", "60"),
     WRITER_KEYS(SEC_CLOUD, cloud, "https://us-west-2-1.aws.cloud2.influxdata.com", "v2", "",
-		"leaf-telemetry", "/etc/leafmon/cloud.token", "ms", "1024", "30"),
+		"leaf-telemetry", "/etc/leafmon/cloud.token", "ms", "1024", "30", "3600"),
     {SEC_CLOUD, "resolution_ms", K_INT, W(cloud, resolution_ms), 0, 3600000, "1000"},
     {SEC_CLOUD, "sync_interval_s", K_INT, W(cloud, sync_interval_s), 1, 86400, "300"},
     {SEC_CLOUD, "max_bytes_per_5min", K_I64, W(cloud, max_bytes_per_5min), 1000,

@@ -33,6 +33,7 @@ struct cfg_writer {
 	int spool_max_mb;
 	int timeout_s;
 	int batch_lines;
+	int unsynced_hold_s; /* wait this long for the clock to sync (DESIGN.md "Time") */
 	/* cloud only */
 	int resolution_ms;
 	int sync_interval_s;

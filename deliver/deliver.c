@@ -1,0 +1,751 @@
+/*
+ * The delivery state machine (see deliver.h). States: idle, probing
+ * (/ping), writing (a request in flight), waiting (a backoff timer). A batch
+ * is built from the spool when the previous one is resolved; it is acked in
+ * the spool only when every line is stored or dead-lettered.
+ */
+#include "deliver.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "batch.h"
+#include "deadletter.h"
+#include "gz.h"
+#include "httpc.h"
+#include "influx_api.h"
+#include "log.h"
+#include "lp.h"
+
+enum alert_id { AL_AUTH, AL_NOT_FOUND, AL_UNREACHABLE, AL_SERVER, AL_REJECTED, AL_CLOCK, AL_COUNT };
+static const char *const alert_codes[AL_COUNT] = {"auth", "not_found", "unreachable", "server_error",
+						  "rejected", "clock_unsynced"};
+
+struct deliver {
+	struct loop *loop;
+	struct spool *sp;
+	struct httpc *http;
+	struct deliver_opts o;
+	struct cfg_writer w;
+	char name[32], vehicle[128];
+	struct spool_cursor *cur;
+	struct lp_ctx lp;
+	struct lp_stats lps;
+	struct batch batch;
+	bool have_batch;
+	struct batch next; /* built while the current one is in flight */
+	enum { NEXT_NONE, NEXT_BUILDING, NEXT_READY } next_state;
+	struct loop_timer *ahead;
+	struct httpc_req *req;
+	int api; /* API_AUTO until /ping settles it */
+	bool need_probe;
+	struct backoff net_bo, srv_bo, slow_bo;
+	int64_t retry_at;
+	struct loop_timer *timer;
+	char write_url[1400], ping_url[600], auth[1200];
+	const char *headers[4];
+	struct buf body, gz;
+	size_t inflight_bytes, inflight_wire;
+	struct deadletter dl;
+	char last_reject[256];
+	int last_reject_status;
+	struct {
+		int64_t since;
+		char text[256];
+	} alerts[AL_COUNT];
+	struct deliver_stats st;
+};
+
+static void step(struct deliver *d);
+static struct log_rl rl_err = LOG_RL_INIT(10, 60);
+
+static double
+rnd(void)
+{
+	uint32_t v;
+	if (getrandom(&v, sizeof(v), GRND_NONBLOCK) != (ssize_t)sizeof(v))
+		v = (uint32_t)now_mono_ns();
+	return (double)v / 4294967296.0;
+}
+
+static void
+alert_set(struct deliver *d, enum alert_id a, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+alert_set(struct deliver *d, enum alert_id a, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(d->alerts[a].text, sizeof(d->alerts[a].text), fmt, ap);
+	va_end(ap);
+	if (d->alerts[a].since == 0)
+		d->alerts[a].since = now_real_ns() / NSEC_PER_SEC;
+}
+
+static void
+alert_clear(struct deliver *d, enum alert_id a)
+{
+	d->alerts[a].since = 0;
+}
+
+static void
+on_timer(struct loop *l, struct loop_timer *t, void *arg)
+{
+	step(arg);
+}
+
+static void
+wait_until(struct deliver *d, int64_t delay_ns)
+{
+	d->retry_at = now_mono_ns() + delay_ns;
+	loop_timer_at(d->timer, d->retry_at);
+}
+
+static void
+set_error(struct deliver *d, int code, const char *text)
+{
+	struct spool_ledger *l = spool_ledger(d->sp);
+	l->last_error_code = code;
+	snprintf(l->last_error_text, sizeof(l->last_error_text), "%s", text);
+	for (char *p = l->last_error_text; *p; p++)
+		if ((unsigned char)*p < 0x20)
+			*p = ' ';
+	l->last_error_at = now_real_ns() / NSEC_PER_SEC;
+	spool_ledger_changed(d->sp);
+}
+
+static void
+set_urls(struct deliver *d)
+{
+	if (influx_write_url(d->write_url, sizeof(d->write_url), &d->w, d->api) < 0 ||
+	    influx_auth_header(d->auth, sizeof(d->auth), d->api, d->w.token) < 0)
+		log_warnx("%s: URL or token too long", d->name);
+	int n = 0;
+	if (d->auth[0] != '\0')
+		d->headers[n++] = d->auth;
+	d->headers[n++] = "Content-Type: text/plain; charset=utf-8";
+	if (d->o.gzip)
+		d->headers[n++] = "Content-Encoding: gzip";
+	d->headers[n] = NULL;
+}
+
+static struct httpc_opts
+http_opts(struct deliver *d, bool with_headers)
+{
+	int64_t total = (int64_t)d->w.timeout_s * NSEC_PER_SEC;
+	int64_t conn = d->o.connect_timeout_ns ? d->o.connect_timeout_ns : 5 * NSEC_PER_SEC;
+	if (conn > total)
+		conn = total;
+	struct httpc_opts o = {.connect_timeout_ms = (int)(conn / NSEC_PER_MSEC),
+			       .timeout_ms = (int)(total / NSEC_PER_MSEC),
+			       .ca_file = d->w.ca_file,
+			       .headers = with_headers ? d->headers : NULL};
+	return o;
+}
+
+/* ---- outcomes common to pings and writes ---- */
+
+static void
+network_failure(struct deliver *d, const struct httpc_resp *r, const char *what)
+{
+	int64_t delay = backoff_next(&d->net_bo, rnd());
+	if (delay < 100 * NSEC_PER_MSEC)
+		delay = 100 * NSEC_PER_MSEC;
+	d->st.network++;
+	d->need_probe = true;
+	if (d->w.api == API_AUTO)
+		d->api = API_AUTO; /* a different server may answer next time */
+	set_error(d, -(r->curl_code ? r->curl_code : 1), r->error);
+	alert_set(d, AL_UNREACHABLE, "%s %s: %s", what, d->w.url, r->error);
+	log_rl(&rl_err, LOG_WARNING, "%s: %s: %s; retry in %.1f s", d->name, what, r->error,
+	       (double)delay / 1e9);
+	wait_until(d, delay);
+}
+
+static void
+contact(struct deliver *d)
+{
+	spool_ledger(d->sp)->last_contact = now_real_ns() / NSEC_PER_SEC;
+	spool_ledger_changed(d->sp);
+	alert_clear(d, AL_UNREACHABLE);
+	backoff_reset(&d->net_bo);
+}
+
+static void
+on_ping(const struct httpc_resp *r, void *arg)
+{
+	struct deliver *d = arg;
+	d->req = NULL;
+	if (r->status == 0) {
+		network_failure(d, r, "ping");
+		return;
+	}
+	contact(d);
+	if (r->status < 200 || r->status >= 300) {
+		char text[128];
+		snprintf(text, sizeof(text), "ping: HTTP %d", r->status);
+		set_error(d, r->status, text);
+		if (d->w.api == API_AUTO) { /* cannot tell the API without a /ping answer */
+			wait_until(d, backoff_next(&d->srv_bo, rnd()) + NSEC_PER_SEC);
+			return;
+		}
+	}
+	int api = d->w.api == API_AUTO ? influx_api_detect(r->version[0] ? r->version : NULL)
+				       : d->w.api;
+	if (api != d->api)
+		log_info("%s: %s answers as InfluxDB %s: API %s", d->name, d->w.url,
+			 r->version[0] ? r->version : "(no version header)", api == API_V1 ? "v1" : "v2");
+	d->api = d->st.api = api;
+	d->need_probe = false;
+	set_urls(d);
+	step(d);
+}
+
+static void
+send_ping(struct deliver *d)
+{
+	struct httpc_opts o = http_opts(d, false);
+	influx_ping_url(d->ping_url, sizeof(d->ping_url), d->w.url);
+	d->st.pings++;
+	d->req = httpc_request(d->http, "GET", d->ping_url, NULL, 0, &o, on_ping, d);
+	if (d->req == NULL)
+		wait_until(d, NSEC_PER_SEC);
+}
+
+/* ---- batches ---- */
+
+static size_t
+batch_cap_bytes(const struct deliver *d)
+{
+	return d->o.batch_bytes ? d->o.batch_bytes : 4u << 20;
+}
+
+/*
+ * Add records from the spool to b, at most `max` of them; returns true when
+ * b is complete (full, the spool has nothing more now, or a record waits
+ * for the clock).
+ */
+static bool
+fill_batch(struct deliver *d, struct batch *b, size_t max)
+{
+	struct spool_rec r;
+	size_t ends[LP_MAX_LINES_PER_RECORD];
+	int64_t now_boot = now_boot_ns();
+
+	d->st.holding = false;
+	for (size_t k = 0; k < max; k++) {
+		if (b->nlines >= (size_t)d->w.batch_lines || b->text.len >= batch_cap_bytes(d) ||
+		    spool_peek(d->cur, &r) != 1)
+			return true;
+		int64_t t;
+		enum spool_time tm = spool_time(d->sp, &r, now_boot, d->o.hold_unsynced_ns, &t);
+		if (tm == SPOOL_TIME_HOLD) {
+			d->st.holding = true;
+			return true;
+		}
+		int n = lp_record(&d->lp, &b->text, t, tm == SPOOL_TIME_UNSYNCED, r.data, r.len, ends,
+				  &d->lps);
+		if (n > 0 && batch_add(b, r.rid, ends, n) < 0)
+			return true; /* no memory: send what we have */
+		if (n <= 0) {
+			spool_ack(d->sp, r.rid, r.rid + 1, false); /* nothing publishable in it */
+			d->st.records_skipped++;
+		}
+		d->st.records_rebased += tm == SPOOL_TIME_REBASED;
+		d->st.records_unsynced += tm == SPOOL_TIME_UNSYNCED;
+		spool_skip(d->cur);
+	}
+	return false;
+}
+
+/* A complete batch becomes sendable: its request queued, the clock alert set. */
+static bool
+batch_ready(struct deliver *d, struct batch *b)
+{
+	if (d->st.holding)
+		alert_set(d, AL_CLOCK,
+			  "the clock is not synchronised: records wait up to %lld s for it, then go "
+			  "flagged clock_unsynced",
+			  (long long)(d->o.hold_unsynced_ns / NSEC_PER_SEC));
+	else
+		alert_clear(d, AL_CLOCK);
+	if (b->nrecs == 0)
+		return false;
+	if (batch_queue_all(b) < 0) {
+		/* no memory for the request: let the spool hand them again later */
+		spool_cursor_seek(d->cur, b->recs[0].rid);
+		return false;
+	}
+	return true;
+}
+
+/* The current batch: the one built ahead (finished now if need be), or a new one. */
+static bool
+build_batch(struct deliver *d)
+{
+	if (d->next_state == NEXT_BUILDING) {
+		loop_timer_stop(d->ahead);
+		fill_batch(d, &d->next, SIZE_MAX);
+		d->next_state = batch_ready(d, &d->next) ? NEXT_READY : NEXT_NONE;
+	}
+	if (d->next_state == NEXT_READY) {
+		struct batch t = d->batch;
+		d->batch = d->next;
+		d->next = t;
+		d->next_state = NEXT_NONE;
+		d->have_batch = true;
+		return true;
+	}
+	batch_reset(&d->batch);
+	fill_batch(d, &d->batch, SIZE_MAX);
+	d->have_batch = batch_ready(d, &d->batch);
+	return d->have_batch;
+}
+
+/*
+ * While a write is in flight, format the next batch, a slice per loop turn
+ * so curl gets the request out first: the server's time then hides ours.
+ */
+static void
+on_ahead(struct loop *l, struct loop_timer *t, void *arg)
+{
+	struct deliver *d = arg;
+	if (d->next_state != NEXT_BUILDING)
+		return;
+	if (fill_batch(d, &d->next, 512))
+		d->next_state = batch_ready(d, &d->next) ? NEXT_READY : NEXT_NONE;
+	else
+		loop_timer_after(t, 0);
+}
+
+static void
+build_ahead(struct deliver *d)
+{
+	if (d->next_state != NEXT_NONE || d->req == NULL || d->st.holding)
+		return;
+	batch_reset(&d->next);
+	d->next_state = NEXT_BUILDING;
+	loop_timer_after(d->ahead, 0); /* after curl's own start-now timer */
+}
+
+/* Ack the batch's records, consecutive ids with the same outcome at once. */
+static void
+finish_batch(struct deliver *d)
+{
+	uint64_t from = 0, to = 0;
+	bool run_delivered = false, delivered;
+	for (size_t i = 0; i < d->batch.nrecs; i++) {
+		if (!batch_rec_resolved(&d->batch, i, &delivered))
+			continue;
+		uint64_t rid = d->batch.recs[i].rid;
+		if (to > from && (rid != to || delivered != run_delivered)) {
+			spool_ack(d->sp, from, to, run_delivered);
+			from = to;
+		}
+		if (to == from) {
+			from = rid;
+			run_delivered = delivered;
+		}
+		to = rid + 1;
+	}
+	if (to > from)
+		spool_ack(d->sp, from, to, run_delivered);
+	d->st.batches++;
+	d->have_batch = false;
+}
+
+static void
+dead_letter(struct deliver *d, int status, const char *msg, const char *const *lines,
+	    const size_t *lens, size_t n)
+{
+	if (n == 0)
+		return;
+	deadletter_write(&d->dl, status, msg, lines, lens, n, now_real_ns() / NSEC_PER_SEC);
+	spool_ledger(d->sp)->dead_lettered += n;
+	spool_ledger_changed(d->sp);
+	d->st.lines_dead += n;
+	log_rl(&rl_err, LOG_WARNING, "%s: %zu line%s refused (HTTP %d: %s): moved to %s", d->name, n,
+	       n == 1 ? "" : "s", status, msg, d->dl.path);
+}
+
+/* Lines of the batch in a state, as arrays for dead_letter(). */
+static size_t
+lines_in_state(struct deliver *d, enum line_state st, const char ***lines, size_t **lens)
+{
+	size_t n = batch_count(&d->batch, st), k = 0;
+	*lines = malloc((n + 1) * sizeof(**lines));
+	*lens = malloc((n + 1) * sizeof(**lens));
+	if (*lines == NULL || *lens == NULL)
+		return 0;
+	for (size_t i = 0; i < d->batch.nlines; i++)
+		if (d->batch.lines[i].state == st) {
+			(*lines)[k] = d->batch.text.p + d->batch.lines[i].off;
+			(*lens)[k++] = d->batch.lines[i].len;
+		}
+	return k;
+}
+
+/* A 400/422 for the request at the head of the batch. */
+static void
+handle_reject(struct deliver *d, int status, const char *msg)
+{
+	const char **lines;
+	size_t *lens, n = d->batch.reqs[0].n;
+	struct influx_verdict v;
+
+	d->st.rejected++;
+	snprintf(d->last_reject, sizeof(d->last_reject), "%s", msg);
+	d->last_reject_status = status;
+	bool *bad = calloc(n + 1, sizeof(*bad));
+	if (bad == NULL || batch_lines(&d->batch, &lines, &lens) < 0) {
+		free(bad);
+		wait_until(d, NSEC_PER_SEC);
+		return;
+	}
+	influx_bad_lines(msg, lines, lens, n, bad, &v);
+	if (v.identified == 0 && n > 1) {
+		batch_req_split(&d->batch); /* bisect: both halves go again */
+		d->st.bisections++;
+	} else if (v.identified == 0 && !d->batch.any_ok) {
+		batch_req_hold(&d->batch); /* the line, or the request? not proven yet */
+	} else {
+		if (v.identified == 0)
+			memset(bad, 1, n * sizeof(*bad));
+		const char **bl = malloc(n * sizeof(*bl));
+		size_t *bn = malloc(n * sizeof(*bn)), k = 0;
+		for (size_t i = 0; bl != NULL && bn != NULL && i < n; i++)
+			if (bad[i]) {
+				bl[k] = lines[i];
+				bn[k++] = lens[i];
+			}
+		dead_letter(d, status, msg, bl, bn, k);
+		free(bl);
+		free(bn);
+		batch_req_apply(&d->batch, bad, v.complete);
+	}
+	free(bad);
+	free(lines);
+	free(lens);
+}
+
+/* After a response: finish the batch, convict or hold rejected lines, or go on. */
+static void
+after_response(struct deliver *d)
+{
+	if (d->have_batch && batch_empty(&d->batch) && batch_count(&d->batch, LINE_HELD) > 0) {
+		if (d->batch.any_ok) {
+			const char **lines;
+			size_t *lens, n = lines_in_state(d, LINE_HELD, &lines, &lens);
+			dead_letter(d, d->last_reject_status, d->last_reject, lines, lens, n);
+			free(lines);
+			free(lens);
+			batch_convict_held(&d->batch);
+			alert_clear(d, AL_REJECTED);
+		} else {
+			/* every line alone was refused and none was ever stored: the
+			 * request, not the data, may be wrong (a bad setting): keep all */
+			int64_t delay = backoff_next(&d->slow_bo, rnd()) + d->o.slow_retry_min_ns;
+			alert_set(d, AL_REJECTED,
+				  "the server refuses every line (HTTP %d: %s): data kept, retrying",
+				  d->last_reject_status, d->last_reject);
+			batch_requeue_held(&d->batch);
+			wait_until(d, delay);
+			return;
+		}
+	}
+	if (d->have_batch && batch_empty(&d->batch) && batch_count(&d->batch, LINE_PENDING) > 0)
+		batch_queue_all(&d->batch); /* cannot happen; never strand a line */
+	if (d->have_batch && batch_done(&d->batch))
+		finish_batch(d);
+	step(d);
+}
+
+static void
+count_sent(struct deliver *d)
+{
+	struct spool_ledger *l = spool_ledger(d->sp);
+	int64_t now = now_real_ns() / NSEC_PER_SEC, day = now / 86400;
+	if (l->sent_day != day) {
+		l->sent_day = day;
+		l->sent_bytes_today = 0;
+	}
+	l->sent_bytes_today += d->inflight_wire;
+	l->last_success = now;
+	spool_ledger_changed(d->sp);
+	d->st.bytes += d->inflight_bytes;
+	d->st.wire_bytes += d->inflight_wire;
+	if (d->o.sent != NULL)
+		d->o.sent(d->o.arg, d->inflight_bytes, d->inflight_wire);
+}
+
+static void
+slow_retry(struct deliver *d, enum alert_id a, const char *text, int status)
+{
+	int64_t delay = d->o.slow_retry_min_ns + backoff_next(&d->slow_bo, rnd());
+	alert_set(d, a, "%s (HTTP %d): data kept, retrying every few minutes", text, status);
+	log_rl(&rl_err, LOG_WARNING, "%s: HTTP %d: %s; retry in %.0f s", d->name, status, text,
+	       (double)delay / 1e9);
+	wait_until(d, delay);
+}
+
+static void
+on_write(const struct httpc_resp *r, void *arg)
+{
+	struct deliver *d = arg;
+	char msg[256];
+	d->req = NULL;
+	d->st.last_seconds = r->seconds;
+	if (r->status == 0) {
+		network_failure(d, r, "write to");
+		return;
+	}
+	contact(d);
+	influx_error_text(r->body, r->body_len, msg, sizeof(msg));
+	enum influx_action a = influx_classify(r->status);
+	if (a != IA_OK)
+		set_error(d, r->status, msg[0] ? msg : influx_action_name(a));
+	switch (a) {
+	case IA_OK:
+		d->st.ok++;
+		d->st.lines_ok += d->batch.reqs[0].n;
+		batch_req_ok(&d->batch);
+		count_sent(d);
+		backoff_reset(&d->srv_bo);
+		backoff_reset(&d->slow_bo);
+		alert_clear(d, AL_AUTH);
+		alert_clear(d, AL_NOT_FOUND);
+		alert_clear(d, AL_SERVER);
+		break;
+	case IA_SPLIT:
+		d->st.split++;
+		if (d->batch.reqs[0].n > 1) {
+			batch_req_split(&d->batch);
+		} else {
+			handle_reject(d, r->status, "413: a single line is larger than the server accepts");
+		}
+		break;
+	case IA_REJECT:
+		handle_reject(d, r->status, msg);
+		break;
+	case IA_AUTH:
+		d->st.auth++;
+		slow_retry(d, AL_AUTH, "the server refuses our token", r->status);
+		return;
+	case IA_NOT_FOUND:
+		d->st.not_found++;
+		if (d->w.api == API_AUTO)
+			d->api = API_AUTO;
+		slow_retry(d, AL_NOT_FOUND, msg[0] ? msg : "database or bucket not found", r->status);
+		return;
+	case IA_RETRY:
+	case IA_NETWORK: {
+		d->st.retried++;
+		int ra = influx_retry_after(r->retry_after[0] ? r->retry_after : NULL,
+					    now_real_ns() / NSEC_PER_SEC);
+		int64_t delay = ra >= 0 ? (int64_t)ra * NSEC_PER_SEC : backoff_next(&d->srv_bo, rnd());
+		if (delay < 100 * NSEC_PER_MSEC)
+			delay = 100 * NSEC_PER_MSEC;
+		alert_set(d, AL_SERVER, "HTTP %d%s%s: data kept, retrying", r->status,
+			  msg[0] ? ": " : "", msg);
+		log_rl(&rl_err, LOG_WARNING, "%s: HTTP %d %s; retry in %.1f s%s", d->name, r->status,
+		       msg, (double)delay / 1e9, ra >= 0 ? " (Retry-After)" : "");
+		wait_until(d, delay);
+		return;
+	}
+	}
+	after_response(d);
+}
+
+static void
+send_write(struct deliver *d)
+{
+	size_t nlines = d->batch.reqs[0].n;
+	if (!batch_req_whole(&d->batch) && batch_body(&d->batch, &d->body, &nlines) < 0) {
+		wait_until(d, NSEC_PER_SEC);
+		return;
+	}
+	size_t bytes = batch_req_whole(&d->batch) ? d->batch.text.len : d->body.len;
+	if (d->o.pace != NULL) {
+		int64_t wait = d->o.pace(d->o.arg, bytes);
+		if (wait > 0) {
+			wait_until(d, wait);
+			return;
+		}
+	}
+	const struct buf *payload = batch_req_whole(&d->batch) ? &d->batch.text : &d->body;
+	if (d->o.gzip) {
+		if (gz_compress(&d->gz, payload->p, payload->len, d->o.gzip_level) < 0) {
+			wait_until(d, NSEC_PER_SEC);
+			return;
+		}
+		payload = &d->gz;
+	}
+	struct httpc_opts o = http_opts(d, true);
+	d->inflight_bytes = bytes;
+	d->inflight_wire = payload->len;
+	d->st.requests++;
+	d->req = httpc_request(d->http, "POST", d->write_url, payload->p, payload->len, &o, on_write, d);
+	if (d->req == NULL)
+		wait_until(d, NSEC_PER_SEC);
+	build_ahead(d);
+}
+
+static void
+step(struct deliver *d)
+{
+	if (d->req != NULL)
+		return;
+	if (d->retry_at > now_mono_ns()) {
+		loop_timer_at(d->timer, d->retry_at);
+		return;
+	}
+	if (d->api == API_AUTO || d->need_probe) {
+		send_ping(d);
+		return;
+	}
+	if (!d->have_batch && !build_batch(d))
+		return;
+	if (batch_empty(&d->batch)) {
+		after_response(d);
+		return;
+	}
+	send_write(d);
+}
+
+int
+deliver_new(struct deliver **dp, struct loop *l, struct spool *sp, const struct deliver_opts *o)
+{
+	struct deliver *d = calloc(1, sizeof(*d));
+	if (d == NULL)
+		return -1;
+	d->loop = l;
+	d->sp = sp;
+	d->o = *o;
+	d->w = *o->w;
+	if (d->w.batch_lines <= 0)
+		d->w.batch_lines = 5000;
+	if (d->w.timeout_s <= 0)
+		d->w.timeout_s = 10;
+	if (d->o.slow_retry_min_ns == 0)
+		d->o.slow_retry_min_ns = 30 * NSEC_PER_SEC;
+	snprintf(d->name, sizeof(d->name), "%s", o->name ? o->name : "writer");
+	snprintf(d->vehicle, sizeof(d->vehicle), "%s", o->vehicle ? o->vehicle : "");
+	d->o.name = d->name;
+	d->o.vehicle = d->vehicle;
+	lp_init(&d->lp, d->vehicle, d->w.precision);
+	batch_init(&d->batch);
+	batch_init(&d->next);
+	buf_init(&d->body);
+	buf_init(&d->gz);
+	deadletter_init(&d->dl, o->deadletter_path ? o->deadletter_path : "/dev/null", 0);
+	backoff_init(&d->net_bo, NSEC_PER_SEC,
+		     o->net_backoff_max_ns ? o->net_backoff_max_ns : 60 * NSEC_PER_SEC);
+	backoff_init(&d->srv_bo, NSEC_PER_SEC, 300 * NSEC_PER_SEC);
+	backoff_init(&d->slow_bo, NSEC_PER_SEC, 600 * NSEC_PER_SEC);
+	d->api = d->st.api = API_AUTO;
+	if (d->w.api != API_AUTO) {
+		d->api = d->st.api = d->w.api;
+		set_urls(d);
+	}
+	d->timer = loop_timer_new(l, on_timer, d);
+	d->ahead = loop_timer_new(l, on_ahead, d);
+	if (d->timer == NULL || d->ahead == NULL || httpc_new(&d->http, l) < 0 ||
+	    spool_cursor_open(sp, 0, UINT64_MAX, &d->cur) < 0) {
+		deliver_free(d);
+		return -1;
+	}
+	*dp = d;
+	return 0;
+}
+
+void
+deliver_free(struct deliver *d)
+{
+	if (d == NULL)
+		return;
+	httpc_free(d->http); /* cancels what is in flight: unacked, sent again later */
+	loop_timer_free(d->timer);
+	loop_timer_free(d->ahead);
+	spool_cursor_close(d->cur);
+	batch_free(&d->batch);
+	batch_free(&d->next);
+	buf_free(&d->body);
+	buf_free(&d->gz);
+	free(d);
+}
+
+void
+deliver_kick(struct deliver *d)
+{
+	if (d->req == NULL && !loop_timer_armed(d->timer))
+		step(d);
+}
+
+bool
+deliver_idle(const struct deliver *d)
+{
+	return d->req == NULL && !d->have_batch && d->next_state == NEXT_NONE &&
+	       !loop_timer_armed(d->timer);
+}
+
+const struct deliver_stats *
+deliver_stats(const struct deliver *d)
+{
+	return &d->st;
+}
+
+void
+deliver_ledger(struct deliver *d, struct ledger *l)
+{
+	struct spool_stats st;
+	const struct spool_ledger *sl = spool_ledger(d->sp);
+	spool_stats(d->sp, &st);
+	memset(l, 0, sizeof(*l));
+	l->queued_records = st.queued_records;
+	l->queued_bytes = st.queued_bytes;
+	if (st.oldest_t_ns > 0) {
+		double age = (double)(now_real_ns() - st.oldest_t_ns) / 1e9;
+		l->oldest_age_s = age > 0 ? age : 0;
+	}
+	l->last_success = sl->last_success;
+	l->last_contact = sl->last_contact;
+	l->last_error_code = sl->last_error_code;
+	snprintf(l->last_error_text, sizeof(l->last_error_text), "%s", sl->last_error_text);
+	l->last_error_at = sl->last_error_at;
+	l->dropped = sl->dropped_cap + sl->dropped_mem + sl->dropped_policy;
+	l->dead_lettered = sl->dead_lettered;
+	int64_t day = now_real_ns() / NSEC_PER_SEC / 86400;
+	l->sent_bytes_today = sl->sent_day == day ? sl->sent_bytes_today : 0;
+	ledger_extra(l, "delivered", (double)sl->delivered);
+	ledger_extra(l, "dropped_cap", (double)sl->dropped_cap);
+	ledger_extra(l, "dropped_memory", (double)sl->dropped_mem);
+	ledger_extra(l, "dropped_policy", (double)sl->dropped_policy);
+	ledger_extra(l, "corrupt", (double)sl->corrupt);
+	ledger_extra(l, "torn", (double)sl->torn);
+	ledger_extra(l, "torn_bytes", (double)sl->torn_bytes);
+	ledger_extra(l, "spool_disk_bytes", (double)st.disk_bytes);
+	ledger_extra(l, "spool_memory_records", (double)st.mem_records);
+	ledger_extra(l, "spool_segments", (double)st.segments);
+}
+
+void
+deliver_alerts(struct deliver *d, struct heartbeat *hb)
+{
+	struct spool_stats st;
+	for (int a = 0; a < AL_COUNT; a++)
+		if (d->alerts[a].since != 0)
+			hb_alert(hb, alert_codes[a], d->alerts[a].text, d->alerts[a].since);
+	spool_stats(d->sp, &st);
+	if (st.disk_errno != 0) {
+		char text[200];
+		snprintf(text, sizeof(text), "spool disk: %s; %llu records wait in memory",
+			 strerror(st.disk_errno), (unsigned long long)st.mem_records);
+		hb_alert(hb, "spool_disk", text, st.disk_error_since);
+	}
+}

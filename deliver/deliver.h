@@ -1,0 +1,72 @@
+/*
+ * Delivery of a spool to an InfluxDB server, for both writers: reads the
+ * spool oldest-first, resolves each record's timestamp (DESIGN.md "Time"),
+ * formats line protocol, sends batches with httpc (gzip optional), and
+ * applies DESIGN.md's status handling: 2xx ack; 413 halve; 400/422
+ * dead-letter the lines the server names (or bisect, resending only what
+ * is safe: timestamps are final, so a resend overwrites); 429/5xx back off
+ * honouring Retry-After (<= 10 min); 401/403/404 keep, alert, retry slowly;
+ * no answer: capped exponential backoff with full jitter, and a /ping probe
+ * before the next write. api = auto is settled by /ping's version header.
+ * One request is in flight at a time; nothing blocks the loop.
+ */
+#ifndef LEAFMON_DELIVER_H
+#define LEAFMON_DELIVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "loop.h"
+#include "spool.h"
+#include "worker.h"
+
+struct deliver;
+
+struct deliver_opts {
+	const char *name;		    /* "influx", "cloud": logs */
+	const struct cfg_writer *w;	    /* url, api, database, retention_policy, org, bucket,
+					       token, ca_file, precision, timeout_s, batch_lines */
+	const char *vehicle;		    /* the vehicle tag value */
+	const char *deadletter_path;
+	bool gzip;
+	int gzip_level;			    /* 0: zlib's default */
+	size_t batch_bytes;		    /* uncompressed body cap; 0: 4 MiB */
+	int64_t hold_unsynced_ns;	    /* wait this long for the clock to sync */
+	int64_t connect_timeout_ns;	    /* 0: min(timeout, 5 s) */
+	int64_t net_backoff_max_ns;	    /* 0: 60 s */
+	int64_t slow_retry_min_ns;	    /* 401/403/404 and unproven rejections; 0: 30 s */
+	/* Optional pacing (cloud): before each write, the uncompressed bytes;
+	 * return 0 to send now or how many ns to wait. */
+	int64_t (*pace)(void *arg, size_t bytes);
+	/* Optional: after each 2xx, the uncompressed and wire bytes. */
+	void (*sent)(void *arg, size_t bytes, size_t wire);
+	void *arg;
+};
+
+struct deliver_stats {
+	uint64_t requests, pings;
+	uint64_t ok, split, rejected, retried, auth, not_found, network;
+	uint64_t lines_ok, lines_dead, bisections;
+	uint64_t records_rebased, records_unsynced, records_skipped;
+	uint64_t bytes, wire_bytes;
+	uint64_t batches;
+	bool holding; /* waiting for the clock to synchronise */
+	int api;      /* API_V1 / API_V2 once known, API_AUTO before */
+	double last_seconds;
+};
+
+int deliver_new(struct deliver **dp, struct loop *l, struct spool *sp, const struct deliver_opts *o);
+/* Cancel what is in flight (it will be resent: nothing was acked for it). */
+void deliver_free(struct deliver *d);
+/* Records were committed, or a second passed: send if idle and not in backoff. */
+void deliver_kick(struct deliver *d);
+/* Nothing in flight and nothing waiting to be retried. */
+bool deliver_idle(const struct deliver *d);
+const struct deliver_stats *deliver_stats(const struct deliver *d);
+/* The ledger block (DESIGN.md "Sync ledger") and the alerts for a heartbeat. */
+void deliver_ledger(struct deliver *d, struct ledger *l);
+void deliver_alerts(struct deliver *d, struct heartbeat *hb);
+
+#endif

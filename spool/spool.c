@@ -1,0 +1,879 @@
+/*
+ * The spool: open (segments, state, torn tails), the memory queue, commit
+ * with one fsync, acknowledgements, the byte cap, the state file, disk
+ * failures, the ledger and clock anchors. Cursors are in spool_read.c,
+ * segment files in spool_seg.c. See spool.h for the contract.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "log.h"
+#include "spool_int.h"
+#include "util.h"
+
+#define DISK_BACKOFF_MIN (1 * NSEC_PER_SEC)
+#define DISK_BACKOFF_MAX (30 * NSEC_PER_SEC)
+#define STATE_MAX (16 * 1024 * 1024)
+#define STATE_SYNC_NS (30 * NSEC_PER_SEC)
+
+static struct log_rl rl_drop = LOG_RL_INIT(5, 60);
+static struct log_rl rl_disk = LOG_RL_INIT(5, 60);
+
+static struct seg *
+active_seg(struct spool *sp)
+{
+	return sp->nseg > 0 && sp->afd >= 0 ? &sp->segs[sp->nseg - 1] : NULL;
+}
+
+static size_t
+pending_count(const struct spool *sp)
+{
+	return sp->pn - sp->phead;
+}
+
+/* ---- state file ---- */
+
+/* Replace path atomically without fsync: survives a crash of the process
+ * (the page cache is the kernel's), not necessarily a power cut. */
+static int
+write_replace(const char *path, const void *data, size_t len)
+{
+	char tmp[PATH_MAX + 32];
+	snprintf(tmp, sizeof(tmp), "%s.new", path);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd == -1)
+		return -1;
+	if (write_all(fd, data, len) < 0 || close(fd) == -1) {
+		int saved = errno;
+		unlink(tmp);
+		errno = saved;
+		return -1;
+	}
+	return rename(tmp, path);
+}
+
+/*
+ * Acks are written often and fsynced seldom: a crash of the process loses
+ * none of them, a power cut at most STATE_SYNC_NS worth (those records are
+ * sent again: the server overwrites identical points).
+ */
+static int
+state_write(struct spool *sp, bool sync)
+{
+	char path[PATH_MAX + 16];
+	struct spool_state copy = sp->st;
+	struct buf b;
+
+	/* acks of records not yet durable must not outlive a crash: their ids
+	 * would be given to new records */
+	ackset_init(&copy.acked);
+	for (size_t i = 0; i < sp->st.acked.n; i++)
+		if (ackset_add(&copy.acked, sp->st.acked.r[i][0], sp->st.acked.r[i][1]) < 0)
+			break;
+	ackset_trim_above(&copy.acked, sp->pfirst);
+	buf_init(&b);
+	spool_state_encode(&copy, &b);
+	ackset_free(&copy.acked);
+	snprintf(path, sizeof(path), "%s/state", sp->dir);
+	int rc = b.oom ? -1 : sync ? file_write_atomic(path, b.p, b.len, 0600)
+				  : write_replace(path, b.p, b.len);
+	buf_free(&b);
+	if (rc < 0) {
+		log_rl(&rl_disk, LOG_WARNING, "spool %s: writing %s: %s", sp->name, path,
+		       strerror(errno));
+		return -1;
+	}
+	sp->state_dirty = false;
+	sp->state_at = now_mono_ns();
+	if (sync) {
+		sp->fsyncs += 2;
+		sp->state_synced_at = sp->state_at;
+	}
+	return 0;
+}
+
+static void
+state_read(struct spool *sp)
+{
+	char path[PATH_MAX + 16], why[128];
+	size_t len;
+
+	snprintf(path, sizeof(path), "%s/state", sp->dir);
+	char *text = file_read_str(path, STATE_MAX, &len);
+	if (text == NULL) {
+		if (errno != ENOENT)
+			log_warn("spool %s: %s (every queued record will be sent again)", sp->name,
+				 path);
+		return;
+	}
+	if (spool_state_decode(text, &sp->st, why, sizeof(why)) < 0) {
+		log_warnx("spool %s: %s: %s: every queued record will be sent again", sp->name, path,
+			  why);
+		ackset_clear(&sp->st.acked);
+		sp->st.nanchors = 0;
+		memset(&sp->st.ledger, 0, sizeof(sp->st.ledger));
+	}
+	free(text);
+}
+
+/* ---- disk health ---- */
+
+static void
+disk_fail(struct spool *sp, int err)
+{
+	int64_t now = now_mono_ns();
+	if (sp->disk_errno == 0) {
+		sp->disk_since = now_real_ns() / NSEC_PER_SEC;
+		sp->disk_backoff = DISK_BACKOFF_MIN;
+	} else {
+		sp->disk_backoff *= 2;
+		if (sp->disk_backoff > DISK_BACKOFF_MAX)
+			sp->disk_backoff = DISK_BACKOFF_MAX;
+	}
+	sp->disk_errno = err ? err : EIO;
+	sp->disk_retry_at = now + sp->disk_backoff;
+	log_rl(&rl_disk, LOG_WARNING,
+	       "spool %s: disk write failed: %s; %zu records wait in memory, retry in %.0f s",
+	       sp->name, strerror(sp->disk_errno), pending_count(sp),
+	       (double)sp->disk_backoff / 1e9);
+}
+
+static void
+disk_ok(struct spool *sp)
+{
+	if (sp->disk_errno == 0)
+		return;
+	log_info("spool %s: disk writable again after %s", sp->name, strerror(sp->disk_errno));
+	sp->disk_errno = 0;
+	sp->disk_backoff = 0;
+}
+
+/* ---- segments list ---- */
+
+void
+spool_seg_remove(struct spool *sp, size_t i)
+{
+	char path[PATH_MAX + 32];
+	seg_path(sp, sp->segs[i].first_rid, path, sizeof(path));
+	if (unlink(path) == -1 && errno != ENOENT) {
+		log_rl(&rl_disk, LOG_WARNING, "spool %s: unlink %s: %s", sp->name, path,
+		       strerror(errno));
+		return;
+	}
+	if (i == sp->nseg - 1 && sp->afd >= 0) {
+		close(sp->afd);
+		sp->afd = -1;
+	}
+	memmove(&sp->segs[i], &sp->segs[i + 1], (sp->nseg - i - 1) * sizeof(sp->segs[0]));
+	sp->nseg--;
+}
+
+static int
+name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static bool
+is_seg_name(const char *n)
+{
+	if (strlen(n) != 20 || strcmp(n + 16, ".seg") != 0)
+		return false;
+	for (int i = 0; i < 16; i++)
+		if (!((n[i] >= '0' && n[i] <= '9') || (n[i] >= 'a' && n[i] <= 'f')))
+			return false;
+	return true;
+}
+
+/* Segment file names, sorted (16 hex digits: numeric order). */
+static char **
+list_segments(const char *dir, size_t *n)
+{
+	DIR *d = opendir(dir);
+	char **names = NULL;
+	size_t cap = 0;
+	struct dirent *e;
+
+	*n = 0;
+	if (d == NULL)
+		return NULL;
+	while ((e = readdir(d)) != NULL) {
+		if (!is_seg_name(e->d_name))
+			continue;
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 16;
+			char **p = realloc(names, cap * sizeof(*p));
+			if (p == NULL)
+				break;
+			names = p;
+		}
+		if ((names[*n] = strdup(e->d_name)) != NULL)
+			(*n)++;
+	}
+	closedir(d);
+	if (*n > 0)
+		qsort(names, *n, sizeof(*names), name_cmp);
+	return names;
+}
+
+static int
+seg_push(struct spool *sp, const struct seg *sg)
+{
+	if (sp->nseg == sp->segcap) {
+		size_t cap = sp->segcap ? sp->segcap * 2 : 16;
+		struct seg *p = realloc(sp->segs, cap * sizeof(*p));
+		if (p == NULL)
+			return -1;
+		sp->segs = p;
+		sp->segcap = cap;
+	}
+	sp->segs[sp->nseg++] = *sg;
+	return 0;
+}
+
+/* The mark of a spool whose newest segment has none (a crash between
+ * sealing and creating the next): the newest mark in an older one. */
+static void
+find_mark_backwards(struct spool *sp)
+{
+	struct segrd r;
+	struct spool_rechdr h;
+	const uint8_t *payload;
+	uint64_t at;
+
+	segrd_init(&r);
+	for (size_t i = sp->nseg; i-- > 0 && sp->mark_len == 0;) {
+		if (segrd_open(&r, sp, &sp->segs[i]) < 0)
+			continue;
+		while (segrd_next(&r, sp->segs[i].size, &h, &payload, &at) == SEGRD_REC)
+			if (h.type == SPOOL_REC_MARK && h.len <= SPOOL_MARK_MAX) {
+				memcpy(sp->mark, payload, h.len);
+				sp->mark_len = h.len;
+			}
+	}
+	segrd_close(&r);
+}
+
+static void
+load_segments(struct spool *sp)
+{
+	size_t n;
+	char **names = list_segments(sp->dir, &n);
+	struct seg sg;
+
+	for (size_t i = 0; i < n; i++) {
+		if (seg_load(sp, names[i], &sg, i == n - 1) == 0 && seg_push(sp, &sg) < 0)
+			log_warnx("spool %s: out of memory listing segments", sp->name);
+		free(names[i]);
+	}
+	free(names);
+	if (sp->mark_len == 0 && sp->nseg > 0)
+		find_mark_backwards(sp);
+}
+
+/* The newest segment takes appends only if it is ours: current format,
+ * this boot, not sealed. Otherwise seal it and start a new one. */
+static void
+open_active(struct spool *sp)
+{
+	char path[PATH_MAX + 32];
+	if (sp->nseg == 0)
+		return;
+	struct seg *sg = &sp->segs[sp->nseg - 1];
+	if (sg->sealed)
+		return;
+	seg_path(sp, sg->first_rid, path, sizeof(path));
+	sp->afd = open(path, O_RDWR | O_CLOEXEC);
+	if (sp->afd < 0) {
+		sg->sealed = true;
+		return;
+	}
+	if (sg->version != SPOOL_FMT_VERSION || memcmp(sg->boot_id, sp->boot, 16) != 0)
+		seg_seal(sp);
+}
+
+static void
+set_options(struct spool *sp, const struct spool_opts *o)
+{
+	snprintf(sp->dir, sizeof(sp->dir), "%s", o->dir);
+	snprintf(sp->name, sizeof(sp->name), "%s", o->name ? o->name : "spool");
+	sp->max_bytes = o->max_bytes ? o->max_bytes : 256ull << 20;
+	sp->seg_bytes = o->seg_bytes;
+	if (sp->seg_bytes == 0) {
+		sp->seg_bytes = sp->max_bytes / 16;
+		if (sp->seg_bytes < (64u << 10))
+			sp->seg_bytes = 64u << 10;
+		if (sp->seg_bytes > (4u << 20))
+			sp->seg_bytes = 4u << 20;
+	}
+	sp->mem_max = o->mem_max_bytes;
+	if (sp->mem_max == 0)
+		sp->mem_max = sp->max_bytes < (8u << 20) ? sp->max_bytes : (8u << 20);
+	sp->state_interval = o->state_interval_ns ? o->state_interval_ns : NSEC_PER_SEC;
+	char bid[37];
+	if (o->boot_id != NULL)
+		memcpy(sp->boot, o->boot_id, 16);
+	else if (clock_boot_id(bid) < 0 || spool_fmt_boot_id_parse(bid, sp->boot) < 0)
+		memset(sp->boot, 0, 16);
+}
+
+static void
+log_opened(struct spool *sp)
+{
+	struct spool_stats st;
+	spool_stats(sp, &st);
+	log_info("spool %s: %s: %" PRIu64 " segments, %" PRIu64 " records queued (%" PRIu64
+		 " bytes), next id %" PRIu64 "%s",
+		 sp->name, sp->dir, st.segments, st.queued_records, st.queued_bytes, sp->next_rid,
+		 sp->mark_len ? "" : ", no checkpoint mark");
+}
+
+int
+spool_open(struct spool **spp, const struct spool_opts *o, char *err, size_t errlen)
+{
+	if (o == NULL || o->dir == NULL || o->dir[0] == '\0' || strlen(o->dir) >= PATH_MAX - 64) {
+		snprintf(err, errlen, "spool: no directory or path too long");
+		return -1;
+	}
+	struct spool *sp = calloc(1, sizeof(*sp));
+	if (sp == NULL) {
+		snprintf(err, errlen, "spool: %s", strerror(ENOMEM));
+		return -1;
+	}
+	set_options(sp, o);
+	sp->afd = -1;
+	ackset_init(&sp->st.acked);
+	buf_init(&sp->pbuf);
+	buf_init(&sp->wbuf);
+	if (mkdir_p(sp->dir, 0700) < 0) {
+		disk_fail(sp, errno); /* memory mode; the disk is retried on commit */
+	} else {
+		state_read(sp);
+		load_segments(sp);
+		open_active(sp);
+	}
+	if (sp->nseg > 0) {
+		struct seg *last = &sp->segs[sp->nseg - 1];
+		sp->next_rid = last->first_rid + last->count;
+		ackset_trim_below(&sp->st.acked, sp->segs[0].first_rid);
+	}
+	ackset_trim_above(&sp->st.acked, sp->next_rid);
+	sp->pfirst = sp->next_rid;
+	if (spool_cursor_open(sp, 0, UINT64_MAX, &sp->oldest) < 0) {
+		snprintf(err, errlen, "spool: %s", strerror(ENOMEM));
+		spool_close(sp);
+		return -1;
+	}
+	log_opened(sp);
+	*spp = sp;
+	return 0;
+}
+
+int
+spool_close(struct spool *sp)
+{
+	if (sp == NULL)
+		return 0;
+	int rc = spool_commit(sp, NULL, 0);
+	if (sp->disk_errno == 0 || rc == 0)
+		state_write(sp, true);
+	while (sp->cursors != NULL)
+		spool_cursor_close(sp->cursors);
+	if (sp->afd >= 0)
+		close(sp->afd);
+	if (pending_count(sp) > 0)
+		log_warnx("spool %s: closing with %zu records not written (disk: %s)", sp->name,
+			  pending_count(sp), strerror(sp->disk_errno));
+	ackset_free(&sp->st.acked);
+	buf_free(&sp->pbuf);
+	buf_free(&sp->wbuf);
+	free(sp->poff);
+	free(sp->segs);
+	free(sp);
+	return rc;
+}
+
+/* ---- the memory queue ---- */
+
+static void
+pending_compact(struct spool *sp)
+{
+	if (sp->phead == 0)
+		return;
+	if (sp->phead == sp->pn) {
+		sp->phead = sp->pn = 0;
+		buf_reset(&sp->pbuf);
+		return;
+	}
+	if (sp->phead < 1024 && sp->phead * 2 < sp->pn)
+		return;
+	size_t base = sp->poff[sp->phead];
+	memmove(sp->pbuf.p, sp->pbuf.p + base, sp->pbuf.len - base);
+	sp->pbuf.len -= base;
+	for (size_t i = sp->phead; i < sp->pn; i++)
+		sp->poff[i - sp->phead] = sp->poff[i] - base;
+	sp->pn -= sp->phead;
+	sp->phead = 0;
+}
+
+int
+spool_pent(const struct spool *sp, uint64_t rid, struct pent *e, const uint8_t **payload)
+{
+	if (rid < sp->pfirst || rid >= sp->next_rid)
+		return -1;
+	const char *p = sp->pbuf.p + sp->poff[sp->phead + (rid - sp->pfirst)];
+	memcpy(e, p, sizeof(*e));
+	*payload = (const uint8_t *)p + sizeof(*e);
+	return 0;
+}
+
+static void
+pending_pop(struct spool *sp, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct pent e;
+		memcpy(&e, sp->pbuf.p + sp->poff[sp->phead + i], sizeof(e));
+		sp->pbytes -= SPOOL_RECHDR_LEN + e.len;
+	}
+	sp->phead += n;
+	sp->pfirst += n;
+	pending_compact(sp);
+}
+
+/* The memory bound: the oldest queued record goes (counted unless it was
+ * already acknowledged from memory). */
+static void
+pending_drop_oldest(struct spool *sp)
+{
+	uint64_t rid = sp->pfirst;
+	if (!ackset_has(&sp->st.acked, rid)) {
+		sp->st.ledger.dropped_mem++;
+		sp->state_dirty = true;
+		log_rl(&rl_drop, LOG_WARNING,
+		       "spool %s: memory bound reached while the disk fails: oldest record dropped "
+		       "(%" PRIu64 " so far)",
+		       sp->name, sp->st.ledger.dropped_mem);
+	}
+	ackset_add(&sp->st.acked, rid, rid + 1);
+	pending_pop(sp, 1);
+}
+
+int
+spool_append(struct spool *sp, const struct spool_meta *m, const void *data, size_t len,
+	     uint64_t *rid)
+{
+	struct pent e = {.t_ns = m->t_ns, .boot_ns = m->boot_ns, .len = (uint32_t)len,
+			 .synced = m->synced};
+	if (len > SPOOL_REC_MAX) {
+		errno = EINVAL;
+		return -1;
+	}
+	while (pending_count(sp) > 0 && sp->pbytes + SPOOL_RECHDR_LEN + len > sp->mem_max)
+		pending_drop_oldest(sp);
+	if (sp->pn == sp->pcap) {
+		size_t cap = sp->pcap ? sp->pcap * 2 : 256;
+		size_t *p = realloc(sp->poff, cap * sizeof(*p));
+		if (p == NULL) {
+			errno = ENOMEM;
+			return -1;
+		}
+		sp->poff = p;
+		sp->pcap = cap;
+	}
+	size_t off = sp->pbuf.len;
+	if (buf_append(&sp->pbuf, &e, sizeof(e)) < 0 || buf_append(&sp->pbuf, data, len) < 0) {
+		sp->pbuf.len = off;
+		sp->pbuf.oom = 0;
+		errno = ENOMEM;
+		return -1;
+	}
+	sp->poff[sp->pn++] = off;
+	sp->pbytes += SPOOL_RECHDR_LEN + len;
+	sp->appended++;
+	*rid = sp->next_rid++;
+	return 0;
+}
+
+/* ---- commit ---- */
+
+struct chunk {
+	size_t end;	  /* pending index after the last record in it */
+	uint64_t bytes;	  /* data bytes */
+	int64_t min_t, max_t;
+};
+
+/* Encode queued records into wbuf for the active segment, up to its size. */
+static void
+chunk_build(struct spool *sp, struct seg *a, struct chunk *c)
+{
+	uint8_t hdr[SPOOL_RECHDR_LEN];
+	size_t k = sp->phead;
+
+	buf_reset(&sp->wbuf);
+	memset(c, 0, sizeof(*c));
+	for (; k < sp->pn; k++) {
+		struct pent e;
+		const uint8_t *payload = (const uint8_t *)sp->pbuf.p + sp->poff[k] + sizeof(e);
+		memcpy(&e, sp->pbuf.p + sp->poff[k], sizeof(e));
+		if (k > sp->phead && a->size + sp->wbuf.len + SPOOL_RECHDR_LEN + e.len > sp->seg_bytes)
+			break;
+		struct spool_rechdr h = {.type = SPOOL_REC_DATA, .flags = e.synced ? SPOOL_RECF_SYNCED : 0,
+					 .len = e.len, .t_ns = e.t_ns, .boot_ns = e.boot_ns,
+					 .idx = (uint32_t)(sp->pfirst + (k - sp->phead) - a->first_rid)};
+		spool_fmt_rec_encode(&h, payload, hdr);
+		buf_append(&sp->wbuf, hdr, sizeof(hdr));
+		buf_append(&sp->wbuf, payload, e.len);
+		c->bytes += SPOOL_RECHDR_LEN + e.len;
+		if (c->min_t == 0 || e.t_ns < c->min_t)
+			c->min_t = e.t_ns;
+		if (e.t_ns > c->max_t)
+			c->max_t = e.t_ns;
+	}
+	c->end = k;
+	if (k == sp->pn && sp->pmark_set) {
+		struct spool_rechdr h = {.type = SPOOL_REC_MARK, .len = (uint32_t)sp->pmark_len,
+					 .idx = a->count + (uint32_t)(k - sp->phead)};
+		spool_fmt_rec_encode(&h, sp->pmark, hdr);
+		buf_append(&sp->wbuf, hdr, sizeof(hdr));
+		buf_append(&sp->wbuf, sp->pmark, sp->pmark_len);
+	}
+}
+
+static void
+chunk_done(struct spool *sp, struct seg *a, const struct chunk *c)
+{
+	size_t n = c->end - sp->phead;
+	a->count += (uint32_t)n;
+	a->size += sp->wbuf.len;
+	a->data_bytes += c->bytes;
+	if (n > 0 && (a->min_t == 0 || c->min_t < a->min_t))
+		a->min_t = c->min_t;
+	if (c->max_t > a->max_t)
+		a->max_t = c->max_t;
+	sp->committed += n;
+	pending_pop(sp, n);
+}
+
+/* The active segment to write the next queued record into, created or
+ * rolled as needed. */
+static struct seg *
+writable_seg(struct spool *sp)
+{
+	struct seg *a = active_seg(sp);
+	bool have = pending_count(sp) > 0;
+	if (a != NULL && !a->sealed && !(have && a->first_rid + a->count != sp->pfirst) &&
+	    !(have && a->size >= sp->seg_bytes && a->count > 0))
+		return a;
+	if (a != NULL && seg_seal(sp) < 0)
+		return NULL;
+	/* an empty newest segment we cannot append to would share the name */
+	if (sp->nseg > 0 && sp->segs[sp->nseg - 1].first_rid == sp->pfirst &&
+	    sp->segs[sp->nseg - 1].count == 0)
+		spool_seg_remove(sp, sp->nseg - 1);
+	if (seg_create(sp, sp->pfirst) < 0)
+		return NULL;
+	return active_seg(sp);
+}
+
+static int
+write_queued(struct spool *sp)
+{
+	for (;;) {
+		struct chunk c;
+		struct seg *a = writable_seg(sp);
+		if (a == NULL)
+			return -1;
+		chunk_build(sp, a, &c);
+		if (sp->wbuf.oom) {
+			sp->wbuf.oom = 0;
+			errno = ENOMEM;
+			return -1;
+		}
+		ssize_t n = pwrite(sp->afd, sp->wbuf.p, sp->wbuf.len, (off_t)a->size);
+		if (n != (ssize_t)sp->wbuf.len) {
+			int saved = n < 0 ? errno : ENOSPC;
+			if (ftruncate(sp->afd, (off_t)a->size) == -1)
+				seg_seal(sp); /* cannot undo: never append after the partial bytes */
+			errno = saved;
+			return -1;
+		}
+		bool all = c.end == sp->pn;
+		if (!all) {
+			chunk_done(sp, a, &c);
+			if (seg_seal(sp) < 0)
+				return -1;
+			continue;
+		}
+		if (fdatasync(sp->afd) == -1) {
+			int saved = errno;
+			if (ftruncate(sp->afd, (off_t)a->size) == -1)
+				seg_seal(sp);
+			errno = saved;
+			return -1;
+		}
+		sp->fsyncs++;
+		chunk_done(sp, a, &c);
+		if (sp->pmark_set) {
+			memcpy(sp->mark, sp->pmark, sp->pmark_len);
+			sp->mark_len = sp->pmark_len;
+			sp->pmark_set = false;
+		}
+		return 0;
+	}
+}
+
+static uint64_t
+disk_bytes(const struct spool *sp)
+{
+	uint64_t n = 0;
+	for (size_t i = 0; i < sp->nseg; i++)
+		n += sp->segs[i].size;
+	return n;
+}
+
+/* The cap: drop the oldest segments (never the newest, which holds the
+ * mark), counting the records in them that were still queued. */
+static void
+enforce_cap(struct spool *sp)
+{
+	uint64_t total = disk_bytes(sp) + sp->pbytes;
+	while (total > sp->max_bytes && sp->nseg > 1) {
+		struct seg *s = &sp->segs[0];
+		uint64_t end = s->first_rid + s->count;
+		uint64_t n = s->count - ackset_count_in(&sp->st.acked, s->first_rid, end);
+		uint64_t size = s->size;
+		sp->st.ledger.dropped_cap += n;
+		ackset_add(&sp->st.acked, s->first_rid, end);
+		sp->state_dirty = true;
+		log_rl(&rl_drop, LOG_WARNING,
+		       "spool %s: over its cap of %" PRIu64 " bytes: oldest segment dropped with %" PRIu64
+		       " undelivered records (%" PRIu64 " dropped so far)",
+		       sp->name, sp->max_bytes, n, sp->st.ledger.dropped_cap);
+		size_t before = sp->nseg;
+		spool_seg_remove(sp, 0);
+		if (sp->nseg == before)
+			break; /* could not unlink: try again later */
+		total -= size;
+	}
+}
+
+int
+spool_commit(struct spool *sp, const void *mark, size_t mark_len)
+{
+	if (mark_len > SPOOL_MARK_MAX) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (mark_len > 0) {
+		memcpy(sp->pmark, mark, mark_len);
+		sp->pmark_len = mark_len;
+		sp->pmark_set = true;
+	}
+	if (pending_count(sp) == 0 && !sp->pmark_set)
+		return 0;
+	if (sp->disk_errno != 0 && now_mono_ns() < sp->disk_retry_at) {
+		errno = sp->disk_errno;
+		return -1;
+	}
+	if ((sp->disk_errno != 0 && mkdir_p(sp->dir, 0700) < 0) || write_queued(sp) < 0) {
+		int saved = errno;
+		disk_fail(sp, saved);
+		errno = saved;
+		return -1;
+	}
+	disk_ok(sp);
+	enforce_cap(sp);
+	return 0;
+}
+
+size_t
+spool_mark(const struct spool *sp, void *buf, size_t cap)
+{
+	size_t n = sp->mark_len < cap ? sp->mark_len : cap;
+	memcpy(buf, sp->mark, n);
+	return n;
+}
+
+/* ---- acknowledgements and upkeep ---- */
+
+static uint64_t
+newly(const struct spool *sp, uint64_t from, uint64_t to)
+{
+	return from < to ? (to - from) - ackset_count_in(&sp->st.acked, from, to) : 0;
+}
+
+void
+spool_ack(struct spool *sp, uint64_t from, uint64_t to, bool delivered)
+{
+	if (to > sp->next_rid)
+		to = sp->next_rid;
+	if (delivered)
+		sp->st.ledger.delivered += newly(sp, from, to);
+	ackset_add(&sp->st.acked, from, to);
+	sp->state_dirty = true;
+}
+
+uint64_t
+spool_drop(struct spool *sp, uint64_t from, uint64_t to)
+{
+	if (to > sp->next_rid)
+		to = sp->next_rid;
+	uint64_t n = newly(sp, from, to);
+	sp->st.ledger.dropped_policy += n;
+	ackset_add(&sp->st.acked, from, to);
+	sp->state_dirty = true;
+	return n;
+}
+
+void
+spool_lost(struct spool *sp, uint64_t from, uint64_t to)
+{
+	uint64_t n = newly(sp, from, to);
+	if (n == 0)
+		return;
+	sp->st.ledger.corrupt += n;
+	ackset_add(&sp->st.acked, from, to);
+	sp->state_dirty = true;
+	log_warnx("spool %s: %" PRIu64 " records (ids %" PRIu64 "..%" PRIu64
+		  ") lost to corruption inside a segment",
+		  sp->name, n, from, to - 1);
+}
+
+/* Delete segments with nothing left to deliver (never the newest). */
+static void
+delete_finished(struct spool *sp)
+{
+	for (size_t i = 0; i + 1 < sp->nseg;) {
+		struct seg *s = &sp->segs[i];
+		size_t before = sp->nseg;
+		if (ackset_count_in(&sp->st.acked, s->first_rid, s->first_rid + s->count) == s->count)
+			spool_seg_remove(sp, i);
+		if (sp->nseg == before)
+			i++;
+	}
+	ackset_trim_below(&sp->st.acked, sp->nseg > 0 ? sp->segs[0].first_rid : sp->pfirst);
+}
+
+void
+spool_maintain(struct spool *sp)
+{
+	delete_finished(sp);
+	enforce_cap(sp);
+	int64_t now = now_mono_ns();
+	if (sp->state_dirty && now - sp->state_at >= sp->state_interval &&
+	    (sp->disk_errno == 0 || now >= sp->disk_retry_at))
+		state_write(sp, now - sp->state_synced_at >= STATE_SYNC_NS);
+}
+
+/* ---- figures ---- */
+
+uint64_t
+spool_next_rid(const struct spool *sp)
+{
+	return sp->next_rid;
+}
+
+uint64_t
+spool_oldest_rid(struct spool *sp)
+{
+	struct spool_rec r;
+	spool_cursor_seek(sp->oldest, spool_cursor_pos(sp->oldest));
+	return spool_peek(sp->oldest, &r) ? r.rid : sp->next_rid;
+}
+
+void
+spool_stats(struct spool *sp, struct spool_stats *st)
+{
+	struct spool_rec r;
+	memset(st, 0, sizeof(*st));
+	for (size_t i = 0; i < sp->nseg; i++) {
+		const struct seg *s = &sp->segs[i];
+		uint64_t q = s->count - ackset_count_in(&sp->st.acked, s->first_rid,
+							 s->first_rid + s->count);
+		st->queued_records += q;
+		st->queued_bytes += s->count ? s->data_bytes * q / s->count : 0;
+		st->disk_bytes += s->size;
+	}
+	st->mem_records = pending_count(sp);
+	st->mem_bytes = sp->pbytes;
+	uint64_t mq = newly(sp, sp->pfirst, sp->next_rid);
+	st->queued_records += mq;
+	st->queued_bytes += st->mem_records ? sp->pbytes * mq / st->mem_records : 0;
+	if (spool_peek(sp->oldest, &r)) {
+		st->oldest_t_ns = r.m.t_ns;
+		st->oldest_rid = r.rid;
+	} else {
+		st->oldest_rid = sp->next_rid;
+	}
+	st->next_rid = sp->next_rid;
+	st->segments = sp->nseg;
+	st->appended = sp->appended;
+	st->committed = sp->committed;
+	st->fsyncs = sp->fsyncs;
+	st->future_segments = sp->future;
+	st->disk_errno = sp->disk_errno;
+	st->disk_error_since = sp->disk_errno ? sp->disk_since : 0;
+}
+
+struct spool_ledger *
+spool_ledger(struct spool *sp)
+{
+	return &sp->st.ledger;
+}
+
+void
+spool_ledger_changed(struct spool *sp)
+{
+	sp->state_dirty = true;
+}
+
+void
+spool_boot_id(const struct spool *sp, uint8_t out[16])
+{
+	memcpy(out, sp->boot, 16);
+}
+
+/* ---- time ---- */
+
+int
+spool_clock_observe(struct spool *sp, bool synced, int64_t realtime_ns, int64_t boottime_ns)
+{
+	if (!synced)
+		return 0;
+	for (size_t i = 0; i < sp->st.nanchors; i++)
+		if (memcmp(sp->st.anchors[i].boot_id, sp->boot, 16) == 0)
+			return 0;
+	struct spool_anchor a = {.offset_ns = realtime_ns - boottime_ns,
+				 .boot_ns_at_sync = boottime_ns};
+	memcpy(a.boot_id, sp->boot, 16);
+	spool_state_anchor(&sp->st, &a);
+	sp->state_dirty = true;
+	if (state_write(sp, true) < 0)
+		log_warnx("spool %s: the clock anchor is not durable yet", sp->name);
+	log_info("spool %s: clock synchronised: records of this boot taken before now are "
+		 "re-based before they are sent",
+		 sp->name);
+	return 1;
+}
+
+size_t
+spool_anchors(const struct spool *sp, const struct spool_anchor **out)
+{
+	*out = sp->st.anchors;
+	return sp->st.nanchors;
+}
+
+enum spool_time
+spool_time(struct spool *sp, const struct spool_rec *r, int64_t now_boot_ns, int64_t hold_ns,
+	   int64_t *t_out)
+{
+	return spool_time_resolve(r, sp->st.anchors, sp->st.nanchors, sp->boot, now_boot_ns, hold_ns,
+				  t_out);
+}
