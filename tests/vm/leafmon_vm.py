@@ -121,15 +121,20 @@ def resolve_current_kernel():
 
 
 def apt_download(name, version, dest):
-    """apt-get download NAME=VERSION into dest; returns the .deb path or None."""
+    """apt-get download NAME=VERSION into dest (once more after an apt-get
+    update when the package lists are stale or empty); the .deb or None."""
     os.makedirs(dest, exist_ok=True)
-    r = subprocess.run(["apt-get", "download", "-q", "%s=%s" % (name, version)], cwd=dest,
-                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    debs = glob.glob(os.path.join(dest, name + "_*.deb"))
-    if r.returncode != 0 or not debs:
-        log("apt-get download %s=%s failed: %s" % (name, version, r.stdout.strip()[-500:]))
-        return None
-    return debs[0]
+    for attempt in range(2):
+        r = subprocess.run(["apt-get", "download", "-q", "%s=%s" % (name, version)], cwd=dest,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        debs = glob.glob(os.path.join(dest, name + "_*.deb"))
+        if r.returncode == 0 and debs:
+            return debs[0]
+        if attempt == 0 and os.geteuid() == 0:
+            subprocess.run(["apt-get", "update", "-q", "-o", "DPkg::Lock::Timeout=600"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    log("apt-get download %s=%s failed: %s" % (name, version, r.stdout.strip()[-500:]))
+    return None
 
 
 def deb_extract(deb, dest, members):
