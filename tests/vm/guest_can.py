@@ -341,6 +341,9 @@ def test_bus_off_and_interface_down_up_survived():
         wait_counter(lm, up_key, lambda v: v == 1, timeout=15)
         measure("vm_source_outage_to_recovery", "%.1f" % (time.monotonic() - t_down), "s")
         assert not any("down" in a.get("text", "") for a in lm.worker("can").get("alerts", []))
+        # the gap is counted: one outage, with its length
+        c1 = wait_counter(lm, "src0_outages", lambda v: v == 1)
+        assert c1["src0_down_s"] > 0.5, c1
         f1 = can_counters(lm)["frames"]
         snd = Sender()
         for i in range(100):
