@@ -1,7 +1,8 @@
 /*
  * leafmon watch [SIGNAL...]: live values as the can worker publishes them.
  * On a terminal the table is redrawn in place; piped, one line per sample
- * (JSON with --json, the same shape as leafmon decode --json).
+ * (JSON with --json, the same shape as leafmon decode --json). --backlog
+ * starts with what the journal still holds (about two hours).
  */
 #include <errno.h>
 #include <poll.h>
@@ -68,9 +69,14 @@ cmd_watch(struct cli *c, int argc, char **argv)
 	bool want[SIG_ID_MAX] = {false}, seen[SIG_ID_MAX] = {false};
 	double vals[SIG_ID_MAX] = {0};
 	int nsel = 0;
+	bool backlog = false;
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--json") == 0) {
 			c->json = true;
+			continue;
+		}
+		if (strcmp(argv[i], "--backlog") == 0) {
+			backlog = true; /* everything the journal still holds, then live */
 			continue;
 		}
 		const struct sig_info *si = sig_by_name(argv[i]);
@@ -86,7 +92,7 @@ cmd_watch(struct cli *c, int argc, char **argv)
 			want[sig_table[i].id] = sig_published(&sig_table[i]);
 
 	struct sampsub *ss;
-	if (sampsub_open(&ss, c->rundir, SAMPSUB_FROM_NOW, 0) < 0) {
+	if (sampsub_open(&ss, c->rundir, backlog ? 0 : SAMPSUB_FROM_NOW, 0) < 0) {
 		fprintf(stderr, "leafmon: cannot watch: no journal in %s (is leafmond running?)\n",
 			c->rundir);
 		return EXIT_NOT_RUNNING;

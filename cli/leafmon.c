@@ -28,7 +28,7 @@ static const struct command commands[] = {
     {"reload", cmd_reload, true, "reload                   re-read the config (like SIGHUP)"},
     {"get", cmd_get, true, "get SIGNAL... [--json]   current values from shared memory"},
     {"snapshot", cmd_snapshot, true, "snapshot [--json]        every current value"},
-    {"watch", cmd_watch, true, "watch [SIGNAL...] [--json] live values as they are published"},
+    {"watch", cmd_watch, true, "watch [SIGNAL...] [--json] [--backlog]  live values as they are published"},
     {"dump", cmd_dump, true, "dump [--id LIST]         live raw frames, candump -l format"},
     {"decode", cmd_decode, true, "decode [--summary] FILE|- decode a CAN log offline (JSON lines)"},
     {"sim", cmd_sim, false, "sim --to IFACE           put a simulated Leaf on a CAN interface"},

@@ -71,7 +71,8 @@ class Watch:
     def __init__(self, lm):
         self.path = os.path.join(lm.tmp, "watch.jsonl")
         self.f = open(self.path, "w")
-        self.p = subprocess.Popen([bin_path("cli/leafmon"), "-c", lm.conf, "watch", "--json"],
+        self.p = subprocess.Popen([bin_path("cli/leafmon"), "-c", lm.conf, "watch", "--json",
+                                   "--backlog"],
                                   stdout=self.f, stderr=subprocess.STDOUT, env=lm.env)
 
     def samples(self):

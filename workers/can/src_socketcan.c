@@ -197,8 +197,16 @@ src_socketcan_open(struct can_src *s)
 		close(fd);
 		return -1;
 	}
+	/* a socket binds to a down interface and then reads ENETDOWN: wait for
+	 * it to be up, so one outage is one outage, not a flap every retry */
+	int ifindex = ifr.ifr_ifindex;
+	if (ioctl(fd, SIOCGIFFLAGS, &ifr) < 0 || !(ifr.ifr_flags & IFF_UP)) {
+		snprintf(s->err, sizeof(s->err), "interface %s is down", s->spec.path);
+		close(fd);
+		return -1;
+	}
 	addr.can_family = AF_CAN;
-	addr.can_ifindex = ifr.ifr_ifindex;
+	addr.can_ifindex = ifindex;
 	setsockopt(fd, SOL_CAN_RAW, CAN_RAW_FD_FRAMES, &one, sizeof(one));
 	setsockopt(fd, SOL_CAN_RAW, CAN_RAW_ERR_FILTER, &emask, sizeof(emask));
 	/* we never send, so loopback of our own frames is moot; keep it off */
