@@ -54,7 +54,8 @@ main(int argc, char **argv)
 					     {"help", no_argument, NULL, 'h'},
 					     {"version", no_argument, NULL, 'V'},
 					     {NULL, 0, NULL, 0}};
-	struct cli *c = calloc(1, sizeof(*c));
+	static struct cli cli;
+	struct cli *c = &cli;
 	const char *cfg_opt = NULL, *rundir_opt = NULL;
 	char err[1024];
 	int ch;

@@ -43,3 +43,11 @@ function(leafmon_add_test name)
       ENVIRONMENT "LEAFMON_DATA=${PROJECT_SOURCE_DIR}/../shared/data/leaf;LEAFMON_SRC=${PROJECT_SOURCE_DIR};LEAFMON_UNDER_VALGRIND=1;${T_ENV}")
   endif()
 endfunction()
+
+# leafmon_worker(TARGET): a worker executable. Built into build/libexec (so a
+# build tree runs with worker_dir = build/libexec) and installed into
+# ${LEAFMON_LIBEXECDIR}, where leafmond looks by default.
+function(leafmon_worker target)
+  set_target_properties(${target} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR}/libexec)
+  install(TARGETS ${target} RUNTIME DESTINATION ${LEAFMON_LIBEXECDIR})
+endfunction()

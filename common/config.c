@@ -50,7 +50,7 @@ static const struct key keys[] = {
     {SEC_SUPERVISOR, "heartbeat_timeout_s", K_INT, F(sup.heartbeat_timeout_s), 1, 3600, "10"},
     {SEC_SUPERVISOR, "stop_timeout_s", K_INT, F(sup.stop_timeout_s), 1, 300, "10"},
     {SEC_SUPERVISOR, "journal_mb", K_INT, F(sup.journal_mb), 1, 1024, "16"},
-    {SEC_SUPERVISOR, "worker_dir", K_PATH, F(sup.worker_dir), 0, 0, LEAFMON_DEFAULT_WORKER_DIR},
+    {SEC_SUPERVISOR, "worker_dir", K_PATH, F(sup.worker_dir), 0, 0, ""},
 
     {SEC_CAN, "source", K_SOURCE, F(can.source), 0, 0, "socketcan:can0@ev"},
     {SEC_CAN, "publish_interval_ms", K_INT, F(can.publish_interval_ms), 10, 60000, "100"},

@@ -195,5 +195,32 @@ test_config_source_lists(void)
 	CHECK_INT(srcspec_parse("vcan0", sp, err, sizeof(err)), ==, -1);
 }
 
-T_MAIN(T(test_config_golden_files), T(test_config_env_overrides), T(test_config_diff_sections),
+/* The shipped example parses, and lists every key the table knows. */
+static void
+test_config_example_lists_every_key(void)
+{
+	struct config cfg;
+	char err[512];
+	env_clear();
+	char *text = file_read_str(t_src("config/leafmon.conf"), 1 << 20, NULL);
+	CHECK(text != NULL);
+	CHECK_INT(config_load_string(&cfg, text, "leafmon.conf", err, sizeof(err)), ==, 0);
+	char *dump = config_dump(&cfg);
+	int missing = 0;
+	for (char *line = strtok(dump, "\n"); line != NULL; line = strtok(NULL, "\n")) {
+		char key[80], want[96];
+		if (line[0] == ';' || line[0] == '[' || sscanf(line, "%79s =", key) != 1)
+			continue;
+		snprintf(want, sizeof(want), "\n%s =", key);
+		if (strstr(text, want) == NULL) {
+			printf("     key %s is not in config/leafmon.conf\n", key);
+			missing++;
+		}
+	}
+	CHECK_INT(missing, ==, 0);
+	free(dump);
+	free(text);
+}
+
+T_MAIN(T(test_config_example_lists_every_key), T(test_config_golden_files), T(test_config_env_overrides), T(test_config_diff_sections),
        T(test_config_missing_file), T(test_config_source_lists))

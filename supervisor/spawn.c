@@ -85,7 +85,8 @@ d_spawn(struct sup *s, struct wk *w)
 	char path[512], name[64];
 	int sv[2];
 
-	snprintf(path, sizeof(path), "%s/leafmon-%s", s->cfg.sup.worker_dir, w->name);
+	const char *dir = s->cfg.sup.worker_dir[0] ? s->cfg.sup.worker_dir : config_builtin_worker_dir();
+	snprintf(path, sizeof(path), "%s/leafmon-%s", dir, w->name);
 	snprintf(name, sizeof(name), "leafmon-%s", w->name);
 	if (access(path, X_OK) == -1) {
 		log_warn("%s: cannot run %s", w->name, path);

@@ -164,7 +164,9 @@ int
 main(int argc, char **argv)
 {
 	static struct tw tw;
-	char *base = basename(strdup(argv[0]));
+	static char argv0[256];
+	snprintf(argv0, sizeof(argv0), "%s", argv[0]);
+	char *base = basename(argv0);
 	const char *name = strncmp(base, "leafmon-", 8) == 0 ? base + 8 : base;
 	char env[64];
 	snprintf(env, sizeof(env), "LEAFMON_TEST_%s", name);
@@ -173,7 +175,7 @@ main(int argc, char **argv)
 			*p = (char)(*p - 'a' + 'A');
 	tw.mode = getenv(env) ? getenv(env) : "normal";
 
-	worker_init(&tw.w, strdup(name), argc, argv);
+	worker_init(&tw.w, name, argc, argv);
 	if (strcmp(tw.mode, "exit78") == 0)
 		exit(EX_CONFIG_ERR);
 	worker_set_stop(&tw.w, on_stop, &tw);

@@ -191,7 +191,18 @@ class Leafmond:
             self.proc.kill()
             code = self.proc.wait()
         self.proc = None
+        self.check_sanitizers()
         return code, time.monotonic() - t0
+
+    def check_sanitizers(self):
+        """Fail when a sanitizer (ASan, UBSan, LSan, TSan) reported anything in
+        leafmond's log, which also collects the workers' stderr."""
+        log = self.logtext()
+        for marker in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
+                       "WARNING: ThreadSanitizer"):
+            i = log.find(marker)
+            if i >= 0:
+                raise AssertionError("sanitizer report in %s:\n%s" % (self.log, log[max(0, i - 200):i + 3000]))
 
     def kill9(self):
         self.proc.kill()
