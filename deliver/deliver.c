@@ -21,9 +21,24 @@
 #include "log.h"
 #include "lp.h"
 
-enum alert_id { AL_AUTH, AL_NOT_FOUND, AL_UNREACHABLE, AL_SERVER, AL_REJECTED, AL_CLOCK, AL_COUNT };
-static const char *const alert_codes[AL_COUNT] = {"auth", "not_found", "unreachable", "server_error",
-						  "rejected", "clock_unsynced"};
+enum alert_id {
+	AL_AUTH,
+	AL_NOT_FOUND,
+	AL_UNREACHABLE,
+	AL_SERVER,
+	AL_REJECTED,
+	AL_CLOCK,
+	AL_RETENTION,
+	AL_COUNT
+};
+static const char *const alert_codes[AL_COUNT] = {"auth",     "not_found",	   "unreachable",
+						  "server_error", "rejected", "clock_unsynced",
+						  "retention"};
+
+/* Why the timer is armed: deliver_sync() cuts only a network backoff short. */
+enum wait_kind { WAIT_OTHER, WAIT_NET, WAIT_PACE };
+
+#define RETENTION_ALERT_NS (3600 * NSEC_PER_SEC) /* shown this long after the last drop */
 
 struct deliver {
 	struct loop *loop;
@@ -32,7 +47,9 @@ struct deliver {
 	struct deliver_opts o;
 	struct cfg_writer w;
 	char name[32], vehicle[128];
-	struct spool_cursor *cur;
+	struct spool_cursor *cur;  /* the backlog: [0, live_from), or everything */
+	struct spool_cursor *live; /* [live_from, end) once deliver_set_live_from() ran */
+	uint64_t live_from, cur_end;
 	struct lp_ctx lp;
 	struct lp_stats lps;
 	struct batch batch;
@@ -42,6 +59,8 @@ struct deliver {
 	bool need_probe;
 	struct backoff net_bo, srv_bo, slow_bo;
 	int64_t retry_at;
+	enum wait_kind wait;
+	int64_t expired_at; /* mono time of the last retention drop */
 	struct loop_timer *timer;
 	char write_url[1400], ping_url[600], auth[1200];
 	const char *headers[4];
@@ -100,6 +119,7 @@ static void
 wait_until(struct deliver *d, int64_t delay_ns)
 {
 	d->retry_at = now_mono_ns() + delay_ns;
+	d->wait = WAIT_OTHER;
 	loop_timer_at(d->timer, d->retry_at);
 }
 
@@ -135,6 +155,8 @@ static struct httpc_opts
 http_opts(struct deliver *d, bool with_headers)
 {
 	int64_t total = (int64_t)d->w.timeout_s * NSEC_PER_SEC;
+	if (!with_headers && d->o.ping_timeout_ns > 0) /* the probe has its own */
+		total = d->o.ping_timeout_ns;
 	int64_t conn = d->o.connect_timeout_ns ? d->o.connect_timeout_ns : 5 * NSEC_PER_SEC;
 	if (conn > total)
 		conn = total;
@@ -162,6 +184,14 @@ network_failure(struct deliver *d, const struct httpc_resp *r, const char *what)
 	log_rl(&rl_err, LOG_WARNING, "%s: %s: %s; retry in %.1f s", d->name, what, r->error,
 	       (double)delay / 1e9);
 	wait_until(d, delay);
+	d->wait = WAIT_NET;
+}
+
+static void
+count_http(struct deliver *d, const struct httpc_resp *r)
+{
+	d->st.http_sent_bytes += r->sent_bytes;
+	d->st.http_recv_bytes += r->recv_bytes;
 }
 
 static void
@@ -178,6 +208,7 @@ on_ping(const struct httpc_resp *r, void *arg)
 {
 	struct deliver *d = arg;
 	d->req = NULL;
+	count_http(d, r);
 	if (r->status == 0) {
 		network_failure(d, r, "ping");
 		return;
@@ -222,23 +253,51 @@ batch_cap_bytes(const struct deliver *d)
 	return d->o.batch_bytes ? d->o.batch_bytes : 4u << 20;
 }
 
-/* Fill the batch from the spool; false when there is nothing to send. */
-static bool
-build_batch(struct deliver *d)
+/* A record older than the remote keeps: dropped by policy, counted, shown. */
+static void
+expire(struct deliver *d, const struct spool_rec *r, int64_t t)
+{
+	d->st.records_expired += spool_drop(d->sp, r->rid, r->rid + 1);
+	d->expired_at = now_mono_ns();
+	alert_set(d, AL_RETENTION,
+		  "%llu records older than the remote's retention (%lld days) were dropped",
+		  (unsigned long long)d->st.records_expired,
+		  (long long)(d->o.max_age_ns / (86400 * NSEC_PER_SEC)));
+	log_rl(&rl_err, LOG_WARNING, "%s: record %llu from %lld s ago is older than the retention: "
+	       "dropped (%llu so far)", d->name, (unsigned long long)r->rid,
+	       (long long)((now_real_ns() - t) / NSEC_PER_SEC), (unsigned long long)d->st.records_expired);
+}
+
+static int64_t
+floor_to(int64_t t, int64_t step)
+{
+	int64_t q = t / step;
+	if (t % step != 0 && t < 0)
+		q--;
+	return q * step;
+}
+
+/* Add the records of one cursor while the batch has room. */
+static void
+fill_from(struct deliver *d, struct spool_cursor *cur, int64_t now_boot, int64_t now_real)
 {
 	struct spool_rec r;
 	size_t ends[LP_MAX_LINES_PER_RECORD];
-	int64_t now_boot = now_boot_ns();
 
-	batch_reset(&d->batch);
-	d->st.holding = false;
 	while (d->batch.nlines < (size_t)d->w.batch_lines &&
-	       d->batch.text.len < batch_cap_bytes(d) && spool_peek(d->cur, &r) == 1) {
+	       d->batch.text.len < batch_cap_bytes(d) && spool_peek(cur, &r) == 1) {
 		int64_t t;
 		enum spool_time tm = spool_time(d->sp, &r, now_boot, d->o.hold_unsynced_ns, &t);
 		if (tm == SPOOL_TIME_HOLD) {
 			d->st.holding = true;
 			break;
+		}
+		if (d->o.t_step_ns > 0)
+			t = floor_to(t, d->o.t_step_ns);
+		if (d->o.max_age_ns > 0 && t < now_real - d->o.max_age_ns) {
+			expire(d, &r, t);
+			spool_skip(cur);
+			continue;
 		}
 		int n = lp_record(&d->lp, &d->batch.text, t, tm == SPOOL_TIME_UNSYNCED, r.data, r.len,
 				  ends, &d->lps);
@@ -250,8 +309,47 @@ build_batch(struct deliver *d)
 		}
 		d->st.records_rebased += tm == SPOOL_TIME_REBASED;
 		d->st.records_unsynced += tm == SPOOL_TIME_UNSYNCED;
-		spool_skip(d->cur);
+		spool_skip(cur);
 	}
+}
+
+/*
+ * Put the cursors at the start of their ranges. Only between batches: then
+ * every record they passed is acknowledged, so nothing is read twice.
+ */
+static int
+place_cursors(struct deliver *d)
+{
+	if (d->live_from == 0)
+		return 0;
+	if (d->cur_end != d->live_from) {
+		spool_cursor_close(d->cur);
+		d->cur = NULL;
+		if (spool_cursor_open(d->sp, 0, d->live_from, &d->cur) < 0)
+			return -1;
+		d->cur_end = d->live_from;
+	}
+	if (d->live == NULL && spool_cursor_open(d->sp, d->live_from, UINT64_MAX, &d->live) < 0)
+		return -1;
+	spool_cursor_seek(d->live, d->live_from);
+	spool_cursor_seek(d->cur, 0);
+	return 0;
+}
+
+/* Fill the batch from the spool (live records first); false when there
+ * is nothing to send. */
+static bool
+build_batch(struct deliver *d)
+{
+	int64_t now_boot = now_boot_ns(), now_real = now_real_ns();
+
+	batch_reset(&d->batch);
+	d->st.holding = false;
+	if (place_cursors(d) < 0)
+		return false; /* no memory: the next kick tries again */
+	if (d->live != NULL)
+		fill_from(d, d->live, now_boot, now_real);
+	fill_from(d, d->cur, now_boot, now_real);
 	if (d->st.holding)
 		alert_set(d, AL_CLOCK,
 			  "the clock is not synchronised: records wait up to %lld s for it, then go "
@@ -262,7 +360,9 @@ build_batch(struct deliver *d)
 	d->have_batch = d->batch.nrecs > 0;
 	if (d->have_batch && batch_queue_all(&d->batch) < 0) {
 		/* no memory for the request: let the spool hand them again later */
-		spool_cursor_seek(d->cur, d->batch.recs[0].rid);
+		spool_cursor_seek(d->cur, 0);
+		if (d->live != NULL)
+			spool_cursor_seek(d->live, d->live_from);
 		d->have_batch = false;
 	}
 	return d->have_batch;
@@ -421,6 +521,7 @@ on_write(const struct httpc_resp *r, void *arg)
 	char msg[256];
 	d->req = NULL;
 	d->st.last_seconds = r->seconds;
+	count_http(d, r);
 	if (r->status == 0) {
 		network_failure(d, r, "write to");
 		return;
@@ -494,6 +595,7 @@ send_write(struct deliver *d)
 		int64_t wait = d->o.pace(d->o.arg, d->body.len);
 		if (wait > 0) {
 			wait_until(d, wait);
+			d->wait = WAIT_PACE;
 			return;
 		}
 	}
@@ -588,6 +690,7 @@ deliver_free(struct deliver *d)
 	httpc_free(d->http); /* cancels what is in flight: unacked, sent again later */
 	loop_timer_free(d->timer);
 	spool_cursor_close(d->cur);
+	spool_cursor_close(d->live);
 	batch_free(&d->batch);
 	buf_free(&d->body);
 	buf_free(&d->gz);
@@ -599,6 +702,28 @@ deliver_kick(struct deliver *d)
 {
 	if (d->req == NULL && !loop_timer_armed(d->timer))
 		step(d);
+}
+
+void
+deliver_sync(struct deliver *d)
+{
+	if (d->req != NULL)
+		return; /* a request is on its way: the flow is alive */
+	if (loop_timer_armed(d->timer)) {
+		if (d->wait != WAIT_NET)
+			return; /* the server asked for the wait, or pacing */
+		loop_timer_stop(d->timer);
+		d->retry_at = 0;
+	}
+	d->need_probe = true;
+	d->st.rounds++;
+	step(d);
+}
+
+void
+deliver_set_live_from(struct deliver *d, uint64_t rid)
+{
+	d->live_from = rid; /* the cursors follow at the next batch */
 }
 
 bool
@@ -651,6 +776,8 @@ void
 deliver_alerts(struct deliver *d, struct heartbeat *hb)
 {
 	struct spool_stats st;
+	if (d->alerts[AL_RETENTION].since != 0 && now_mono_ns() - d->expired_at > RETENTION_ALERT_NS)
+		alert_clear(d, AL_RETENTION);
 	for (int a = 0; a < AL_COUNT; a++)
 		if (d->alerts[a].since != 0)
 			hb_alert(hb, alert_codes[a], d->alerts[a].text, d->alerts[a].since);

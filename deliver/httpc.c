@@ -282,6 +282,17 @@ httpc_pending(const struct httpc *h)
 	return h->pending;
 }
 
+/* Header bytes (a long) plus body bytes (a curl_off_t) of one direction. */
+static uint64_t
+transfer_bytes(CURL *e, CURLINFO headers, CURLINFO body)
+{
+	long h = 0;
+	curl_off_t b = 0;
+	curl_easy_getinfo(e, headers, &h);
+	curl_easy_getinfo(e, body, &b);
+	return (uint64_t)(h > 0 ? h : 0) + (uint64_t)(b > 0 ? b : 0);
+}
+
 static void
 finish(struct httpc_req *r, CURLcode code)
 {
@@ -301,6 +312,8 @@ finish(struct httpc_req *r, CURLcode code)
 	snprintf(resp.version, sizeof(resp.version), "%s", r->version);
 	snprintf(resp.retry_after, sizeof(resp.retry_after), "%s", r->retry_after);
 	resp.seconds = secs;
+	resp.sent_bytes = transfer_bytes(r->easy, CURLINFO_REQUEST_SIZE, CURLINFO_SIZE_UPLOAD_T);
+	resp.recv_bytes = transfer_bytes(r->easy, CURLINFO_HEADER_SIZE, CURLINFO_SIZE_DOWNLOAD_T);
 	r->done = true; /* a cancel from inside the callback is a no-op */
 	r->cb(&resp, r->arg);
 }
