@@ -653,6 +653,85 @@ def test_tls_verified_with_ca_file():
         r.stop()
 
 
+def doctor(cloud, rundir=None):
+    """Run the cloud checks (leafmon-doctor-cloud-stub) with a [cloud] section."""
+    import tempfile
+    d = tempfile.mkdtemp(prefix="leafmon-doctor-")
+    conf = os.path.join(d, "leafmon.conf")
+    sec = {"enabled": "true", "api": "v2", "org": "leaf org", "bucket": "leaf-data",
+           "token_file": token_path(), "timeout_s": "5", "ping_timeout_s": "2"}
+    sec.update(cloud)
+    with open(conf, "w") as f:
+        f.write("[supervisor]\nrundir = %s\nstatedir = %s\n[influx]\nenabled = false\n[cloud]\n" % (
+            rundir or os.path.join(d, "run"), os.path.join(d, "state")))
+        f.write("".join("%s = %s\n" % kv for kv in sec.items()))
+    r = subprocess.run([bin_path("workers/cloud/leafmon-doctor-cloud-stub"), "-c", conf],
+                       capture_output=True, text=True, timeout=60)
+    res = {}
+    for line in r.stdout.splitlines():
+        level, rest = line.split(" ", 1)
+        check, detail = rest.split(": ", 1)
+        res[check] = (level, detail)
+    return r.returncode, res, r.stdout
+
+
+def test_doctor_cloud_checks():
+    import socket
+    r = Remote()
+    ix = Influxd().start()
+    ix.create_db("leaf")
+    tls = FaultProxy(r.px.url)
+    tls.tls = make_cert(tls.tmp)
+    tls.start()
+    wrong = os.path.join(tls.tmp, "wrong.token")
+    with open(wrong, "w") as f:
+        f.write("not-the-token\n")
+    os.chmod(wrong, 0o600)
+    try:
+        code, res, out = doctor({"url": r.px.url})
+        assert code == 0 and res["cloud reachable"][0] == "OK", out
+        assert res["cloud token"][0] == "OK" and "nothing stored" in res["cloud token"][1], out
+        assert res["cloud url"][0] == "OK" and res["cloud sync"][0] == "SKIP", out
+        assert r.px.stats(log=False)["points"] == 0, "the token check stores nothing"
+        code, res, out = doctor({"url": r.px.url, "token_file": wrong})
+        assert code == 1 and res["cloud token"][0] == "FAIL" and "refuses" in res["cloud token"][1], out
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        dead = "http://127.0.0.1:%d" % s.getsockname()[1]
+        s.close()
+        code, res, out = doctor({"url": dead})
+        assert code == 1 and res["cloud reachable"][0] == "FAIL" and "cloud token" not in res, out
+        code, res, out = doctor({"url": ix.url, "api": "v1", "database": "nope", "token_file": ""})
+        assert code == 1 and res["cloud token"][0] == "FAIL" and "not found" in res["cloud token"][1], out
+        code, res, out = doctor({"url": ix.url, "api": "v1", "database": "leaf", "token_file": ""})
+        assert code == 0 and res["cloud token"][0] == "OK" and "1.6" in res["cloud reachable"][1], out
+        # TLS: a private certificate is refused until ca_file names it
+        code, res, out = doctor({"url": tls.url})
+        assert code == 1 and res["cloud tls"][0] == "FAIL", out
+        assert "verification failed" in res["cloud tls"][1], out
+        code, res, out = doctor({"url": tls.url, "ca_file": tls.tls[0]})
+        assert code == 0 and res["cloud tls"][0] == "OK", out
+        assert "certificate verified" in res["cloud reachable"][1] and res["cloud token"][0] == "OK", out
+        # plain http to another machine: the token would travel in clear
+        # (an IPv4-mapped loopback address: nothing leaves this machine)
+        code, res, out = doctor({"url": dead.replace("127.0.0.1", "[::ffff:127.0.0.1]"),
+                                 "ping_timeout_s": "1"})
+        assert res["cloud url"][0] == "WARN", out
+        # with leafmond running: the ledger
+        rig = Rig(r.px.url, 500, rate=1000).start()
+        try:
+            wait_for(lambda: rig.ledger().get("last_success"), 20, "a sync")
+            code, res, out = doctor({"url": r.px.url}, rundir=rig.d.rundir)
+            assert res["cloud sync"][0] == "OK" and "last success" in res["cloud sync"][1], out
+            print("     " + out.replace("\n", "\n     "))
+        finally:
+            rig.stop()
+    finally:
+        tls.stop()
+        ix.stop()
+        r.stop()
+
+
 if __name__ == "__main__":
     run([test_v2_gzip_token_resolution_every_point_once,
          test_resolution_zero_sends_every_sample,
@@ -667,4 +746,5 @@ if __name__ == "__main__":
          test_stop_is_quick_and_loses_nothing,
          test_retention_drops_old_records_with_a_count,
          test_sync_rounds_ping_first_and_quick_return,
-         test_tls_verified_with_ca_file])
+         test_tls_verified_with_ca_file,
+         test_doctor_cloud_checks])
