@@ -35,7 +35,7 @@ spool_time_resolve(const struct spool_rec *r, const struct spool_anchor *anchors
 		}
 		return SPOOL_TIME_UNSYNCED;
 	}
-	if (memcmp(r->boot_id, cur_boot, 16) == 0 && now_boot_ns - r->m.boot_ns < hold_ns)
+	if (hold_ns > 0 && memcmp(r->boot_id, cur_boot, 16) == 0 && now_boot_ns - r->m.boot_ns < hold_ns)
 		return SPOOL_TIME_HOLD;
 	return SPOOL_TIME_UNSYNCED;
 }
