@@ -185,7 +185,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         """stored: the lines the upstream kept, when not all of the body."""
         url = urllib.parse.urlsplit(self.path)
         enc = self.headers.get("Content-Encoding", "")
-        head = len(self.requestline) + 2 + len(str(self.headers)) + 2
+        head = len(self.requestline) + 2 + 2 + sum(len(k) + len(v) + 4 for k, v in
+                                                    self.headers.items())
         entry = {"method": self.command, "path": url.path, "query": dict(urllib.parse.parse_qsl(url.query)),
                  "auth": self.headers.get("Authorization", ""), "encoding": enc, "status": status,
                  "forwarded": forwarded, "bytes": len(body), "lines": 0,
