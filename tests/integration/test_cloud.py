@@ -225,6 +225,9 @@ def test_v2_gzip_token_resolution_every_point_once():
         assert led["last_error"] is None and led["dropped"] == 0, led
         assert led["queued_records"] == 0, led
         assert c["api"] == 2 and c["sub_lost"] == 0, c
+        # the HTTP bytes the worker counts are the bytes the proxy received
+        wire_in = sum(e["wire_bytes"] for e in r.px.stats()["log"])
+        assert c["http_sent_bytes"] == wire_in, (c["http_sent_bytes"], wire_in)
         measure("cloud_lp_bytes_per_record", round(c["bytes_lp"] / c["records"]), "bytes")
         measure("cloud_gzip_ratio_small_batches", round(c["bytes_body"] / c["bytes_lp"], 3), "")
         out = rig.d.cli("status", "sync").stdout
@@ -653,6 +656,186 @@ def test_tls_verified_with_ca_file():
         r.stop()
 
 
+# ---- real drives (the ZE1 e+ driving logs) through the real can worker ----
+
+ZE1_DRIVES = ("EV-CANeplus2.log", "EV-CANeplus3.log", "EV-CANepluseco.log")
+
+
+def can_binary():
+    """The real leafmon-can: this build's, or LEAFMON_CAN_BIN (one built elsewhere)."""
+    b = os.environ.get("LEAFMON_CAN_BIN") or bin_path("workers/can/leafmon-can")
+    if not os.path.exists(b):
+        raise Skip("leafmon-can is not built on this branch (set LEAFMON_CAN_BIN to one built "
+                   "elsewhere)")
+    return b
+
+
+def drive_log(name):
+    p = os.path.join(DATA, "logs", "ze1_2018plus", name)
+    if not os.path.exists(p):
+        raise Skip("real logs absent (%s)" % DATA)
+    return p
+
+
+class DriveRig:
+    """leafmond replaying a real drive through the real can worker and the real
+    cloud writer; with influx_url also the real influx writer, whose InfluxDB
+    then holds every published sample: the ground truth."""
+
+    def __init__(self, source, cloud_url, cloud=None, influx_url=None):
+        can = can_binary()
+        enabled = ("can", "cloud") + (("influx",) if influx_url else ())
+        sec = {"url": cloud_url, "api": "v2", "org": "leaf org", "bucket": "leaf-data",
+               "token_file": token_path(), "unsynced_hold_s": "0", "timeout_s": "10",
+               "sync_interval_s": "1", "max_bytes_per_5min": "1000000000"}
+        sec.update(cloud or {})
+        sections = {"can": {"source": source}, "cloud": sec}
+        if influx_url:
+            sections["influx"] = {"url": influx_url, "api": "v1", "database": "leaf",
+                                  "unsynced_hold_s": "0", "timeout_s": "5"}
+        self.d = Leafmond(real=enabled, enabled=enabled, sup={"vehicle": VEHICLE, "journal_mb": "16"},
+                          sections=sections)
+        link = os.path.join(self.d.bindir, "leafmon-can")
+        os.unlink(link)
+        os.symlink(can, link)
+
+    def start(self):
+        self.d.start(timeout=30)
+        return self
+
+    def stop(self):
+        return self.d.stop()
+
+    def worker(self, name):
+        return self.d.worker(name)
+
+    def replay_done(self):
+        """The can worker's frame count has not moved for two seconds."""
+        last = [None]
+
+        def still():
+            n = self.worker("can")["counters"].get("frames", 0)
+            if n and n == last[0]:
+                return n
+            last[0] = n
+            return None
+        return wait_for(still, 300, "the replay to finish", interval=2.0)
+
+
+def ground_truth(ix):
+    """{(measurement, second ms): {field: value}} from every sample in InfluxDB:
+    per second the last value of each field, min/max of power and current."""
+    out = {}
+    names = [v[0] for s in ix.query("SHOW MEASUREMENTS", db="leaf", epoch=None).get("series", [])
+             for v in s["values"]]
+    for meas in names:
+        for r in sorted(ix.rows("leaf", meas), key=lambda r: r["time"]):
+            p = out.setdefault((meas, r["time"] // 1000000000 * 1000), {})
+            for f, v in r.items():
+                if v is None or f in ("time", "vehicle", "clock_unsynced"):
+                    continue
+                p[f] = v
+                if f in ("battery_current_a", "battery_power_kw"):
+                    p[f + "_min"] = min(p.get(f + "_min", v), v)
+                    p[f + "_max"] = max(p.get(f + "_max", v), v)
+    return out
+
+
+def test_real_drive_offline_then_back_every_point():
+    """A real ZE1 e+ drive replays while the remote is down; when it is back,
+    every (measurement, second) the car produced arrives once, with the last
+    value and the current and power peaks of each second (checked against
+    the local InfluxDB that the influx writer filled with every sample)."""
+    log = drive_log("EV-CANepluseco.log")
+    ix = Influxd().start()
+    ix.create_db("leaf")
+    r = Remote()
+    r.px.default({"reset": True})
+    rig = DriveRig("replay:%s,speed=2" % log, r.px.url, influx_url=ix.url).start()
+    try:
+        wait_for(lambda: "unreachable" in {a["code"] for a in rig.worker("cloud")["alerts"]}, 20,
+                 "unreachable")
+        rig.replay_done()
+        wait_for(lambda: rig.worker("influx")["ledger"]["queued_records"] == 0, 30, "influx drained")
+        queued = rig.worker("cloud")["ledger"]["queued_records"]
+        assert queued >= 25, queued  # the drive is in the cloud spool, nothing went out
+        assert r.px.stats(log=False)["points"] == 0
+        truth = ground_truth(ix)
+        r.px.default({"forward": True})
+        keys = wait_keys(r.px, {proxy_key(m, t) for (m, t) in truth}, 60)
+        measure("cloud_real_drive_points", len(keys), "points (%d s of driving)" % len(
+            {t for (_, t) in truth}))
+        measure("cloud_real_drive_resent_points", sum(keys.values()) - len(keys), "points")
+        series = r.vm.export('{__name__=~"battery_battery_(voltage_v|current_a_m..|power_kw_m..)|'
+                             'motor_motor_rpm"}')
+        got = {(s["metric"]["__name__"], t): v for s in series
+               for t, v in zip(s["timestamps"], s["values"])}
+        checked = 0
+        for (meas, t), fields in truth.items():
+            for f, v in fields.items():
+                name = "%s_%s" % (meas, f)
+                if (name, t) in got:
+                    assert abs(got[(name, t)] - v) <= 1e-9 * max(1, abs(v)), (name, t, got[(name, t)], v)
+                    checked += 1
+        assert checked >= 5 * 25, checked
+        c = rig.worker("cloud")["counters"]
+        assert c["sub_lost"] == 0 and c["records_expired"] == 0, c
+    finally:
+        rig.stop()
+        r.stop()
+        ix.stop()
+
+
+def test_real_drive_bytes_per_hour():
+    """Bytes per hour of driving: the three ZE1 e+ drives looped at speed 40
+    into a counting proxy, with a sync round every 8 s (320 s of driving, as
+    the default 300 s round would carry), at the default resolution and at
+    the full rate; line protocol as metered, gzip bodies as sent, and the
+    HTTP overhead per request (headers both ways, pings included)."""
+    runs = [(name, "1000") for name in ZE1_DRIVES] + [("EV-CANepluseco.log", "0")]
+    for name, res in runs:
+        log = drive_log(name)
+        px = FaultProxy("").start()  # answers 204 itself, counts every line
+        rig = DriveRig("replay:%s,speed=40,loop" % log, px.url,
+                       cloud={"resolution_ms": res, "sync_interval_s": "8"})
+        rig.start()
+        try:
+            span = 20 * 60 * 1000  # 20 minutes of driving
+
+            def covered():
+                ok = posts(px)
+                return ok and max(e["tmax"] for e in ok) - min(e["tmin"] for e in ok) >= span
+            wait_for(covered, 240, "20 minutes of driving delivered", interval=1.0)
+            ok = posts(px)
+            ok.sort(key=lambda e: e["tmin"])
+            t0 = ok[0]["tmin"]
+            inside = [e for e in ok if e["tmax"] < t0 + span]
+            hours = (max(e["tmax"] for e in inside) - t0 + 1000) / 3600000.0
+            raw = sum(e["raw_bytes"] for e in inside) / hours
+            body = sum(e["bytes"] for e in inside) / hours
+            lines_h = sum(e["lines"] for e in inside) / hours
+            head = sum(e["wire_bytes"] - e["bytes"] for e in inside) / len(inside)
+            tag = "%s_res%s" % (name.split(".")[0].replace("EV-CAN", ""), res)
+            measure("cloud_bytes_per_hour_lp_plain_" + tag, round(raw), "bytes/h")
+            measure("cloud_bytes_per_hour_gzip_" + tag, round(body), "bytes/h")
+            measure("cloud_lines_per_hour_" + tag, round(lines_h), "lines/h")
+            measure("cloud_request_header_bytes_" + tag, round(head), "bytes/request")
+            measure("cloud_lines_per_request_" + tag, round(sum(e["lines"] for e in inside) /
+                                                            len(inside)), "lines")
+            c = rig.worker("cloud")["counters"]
+            http = (c["http_sent_bytes"] + c["http_recv_bytes"] - c["bytes_body"]) / (
+                c["pings"] + c["requests"])
+            measure("cloud_http_overhead_per_request_" + tag, round(http), "bytes (both ways)")
+            # at the default sync_interval_s = 300: 12 rounds an hour, a /ping and
+            # about two writes each (the round's batch, then what came meanwhile)
+            measure("cloud_wire_bytes_per_hour_at_300s_rounds_" + tag, round(body + 36 * http),
+                    "bytes/h (HTTP level, before TLS)")
+            assert body < raw / 3, (body, raw)
+        finally:
+            rig.stop()
+            px.stop()
+
+
 def doctor(cloud, rundir=None):
     """Run the cloud checks (leafmon-doctor-cloud-stub) with a [cloud] section."""
     import tempfile
@@ -747,4 +930,6 @@ if __name__ == "__main__":
          test_retention_drops_old_records_with_a_count,
          test_sync_rounds_ping_first_and_quick_return,
          test_tls_verified_with_ca_file,
-         test_doctor_cloud_checks])
+         test_doctor_cloud_checks,
+         test_real_drive_offline_then_back_every_point,
+         test_real_drive_bytes_per_hour])
