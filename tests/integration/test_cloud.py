@@ -382,7 +382,7 @@ def test_status_codes_split_retry_after_backoff_dead_letter_auth():
         text = rig.d.cli("status").stdout
         assert "alert cloud:" in text and "token" in text, text
         sync = rig.d.cli("status", "sync").stdout
-        assert "last error 401" in sync, sync
+        assert "last error 401" in sync and "alert auth: " in sync, sync
         n0 = px.stats(log=False)["requests"]
         q0 = rig.ledger()["queued_records"]
         time.sleep(6)
