@@ -29,6 +29,10 @@ static const struct command commands[] = {
     {"get", cmd_get, true, "get SIGNAL... [--json]   current values from shared memory"},
     {"snapshot", cmd_snapshot, true, "snapshot [--json]        every current value"},
     {"watch", cmd_watch, true, "watch [SIGNAL...] [--json] live values as they are published"},
+    {"dump", cmd_dump, true, "dump [--id LIST]         live raw frames, candump -l format"},
+    {"decode", cmd_decode, true, "decode [--summary] FILE|- decode a CAN log offline (JSON lines)"},
+    {"sim", cmd_sim, false, "sim --to IFACE           put a simulated Leaf on a CAN interface"},
+    {"replay", cmd_replay, false, "replay FILE --to IFACE   put a recorded log on a CAN interface"},
     {"doctor", cmd_doctor, true, "doctor [--json]          check the installation, with fixes"},
     {"help", cmd_help, false, "help                     this text"},
 };

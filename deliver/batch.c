@@ -135,6 +135,18 @@ batch_empty(const struct batch *b)
 	return b->nreqs == 0;
 }
 
+bool
+batch_req_whole(const struct batch *b)
+{
+	const struct batch_req *q = &b->reqs[0];
+	if (q->n != b->nlines)
+		return false;
+	for (size_t i = 0; i < q->n; i++)
+		if (q->idx[i] != i)
+			return false;
+	return true;
+}
+
 int
 batch_body(const struct batch *b, struct buf *out, size_t *nlines)
 {

@@ -53,6 +53,8 @@ int batch_add(struct batch *b, uint64_t rid, const size_t *ends, int nlines);
 /* Queue one request with every pending line (after the records are added). */
 int batch_queue_all(struct batch *b);
 bool batch_empty(const struct batch *b);
+/* Does reqs[0] hold every line, in order (its body is b->text as is)? */
+bool batch_req_whole(const struct batch *b);
 /* Body of reqs[0]: its lines, each with '\n'. */
 int batch_body(const struct batch *b, struct buf *out, size_t *nlines);
 /* The lines of reqs[0] as pointers and lengths (caller frees *lines, *lens). */

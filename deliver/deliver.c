@@ -54,6 +54,8 @@ struct deliver {
 	struct lp_stats lps;
 	struct batch batch;
 	bool have_batch;
+	struct batch next; /* built while the current one is in flight */
+	bool have_next;
 	struct httpc_req *req;
 	int api; /* API_AUTO until /ping settles it */
 	bool need_probe;
@@ -277,15 +279,16 @@ floor_to(int64_t t, int64_t step)
 	return q * step;
 }
 
-/* Add the records of one cursor while the batch has room. */
+/* Add the records of one cursor to b while it has room. */
 static void
-fill_from(struct deliver *d, struct spool_cursor *cur, int64_t now_boot, int64_t now_real)
+fill_from(struct deliver *d, struct batch *b, struct spool_cursor *cur, int64_t now_boot,
+	  int64_t now_real)
 {
 	struct spool_rec r;
 	size_t ends[LP_MAX_LINES_PER_RECORD];
 
-	while (d->batch.nlines < (size_t)d->w.batch_lines &&
-	       d->batch.text.len < batch_cap_bytes(d) && spool_peek(cur, &r) == 1) {
+	while (b->nlines < (size_t)d->w.batch_lines && b->text.len < batch_cap_bytes(d) &&
+	       spool_peek(cur, &r) == 1) {
 		int64_t t;
 		enum spool_time tm = spool_time(d->sp, &r, now_boot, d->o.hold_unsynced_ns, &t);
 		if (tm == SPOOL_TIME_HOLD) {
@@ -299,9 +302,9 @@ fill_from(struct deliver *d, struct spool_cursor *cur, int64_t now_boot, int64_t
 			spool_skip(cur);
 			continue;
 		}
-		int n = lp_record(&d->lp, &d->batch.text, t, tm == SPOOL_TIME_UNSYNCED, r.data, r.len,
-				  ends, &d->lps);
-		if (n > 0 && batch_add(&d->batch, r.rid, ends, n) < 0)
+		int n = lp_record(&d->lp, &b->text, t, tm == SPOOL_TIME_UNSYNCED, r.data, r.len, ends,
+				  &d->lps);
+		if (n > 0 && batch_add(b, r.rid, ends, n) < 0)
 			break; /* no memory: send what we have */
 		if (n <= 0) {
 			spool_ack(d->sp, r.rid, r.rid + 1, false); /* nothing publishable in it */
@@ -314,42 +317,66 @@ fill_from(struct deliver *d, struct spool_cursor *cur, int64_t now_boot, int64_t
 }
 
 /*
- * Put the cursors at the start of their ranges. Only between batches: then
- * every record they passed is acknowledged, so nothing is read twice.
+ * Live first (deliver_set_live_from): put the cursors at the start of their
+ * ranges, the backlog [0, live_from) and the live [live_from, end). Only
+ * when no batch is out (clean): then every record they passed is
+ * acknowledged and nothing is read twice. Ahead of a batch in flight the
+ * cursors go on where they are, unless the ranges moved: then the next
+ * batch waits for a clean start (false).
  */
-static int
-place_cursors(struct deliver *d)
+static bool
+place_cursors(struct deliver *d, bool clean)
 {
 	if (d->live_from == 0)
-		return 0;
+		return true;
+	if (!clean)
+		return d->cur_end == d->live_from && d->live != NULL;
 	if (d->cur_end != d->live_from) {
 		spool_cursor_close(d->cur);
 		d->cur = NULL;
 		if (spool_cursor_open(d->sp, 0, d->live_from, &d->cur) < 0)
-			return -1;
+			return false;
 		d->cur_end = d->live_from;
 	}
 	if (d->live == NULL && spool_cursor_open(d->sp, d->live_from, UINT64_MAX, &d->live) < 0)
-		return -1;
+		return false;
 	spool_cursor_seek(d->live, d->live_from);
 	spool_cursor_seek(d->cur, 0);
-	return 0;
+	return true;
 }
 
-/* Fill the batch from the spool (live records first); false when there
- * is nothing to send. */
+/* Give b's records back to the cursors they came from. */
+static void
+unread(struct deliver *d, const struct batch *b)
+{
+	uint64_t live_min = UINT64_MAX, cur_min = UINT64_MAX;
+	for (size_t i = 0; i < b->nrecs; i++) {
+		uint64_t rid = b->recs[i].rid;
+		if (d->live != NULL && rid >= d->live_from)
+			live_min = rid < live_min ? rid : live_min;
+		else
+			cur_min = rid < cur_min ? rid : cur_min;
+	}
+	if (live_min != UINT64_MAX)
+		spool_cursor_seek(d->live, live_min);
+	if (cur_min != UINT64_MAX)
+		spool_cursor_seek(d->cur, cur_min);
+}
+
+/* Fill b from the spool, live records first; false when there is nothing
+ * to send. */
 static bool
-build_batch(struct deliver *d)
+build_into(struct deliver *d, struct batch *b, bool clean)
 {
 	int64_t now_boot = now_boot_ns(), now_real = now_real_ns();
 
-	batch_reset(&d->batch);
+	batch_reset(b);
 	d->st.holding = false;
-	if (place_cursors(d) < 0)
-		return false; /* no memory: the next kick tries again */
+	if (d->cur == NULL || !place_cursors(d, clean))
+		return false; /* no memory, or the ranges moved: the next build tries again */
 	if (d->live != NULL)
-		fill_from(d, d->live, now_boot, now_real);
-	fill_from(d, d->cur, now_boot, now_real);
+		fill_from(d, b, d->live, now_boot, now_real);
+	fill_from(d, b, d->cur, now_boot, now_real);
 	if (d->st.holding)
 		alert_set(d, AL_CLOCK,
 			  "the clock is not synchronised: records wait up to %lld s for it, then go "
@@ -357,25 +384,62 @@ build_batch(struct deliver *d)
 			  (long long)(d->o.hold_unsynced_ns / NSEC_PER_SEC));
 	else
 		alert_clear(d, AL_CLOCK);
-	d->have_batch = d->batch.nrecs > 0;
-	if (d->have_batch && batch_queue_all(&d->batch) < 0) {
+	bool have = b->nrecs > 0;
+	if (have && batch_queue_all(b) < 0) {
 		/* no memory for the request: let the spool hand them again later */
-		spool_cursor_seek(d->cur, 0);
-		if (d->live != NULL)
-			spool_cursor_seek(d->live, d->live_from);
-		d->have_batch = false;
+		unread(d, b);
+		have = false;
 	}
+	return have;
+}
+
+/* The current batch: the one built ahead, or a new one. */
+static bool
+build_batch(struct deliver *d)
+{
+	if (d->have_next) {
+		struct batch t = d->batch;
+		d->batch = d->next;
+		d->next = t;
+		d->have_next = false;
+		d->have_batch = true;
+		return true;
+	}
+	d->have_batch = build_into(d, &d->batch, true);
 	return d->have_batch;
 }
 
+/* While a write is in flight, format the next batch: the server's time
+ * then hides ours. */
+static void
+build_ahead(struct deliver *d)
+{
+	if (!d->have_next && d->req != NULL && !d->st.holding)
+		d->have_next = build_into(d, &d->next, false);
+}
+
+/* Ack the batch's records, consecutive ids with the same outcome at once. */
 static void
 finish_batch(struct deliver *d)
 {
+	uint64_t from = 0, to = 0;
+	bool run_delivered = false, delivered;
 	for (size_t i = 0; i < d->batch.nrecs; i++) {
-		bool delivered;
-		if (batch_rec_resolved(&d->batch, i, &delivered))
-			spool_ack(d->sp, d->batch.recs[i].rid, d->batch.recs[i].rid + 1, delivered);
+		if (!batch_rec_resolved(&d->batch, i, &delivered))
+			continue;
+		uint64_t rid = d->batch.recs[i].rid;
+		if (to > from && (rid != to || delivered != run_delivered)) {
+			spool_ack(d->sp, from, to, run_delivered);
+			from = to;
+		}
+		if (to == from) {
+			from = rid;
+			run_delivered = delivered;
+		}
+		to = rid + 1;
 	}
+	if (to > from)
+		spool_ack(d->sp, from, to, run_delivered);
 	d->st.batches++;
 	d->have_batch = false;
 }
@@ -586,34 +650,36 @@ on_write(const struct httpc_resp *r, void *arg)
 static void
 send_write(struct deliver *d)
 {
-	size_t nlines;
-	if (batch_body(&d->batch, &d->body, &nlines) < 0) {
+	size_t nlines = d->batch.reqs[0].n;
+	if (!batch_req_whole(&d->batch) && batch_body(&d->batch, &d->body, &nlines) < 0) {
 		wait_until(d, NSEC_PER_SEC);
 		return;
 	}
+	size_t bytes = batch_req_whole(&d->batch) ? d->batch.text.len : d->body.len;
 	if (d->o.pace != NULL) {
-		int64_t wait = d->o.pace(d->o.arg, d->body.len);
+		int64_t wait = d->o.pace(d->o.arg, bytes);
 		if (wait > 0) {
 			wait_until(d, wait);
 			d->wait = WAIT_PACE;
 			return;
 		}
 	}
-	const struct buf *payload = &d->body;
+	const struct buf *payload = batch_req_whole(&d->batch) ? &d->batch.text : &d->body;
 	if (d->o.gzip) {
-		if (gz_compress(&d->gz, d->body.p, d->body.len, d->o.gzip_level) < 0) {
+		if (gz_compress(&d->gz, payload->p, payload->len, d->o.gzip_level) < 0) {
 			wait_until(d, NSEC_PER_SEC);
 			return;
 		}
 		payload = &d->gz;
 	}
 	struct httpc_opts o = http_opts(d, true);
-	d->inflight_bytes = d->body.len;
+	d->inflight_bytes = bytes;
 	d->inflight_wire = payload->len;
 	d->st.requests++;
 	d->req = httpc_request(d->http, "POST", d->write_url, payload->p, payload->len, &o, on_write, d);
 	if (d->req == NULL)
 		wait_until(d, NSEC_PER_SEC);
+	build_ahead(d);
 }
 
 static void
@@ -660,6 +726,7 @@ deliver_new(struct deliver **dp, struct loop *l, struct spool *sp, const struct 
 	d->o.vehicle = d->vehicle;
 	lp_init(&d->lp, d->vehicle, d->w.precision);
 	batch_init(&d->batch);
+	batch_init(&d->next);
 	buf_init(&d->body);
 	buf_init(&d->gz);
 	deadletter_init(&d->dl, o->deadletter_path ? o->deadletter_path : "/dev/null", 0);
@@ -692,6 +759,7 @@ deliver_free(struct deliver *d)
 	spool_cursor_close(d->cur);
 	spool_cursor_close(d->live);
 	batch_free(&d->batch);
+	batch_free(&d->next);
 	buf_free(&d->body);
 	buf_free(&d->gz);
 	free(d);
@@ -729,7 +797,7 @@ deliver_set_live_from(struct deliver *d, uint64_t rid)
 bool
 deliver_idle(const struct deliver *d)
 {
-	return d->req == NULL && !d->have_batch && !loop_timer_armed(d->timer);
+	return d->req == NULL && !d->have_batch && !d->have_next && !loop_timer_armed(d->timer);
 }
 
 const struct deliver_stats *

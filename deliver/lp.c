@@ -6,6 +6,7 @@
  */
 #include "lp.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -88,6 +89,104 @@ lp_timestamp(const struct lp_ctx *c, int64_t t_ns)
 
 static const char *const kind_suffix[] = {"", "_min", "_max"};
 
+/* Decimal digits of v (> 0) backwards from end; returns the start. */
+static char *
+digits(char *end, uint64_t v)
+{
+	do {
+		*--end = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	return end;
+}
+
+static size_t
+fmt_i64(char *out, int64_t v)
+{
+	char tmp[24], *p = digits(tmp + sizeof(tmp), v < 0 ? 0 - (uint64_t)v : (uint64_t)v);
+	size_t n = 0;
+	if (v < 0)
+		out[n++] = '-';
+	memcpy(out + n, p, (size_t)(tmp + sizeof(tmp) - p));
+	return n + (size_t)(tmp + sizeof(tmp) - p);
+}
+
+static const double pow10[] = {1, 10, 100, 1e3, 1e4, 1e5, 1e6};
+
+/*
+ * The common float, fast: when v * 10^k is an integer below 1e15 for a
+ * k <= 6 and v is in %g's fixed-notation range, that integer's digits with
+ * the point k from the right are exactly what sig_format_lp ("%.15g",
+ * ".0" added) prints (tested against it). -1: use sig_format_lp.
+ */
+int
+lp_fast_float(double v, char *out)
+{
+	double a = fabs(v);
+	if (!(a >= 1e-4 && a < 1e15))
+		return v == 0 && !signbit(v) ? (memcpy(out, "0.0", 3), 3) : -1;
+	for (int k = 0; k < (int)ARRAY_LEN(pow10); k++) {
+		double m = v * pow10[k];
+		if (fabs(m) >= 1e15)
+			return -1;
+		if (m != nearbyint(m))
+			continue;
+		char tmp[40], *end = tmp + sizeof(tmp);
+		uint64_t r = (uint64_t)fabs(m);
+		char *p = digits(end, r);
+		while (end - p <= k) /* leading zeros of 0.00x */
+			*--p = '0';
+		int frac = k;
+		while (frac > 0 && end[-1] == '0') { /* %g drops trailing zeros */
+			end--;
+			frac--;
+		}
+		size_t n = 0, ip = (size_t)(end - p) - (size_t)frac;
+		if (v < 0)
+			out[n++] = '-';
+		memcpy(out + n, p, ip);
+		n += ip;
+		out[n++] = '.';
+		if (frac == 0) {
+			out[n++] = '0';
+		} else {
+			memcpy(out + n, p + ip, (size_t)frac);
+			n += (size_t)frac;
+		}
+		return (int)n;
+	}
+	return -1;
+}
+
+/* A field value as sig_format_lp writes it, without printf when it can. */
+static int
+format_value(const struct sig_info *s, double v, char *out, size_t len)
+{
+	int n;
+	switch (s->type) {
+	case ST_FLOAT:
+		if ((n = lp_fast_float(v, out)) >= 0)
+			return n;
+		break;
+	case ST_INT:
+		if (v == nearbyint(v) && fabs(v) < 1e15) {
+			n = (int)fmt_i64(out, (int64_t)v);
+			out[n++] = 'i';
+			return n;
+		}
+		break;
+	case ST_BOOL:
+		if (isfinite(v)) {
+			memcpy(out, v != 0 ? "true" : "false", v != 0 ? 4 : 5);
+			return v != 0 ? 4 : 5;
+		}
+		break;
+	default:
+		break;
+	}
+	return sig_format_lp(s, v, out, len);
+}
+
 /* One group's fields; returns how many were written. */
 static int
 group_fields(struct buf *out, int group, const struct spool_value *v, int n,
@@ -99,11 +198,16 @@ group_fields(struct buf *out, int group, const struct spool_value *v, int n,
 		const struct sig_info *s = sig_by_id(v[i].id);
 		if (s == NULL || s->group != group || !sig_published(s))
 			continue;
-		if (sig_format_lp(s, v[i].v, val, sizeof(val)) < 0) {
+		int vl = format_value(s, v[i].v, val, sizeof(val));
+		if (vl < 0) {
 			st->nonfinite++;
 			continue;
 		}
-		buf_printf(out, "%s%s%s=%s", written ? "," : " ", s->name, kind_suffix[v[i].kind], val);
+		buf_putc(out, written ? ',' : ' ');
+		buf_puts(out, s->name);
+		buf_puts(out, kind_suffix[v[i].kind]);
+		buf_putc(out, '=');
+		buf_append(out, val, (size_t)vl);
 		written++;
 	}
 	return written;
@@ -134,10 +238,22 @@ lp_record(const struct lp_ctx *c, struct buf *out, int64_t t_ns, bool unsynced,
 		return -1;
 	}
 	count_skipped(v, n, st);
-	long long ts = (long long)lp_timestamp(c, t_ns);
+	char ts[24];
+	ts[0] = ' ';
+	size_t tsl = 1 + fmt_i64(ts + 1, lp_timestamp(c, t_ns));
+	ts[tsl++] = '\n';
+	unsigned groups = 0;
+	for (int i = 0; i < n; i++) {
+		const struct sig_info *s = sig_by_id(v[i].id);
+		if (s != NULL)
+			groups |= 1u << s->group;
+	}
 	for (int g = 0; g < SG_COUNT && lines < LP_MAX_LINES_PER_RECORD; g++) {
+		if (!(groups & (1u << g)))
+			continue;
 		size_t start = out->len;
-		buf_printf(out, "%s%s", sig_group_name((unsigned)g), c->tags);
+		buf_puts(out, sig_group_name((unsigned)g));
+		buf_puts(out, c->tags);
 		int f = group_fields(out, g, v, n, st);
 		if (f == 0) {
 			out->len = start;
@@ -145,7 +261,7 @@ lp_record(const struct lp_ctx *c, struct buf *out, int64_t t_ns, bool unsynced,
 		}
 		if (unsynced)
 			buf_puts(out, ",clock_unsynced=true");
-		buf_printf(out, " %lld\n", ts);
+		buf_append(out, ts, tsl);
 		st->fields += (uint64_t)f;
 		st->lines++;
 		if (ends != NULL)

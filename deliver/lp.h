@@ -45,6 +45,9 @@ int lp_record(const struct lp_ctx *c, struct buf *out, int64_t t_ns, bool unsync
 	      const uint8_t *payload, size_t len, size_t *ends, struct lp_stats *st);
 /* The timestamp in the precision's units (floor, so negative times work). */
 int64_t lp_timestamp(const struct lp_ctx *c, int64_t t_ns);
+/* A float value exactly as sig_format_lp formats it, when that can be done
+ * without printf (the common case); its length, or -1. out: 32 bytes. */
+int lp_fast_float(double v, char *out);
 /* Escape a tag key or value (commas, equals signs, spaces; control
  * characters and backslashes become '_'). Returns the length, -1 if it
  * did not fit. */

@@ -144,5 +144,53 @@ test_lp_escape_tag(void)
 	CHECK_INT(lp_escape_tag(b, 4, "a b,"), ==, -1);
 }
 
-T_MAIN(T(test_lp_golden), T(test_lp_malformed_payload), T(test_lp_timestamp_floor),
+/* The printf-free float path must agree with sig_format_lp to the byte. */
+static void
+test_lp_fast_float_matches_printf(void)
+{
+	const struct sig_info *s = sig_by_id(SIG_battery_voltage_v);
+	static const double scales[] = {0.1, 0.5, 0.25, 0.01, 0.001, 0.05, 1.0 / 3, 0.08, 0.0625,
+					0.2, 1e-4, 7.5, 0.3, 1e-6};
+	char a[64], b[96];
+	uint64_t fast = 0, total = 0;
+	srand(1);
+	for (int i = 0; i < 400000; i++) {
+		double v;
+		int kind = i % 4;
+		long r = (long)rand() - RAND_MAX / 2;
+		if (kind == 0)
+			v = (double)r / pow(10, i % 9);
+		else if (kind == 1)
+			v = (double)(r % 100000) * scales[i % (int)(sizeof(scales) / sizeof(scales[0]))];
+		else if (kind == 2) {
+			uint64_t bits = ((uint64_t)rand() << 33) ^ ((uint64_t)rand() << 11) ^ (uint64_t)rand();
+			memcpy(&v, &bits, 8);
+		} else
+			v = ((double)r + (double)(i % 7) / 10) * pow(10, (i % 40) - 20);
+		int n = lp_fast_float(v, a);
+		if (n < 0)
+			continue;
+		a[n] = '\0';
+		total++;
+		int m = sig_format_lp(s, v, b, sizeof(b));
+		CHECK(m >= 0);
+		if (strcmp(a, b) != 0)
+			t_fail(__FILE__, __LINE__, "%.17g: fast '%s' printf '%s'", v, a, b);
+		fast++;
+	}
+	const double edges[] = {1e-4, -1e-4, 0.00011, 9.9999e-5, 999999999999999.0, 1e15, -0.0, 0.0,
+				 123456789012345.6, 0.1 + 0.2, 350.1, 1e-4 * 3};
+	for (size_t i = 0; i < sizeof(edges) / sizeof(edges[0]); i++) {
+		int n = lp_fast_float(edges[i], a);
+		if (n < 0)
+			continue;
+		a[n] = '\0';
+		CHECK(sig_format_lp(s, edges[i], b, sizeof(b)) >= 0);
+		CHECK_STR(a, b);
+	}
+	CHECK(fast > 150000); /* the fast path is the common one */
+	(void)total;
+}
+
+T_MAIN(T(test_lp_golden), T(test_lp_fast_float_matches_printf), T(test_lp_malformed_payload), T(test_lp_timestamp_floor),
        T(test_lp_escape_tag))

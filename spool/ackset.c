@@ -109,8 +109,10 @@ void
 ackset_trim_below(struct ackset *a, uint64_t floor)
 {
 	size_t i = first_ending_after(a, floor);
-	memmove(&a->r[0], &a->r[i], (a->n - i) * sizeof(a->r[0]));
-	a->n -= i;
+	if (i > 0) {
+		memmove(&a->r[0], &a->r[i], (a->n - i) * sizeof(a->r[0]));
+		a->n -= i;
+	}
 	if (a->n > 0 && a->r[0][0] < floor)
 		a->r[0][0] = floor;
 }

@@ -19,8 +19,9 @@
  *
  * Life of a record: spool_append() queues it in memory; spool_commit()
  * writes what is queued plus a mark and fsyncs once (call it at most once a
- * second); cursors read committed records in id order, skipping
- * acknowledged ones; spool_ack() records delivery; spool_maintain() deletes
+ * second); cursors read records in id order, from the segments and then from
+ * the memory queue, skipping acknowledged ones (acks of records not yet
+ * durable are never persisted); spool_ack() records delivery; spool_maintain() deletes
  * segments with nothing left to deliver, enforces the byte cap (oldest
  * segments dropped, counted) and writes the state file. When the disk fails
  * (ENOSPC, EROFS, EIO) records stay in memory up to a bound (oldest dropped

@@ -293,3 +293,28 @@ class FaultProxy(_Proc):
     def keys(self):
         """{(series, timestamp): times stored} of every point the upstream took."""
         return {(k[0], k[1]): k[2] for k in self._ctl("keys")}
+
+
+class FakeInflux2(_Proc):
+    """tests/tools/fakeinflux2.py: the parts of InfluxDB 2.x's API that
+    setup-influxdb and the writer use (no real 2.x server in Debian)."""
+    name = "fakeinflux2"
+
+    def __init__(self, tmp=None):
+        super().__init__(tmp)
+        self.port_file = os.path.join(self.tmp, "port")
+        self.url = None
+
+    def start(self, timeout=15):
+        tool = os.path.join(SRC, "tests", "tools", "fakeinflux2.py")
+        self._spawn(["python3", tool, "--port-file", self.port_file])
+        wait_for(lambda: os.path.exists(self.port_file), timeout, "fakeinflux2 port file")
+        with open(self.port_file) as f:
+            self.url = "http://127.0.0.1:%s" % f.read().strip()
+        return self
+
+    def state(self):
+        st, body, _ = http("GET", self.url + "/__fake/state")
+        if st != 200:
+            raise AssertionError("fake state: HTTP %d" % st)
+        return json.loads(body)

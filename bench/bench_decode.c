@@ -1,0 +1,363 @@
+/*
+ * Decoder benchmarks (not a test; run by hand, one core):
+ *   bench_decode [--runs N] [--data DIR] [--worker PATH]
+ * 1. decode throughput on binary frames (simulator, and the real logs when
+ *    DIR is given), frames/s;
+ * 2. candump -l parsing, and parsing + decoding, frames/s;
+ * 3. frame -> snapshot latency: a fake bus (socketpair, another process)
+ *    sends 0x1DB frames at 1 kHz; the frame's kernel receive timestamp is
+ *    compared with the moment a reader thread sees it in the snapshot;
+ * 4. with --worker: CPU time per frame of leafmon-can replaying the longest
+ *    real log at 1x (as long as the log: about 80 s).
+ * Each figure is the median of N runs.
+ */
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/can.h>
+
+#include "can_worker.h"
+#include "decode.h"
+#include "logfmt.h"
+#include "logread.h"
+#include "sim.h"
+#include "snap.h"
+#include "util.h"
+
+static int runs = 5;
+
+static double
+cpu_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int
+cmp_dbl(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+static double
+median(double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof(v[0]), cmp_dbl);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+struct frames {
+	struct can_rec *f;
+	size_t n, cap;
+};
+
+static void
+push(struct frames *fs, const struct can_rec *f)
+{
+	if (fs->n == fs->cap) {
+		fs->cap = fs->cap ? fs->cap * 2 : 65536;
+		fs->f = realloc(fs->f, fs->cap * sizeof(*fs->f));
+	}
+	fs->f[fs->n++] = *f;
+}
+
+static void
+sim_frames(struct frames *fs, int gen, double seconds)
+{
+	struct sim m;
+	struct can_rec fr[64];
+
+	sim_init(&m, gen, BUS_EV, 1700000000000000000LL);
+	for (size_t n; (n = sim_run(&m, 1700000000000000000LL + (int64_t)(seconds * 1e9), fr, 64)) > 0;)
+		for (size_t i = 0; i < n; i++)
+			push(fs, &fr[i]);
+}
+
+static void
+log_frames(struct frames *fs, const char *path)
+{
+	struct logread r;
+	struct can_rec f;
+	int k;
+
+	if (logread_open(&r, path, LF_AUTO, BUS_EV, 0) < 0)
+		return;
+	while ((k = logread_next(&r, &f)) != 0)
+		if (k > 0)
+			push(fs, &f);
+	logread_close(&r);
+}
+
+static double
+decode_rate(const struct frames *fs)
+{
+	double v[64];
+	struct sig_update u[DEC_MAX_UPDATES];
+	static struct decoder d;
+	size_t sink = 0;
+
+	for (int r = 0; r < runs; r++) {
+		decoder_init(&d, -1);
+		double t0 = cpu_now();
+		for (int rep = 0; rep < 4; rep++)
+			for (size_t i = 0; i < fs->n; i++)
+				sink += decoder_frame(&d, &fs->f[i], u, DEC_MAX_UPDATES);
+		v[r] = 4.0 * fs->n / (cpu_now() - t0);
+	}
+	if (sink == 0)
+		printf("(no updates?)\n");
+	return median(v, runs);
+}
+
+/* candump -l text of fs, then parse (and decode) it */
+static void
+candump_rates(const struct frames *fs, double *parse, double *both)
+{
+	struct buf b;
+	char line[200];
+	double vp[64], vb[64];
+	struct sig_update u[DEC_MAX_UPDATES];
+	static struct decoder d;
+
+	buf_init(&b);
+	for (size_t i = 0; i < fs->n; i++) {
+		int n = logfmt_candump(line, sizeof(line), &fs->f[i], "can0");
+		buf_append(&b, line, (size_t)n);
+	}
+	for (int r = 0; r < runs; r++) {
+		for (int pass = 0; pass < 2; pass++) {
+			struct logparse p;
+			struct can_rec f;
+			char err[200];
+			size_t nf = 0;
+			logparse_init(&p, LF_AUTO, BUS_EV, 0);
+			decoder_init(&d, -1);
+			double t0 = cpu_now();
+			for (const char *s = b.p, *end = b.p + b.len; s < end;) {
+				const char *nl = memchr(s, '\n', (size_t)(end - s));
+				size_t len = (size_t)(nl - s);
+				if (logparse_line(&p, s, len, &f, err, sizeof(err)) > 0) {
+					nf++;
+					if (pass)
+						decoder_frame(&d, &f, u, DEC_MAX_UPDATES);
+				}
+				s = nl + 1;
+			}
+			(pass ? vb : vp)[r] = nf / (cpu_now() - t0);
+		}
+	}
+	*parse = median(vp, runs);
+	*both = median(vb, runs);
+	buf_free(&b);
+}
+
+/* ---- frame -> snapshot latency ---- */
+
+struct lat {
+	struct snap *snap;
+	atomic_bool stop;
+	double *ms;
+	int n, cap;
+};
+
+static void *
+reader(void *arg)
+{
+	struct lat *l = arg;
+	struct snap_value v;
+	double last = -1;
+
+	while (!atomic_load(&l->stop) && l->n < l->cap) {
+		if (snap_read(l->snap, SIG_battery_voltage_v, &v) == 0 && v.value != last) {
+			int64_t now = now_real_ns();
+			if (last >= 0)
+				l->ms[l->n++] = (double)(now - v.t_ns) / 1e6;
+			last = v.value;
+		}
+	}
+	return NULL;
+}
+
+static void
+fake_bus(int fd, int n)
+{
+	for (int i = 0; i < n; i++) {
+		struct can_frame cf = {.can_id = 0x1DB, .can_dlc = 8};
+		unsigned v = 600 + (unsigned)(i % 200); /* 300..399.5 V */
+		cf.data[2] = (uint8_t)(v >> 2);
+		cf.data[3] = (uint8_t)((v & 3) << 6);
+		cf.data[6] = (uint8_t)(i & 3);
+		cf.data[7] = leaf_crc8(cf.data, 7);
+		if (write(fd, &cf, CAN_MTU) != CAN_MTU)
+			_exit(1);
+		struct timespec ts = {0, 1000000};
+		nanosleep(&ts, NULL);
+	}
+	_exit(0);
+}
+
+static void
+on_src_frames(struct can_src *s, const struct can_rec *f, size_t n, void *arg)
+{
+	can_worker_frames(arg, f, n);
+}
+
+static void
+latency(void)
+{
+	static struct worker w;
+	static struct can_worker cw;
+	struct can_src src = {0};
+	struct lat l = {.cap = 3000};
+	pthread_t th;
+	int sv[2], st;
+	pid_t pid;
+	char tmpl[] = "/tmp/leafmon-bench-XXXXXX";
+
+	if (mkdtemp(tmpl) == NULL)
+		return;
+	config_defaults(&w.cfg);
+	w.cfg.can.nsrc = 0;
+	w.cfg.can.asleep_after_s = 3600;
+	w.standalone = true;
+	w.chan_fd = -1;
+	w.loop = loop_new();
+	snprintf(w.rundir, sizeof(w.rundir), "%s/run", tmpl);
+	snprintf(w.statedir, sizeof(w.statedir), "%s/state", tmpl);
+	if (can_worker_start(&cw, &w) < 0)
+		return;
+	socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv);
+	socketcan_sockopts(sv[0]);
+	src.loop = w.loop;
+	src.on_frames = on_src_frames;
+	src.arg = &cw;
+	src.fd = -1;
+	src_socketcan_attach(&src, sv[0]);
+	snap_open(&l.snap, w.rundir, false);
+	l.ms = calloc((size_t)l.cap, sizeof(double));
+	pthread_create(&th, NULL, reader, &l);
+	if ((pid = fork()) == 0)
+		fake_bus(sv[1], l.cap + 100);
+	close(sv[1]);
+	int64_t end = now_mono_ns() + 20 * NSEC_PER_SEC;
+	while (l.n < l.cap - 10 && now_mono_ns() < end)
+		loop_once(w.loop, 10 * NSEC_PER_MSEC);
+	atomic_store(&l.stop, true);
+	pthread_join(th, NULL);
+	waitpid(pid, &st, 0);
+	qsort(l.ms, (size_t)l.n, sizeof(double), cmp_dbl);
+	if (l.n > 0)
+		printf("frame -> snapshot latency (kernel rx stamp -> reader sees it), %d frames at 1 kHz:\n"
+		       "  median %.3f ms, p99 %.3f ms, max %.3f ms\n",
+		       l.n, l.ms[l.n / 2], l.ms[l.n * 99 / 100], l.ms[l.n - 1]);
+	src_close(&src);
+	can_worker_stop(&cw);
+	free(l.ms);
+}
+
+/* ---- leafmon-can at 1x on the longest log ---- */
+
+static void
+worker_1x(const char *bin, const char *log)
+{
+	char dir[] = "/tmp/leafmon-bench-XXXXXX", conf[300];
+	FILE *fp;
+	struct rusage ru;
+	int st;
+	pid_t pid;
+	struct frames fs = {0};
+
+	log_frames(&fs, log);
+	if (mkdtemp(dir) == NULL || fs.n == 0)
+		return;
+	snprintf(conf, sizeof(conf), "%s/c.conf", dir);
+	fp = fopen(conf, "w");
+	fprintf(fp, "[supervisor]\nrundir = %s/run\nstatedir = %s/state\n[can]\nsource = replay:%s\n"
+		    "asleep_after_s = 1\n",
+		dir, dir, log);
+	fclose(fp);
+	int64_t t0 = now_mono_ns();
+	if ((pid = fork()) == 0) {
+		int nul = open("/dev/null", 1);
+		dup2(nul, 2);
+		execl(bin, "leafmon-can", "-c", conf, "--standalone", (char *)NULL);
+		_exit(127);
+	}
+	/* the log's duration, plus the asleep second */
+	int64_t dur = fs.f[fs.n - 1].t_ns - fs.f[0].t_ns;
+	struct timespec ts = {(dur + 2 * NSEC_PER_SEC) / NSEC_PER_SEC, 0};
+	nanosleep(&ts, NULL);
+	kill(pid, SIGTERM);
+	wait4(pid, &st, 0, &ru);
+	double cpu = ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec +
+		     ru.ru_stime.tv_usec / 1e6;
+	printf("leafmon-can replaying %s at 1x: %zu frames in %.1f s wall, CPU %.3f s "
+	       "(%.2f us per frame, %.2f %% of one core)\n",
+	       log, fs.n, (now_mono_ns() - t0) / 1e9, cpu, cpu / fs.n * 1e6, cpu / (dur / 1e9) * 100);
+	free(fs.f);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {{"runs", required_argument, NULL, 'r'},
+					     {"data", required_argument, NULL, 'd'},
+					     {"worker", required_argument, NULL, 'w'},
+					     {NULL, 0, NULL, 0}};
+	const char *data = NULL, *worker = NULL;
+	struct frames sim = {0}, real = {0};
+	char path[600];
+	double p, b;
+	int ch;
+
+	while ((ch = getopt_long(argc, argv, "r:d:w:", opts, NULL)) != -1) {
+		if (ch == 'r')
+			runs = atoi(optarg) < 1 ? 1 : atoi(optarg) > 64 ? 64 : atoi(optarg);
+		else if (ch == 'd')
+			data = optarg;
+		else if (ch == 'w')
+			worker = optarg;
+	}
+	for (int g = GEN_ZE0; g <= GEN_ZE1; g++)
+		sim_frames(&sim, g, 120);
+	printf("median of %d runs, one core\n", runs);
+	printf("decode, simulator frames (%zu, all generations): %.2f M frames/s\n", sim.n,
+	       decode_rate(&sim) / 1e6);
+	if (data != NULL) {
+		static const char *logs[] = {"ze0_2011-2012/ZE0w24kWhstock.log",
+					     "aze0_2013-2017/ch1_20250804_161600_bypass.csv",
+					     "ze1_2018plus/EV-CANepluseco.log",
+					     "env200/env200-2015-with-40kWh-startup-nobridge.crtd"};
+		for (size_t i = 0; i < sizeof(logs) / sizeof(logs[0]); i++) {
+			snprintf(path, sizeof(path), "%s/logs/%s", data, logs[i]);
+			log_frames(&real, path);
+		}
+		printf("decode, real log frames (%zu, ZE0+AZE0+ZE1+e-NV200): %.2f M frames/s\n", real.n,
+		       decode_rate(&real) / 1e6);
+	}
+	candump_rates(&sim, &p, &b);
+	printf("candump -l parse: %.2f M frames/s; parse + decode: %.2f M frames/s\n", p / 1e6, b / 1e6);
+	latency();
+	if (worker != NULL && data != NULL) {
+		snprintf(path, sizeof(path), "%s/logs/ze0_2011-2012/ZE0w24kWhstock.log", data);
+		worker_1x(worker, path);
+	}
+	free(sim.f);
+	free(real.f);
+	return 0;
+}

@@ -1,0 +1,405 @@
+/*
+ * The CAN worker (see can_worker.h). Single-threaded in the worker's loop;
+ * the only other thread touching us is nng's pipe notifier, which updates
+ * one atomic. Nothing here blocks on a subscriber (PUB drops), the disk
+ * (buffered recorder, atomic small energy file) or the network.
+ */
+#include "can_worker.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <nng/protocol/pubsub0/pub.h>
+
+#include "bus.h"
+#include "journal.h"
+#include "log.h"
+#include "msg.h"
+#include "snap.h"
+#include "util.h"
+
+#define RETRY_NS (2LL * NSEC_PER_SEC)
+#define ENERGY_SAVE_NS (60LL * NSEC_PER_SEC)
+
+static void
+on_pipe(nng_pipe p, nng_pipe_ev ev, void *arg)
+{
+	struct can_worker *cw = arg;
+
+	atomic_fetch_add(&cw->frame_pipes, ev == NNG_PIPE_EV_ADD_POST ? 1 : -1);
+}
+
+/* ---- energy counters across restarts (snapshot) and reboots (file) ---- */
+
+static void
+energy_restore(struct can_worker *cw)
+{
+	struct snap_value o, i;
+	double fo = NAN, fi = NAN;
+	char *txt = file_read_str(cw->energy_path, 256, NULL);
+
+	if (txt != NULL && sscanf(txt, "%lf %lf", &fo, &fi) != 2)
+		fo = fi = NAN;
+	free(txt);
+	if (snap_read(cw->snap, SIG_battery_energy_out_kwh, &o) == 0 &&
+	    snap_read(cw->snap, SIG_battery_energy_in_kwh, &i) == 0) {
+		fo = o.value; /* the snapshot outlives us, the file outlives a reboot */
+		fi = i.value;
+	}
+	if (isfinite(fo) && isfinite(fi)) {
+		decoder_set_energy(&cw->dec, fo, fi);
+		log_info("energy counters restored: out %.3f kWh, in %.3f kWh", fo, fi);
+	}
+}
+
+static void
+energy_save(struct can_worker *cw)
+{
+	char txt[128];
+	int n = snprintf(txt, sizeof(txt), "%.9f %.9f\n", cw->dec.e_out_kwh, cw->dec.e_in_kwh);
+
+	if (file_write_atomic(cw->energy_path, txt, (size_t)n, 0644) < 0)
+		log_warn("save %s", cw->energy_path);
+	cw->energy_saved_mono = now_mono_ns();
+}
+
+/* ---- samples ---- */
+
+static void
+publish_sample(struct can_worker *cw)
+{
+	Sample m = LEAFMON__V1__SAMPLE__INIT;
+	uint32_t ids[SIG_ID_MAX];
+	size_t len;
+	int rc;
+
+	for (size_t i = 0; i < cw->so.n; i++)
+		ids[i] = cw->so.ids[i];
+	m.generation = journal_generation(cw->journal);
+	m.seq = journal_next_seq(cw->journal);
+	m.t_ns = cw->so.t_ns;
+	m.n_ids = m.n_values = cw->so.n;
+	m.ids = ids;
+	m.values = cw->so.values;
+	if (cw->live_times) { /* for re-basing once NTP syncs (DESIGN.md, Time) */
+		m.has_boot_ns = true;
+		m.boot_ns = cw->so.t_ns - (cw->clock.realtime_ns - cw->clock.boottime_ns);
+		m.has_unsynced = true;
+		m.unsynced = !cw->clock.synced;
+	}
+	len = leafmon__v1__sample__get_packed_size(&m);
+	if (len > MSG_SAMPLE_MAX) {
+		cw->sample_errors++;
+		return;
+	}
+	cw->pack[0] = TOPIC_SAMPLE;
+	leafmon__v1__sample__pack(&m, cw->pack + 1);
+	if ((rc = journal_append(cw->journal, m.seq, cw->pack + 1, len)) < 0) {
+		cw->sample_errors++;
+		log_warnx("journal append seq %llu: %s", (unsigned long long)m.seq, strerror(-rc));
+		return;
+	}
+	bus_publish_raw(cw->pub_samples, cw->pack, len + 1);
+	cw->samples++;
+}
+
+static void
+publish_frame(struct can_worker *cw, const struct can_rec *f)
+{
+	Frame m = LEAFMON__V1__FRAME__INIT;
+	uint8_t buf[MSG_FRAME_MAX];
+	size_t len;
+
+	m.t_ns = f->t_ns;
+	m.id = f->id;
+	m.flags = f->flags;
+	m.bus = f->bus;
+	m.data.data = (uint8_t *)f->data;
+	m.data.len = f->len;
+	len = leafmon__v1__frame__get_packed_size(&m);
+	if (len > sizeof(buf))
+		return;
+	leafmon__v1__frame__pack(&m, buf);
+	if (bus_publish_raw(cw->pub_frames, buf, len) == 0)
+		cw->frames_published++;
+}
+
+/* Values into the snapshot and the open sample. */
+static void
+take(struct can_worker *cw, const struct sig_update *u, size_t n, int64_t t, unsigned bus)
+{
+	uint32_t fl = SNAP_VALID | (bus << SNAP_BUS_SHIFT);
+
+	for (size_t i = 0; i < n; i++)
+		snap_write(cw->snap, u[i].id, u[i].value, t, fl);
+	cutter_add(&cw->cut, u, n);
+}
+
+static void
+wake(struct can_worker *cw, const struct can_rec *f)
+{
+	struct sig_update u = {SIG_can_bus_asleep, 0};
+
+	cw->asleep = false;
+	snap_mark_all(cw->snap, 0, SNAP_STALE);
+	take(cw, &u, 1, f->t_ns, f->bus);
+	log_info("bus awake");
+}
+
+void
+can_worker_frames(struct can_worker *cw, const struct can_rec *f, size_t n)
+{
+	struct sig_update u[DEC_MAX_UPDATES];
+	bool listeners = atomic_load_explicit(&cw->frame_pipes, memory_order_relaxed) > 0;
+
+	cw->last_frame_mono = now_mono_ns();
+	for (size_t i = 0; i < n; i++) {
+		if (cutter_frame(&cw->cut, f[i].t_ns, &cw->so))
+			publish_sample(cw);
+		if (cw->asleep)
+			wake(cw, &f[i]);
+		size_t k = decoder_frame(&cw->dec, &f[i], u, DEC_MAX_UPDATES);
+		take(cw, u, k, f[i].t_ns, f[i].bus);
+		if (listeners)
+			publish_frame(cw, &f[i]);
+		if (cw->recording)
+			recorder_write(&cw->rec, &f[i], f[i].t_ns);
+	}
+}
+
+/* ---- sources ---- */
+
+static void
+on_frames(struct can_src *s, const struct can_rec *f, size_t n, void *arg)
+{
+	can_worker_frames(arg, f, n);
+}
+
+static void
+on_src_fail(struct can_src *s, void *arg)
+{
+	struct can_worker *cw = arg;
+	int i = (int)(s - cw->src);
+
+	log_warnx("source %s failed: %s (retrying)", s->spec.path, s->err);
+	cw->src_down_since[i] = now_real_ns();
+}
+
+static int
+src_try(struct can_worker *cw, int i)
+{
+	struct can_src *s = &cw->src[i];
+
+	s->gen = cw->w->cfg.can.generation;
+	if (src_open(s, cw->w->loop, &cw->w->cfg.can.src[i], on_frames, on_src_fail, cw) == 0) {
+		if (cw->src_down_since[i] != 0)
+			log_info("source %s is back", s->spec.path[0] ? s->spec.path : "sim");
+		cw->src_down_since[i] = 0;
+		return 0;
+	}
+	if (cw->src_down_since[i] == 0) {
+		log_warnx("source %s: %s (retrying every 2 s)", srcspec_kind_name(s->spec.kind), s->err);
+		cw->src_down_since[i] = now_real_ns();
+	}
+	return -1;
+}
+
+/* ---- once a second ---- */
+
+static void
+fall_asleep(struct can_worker *cw)
+{
+	struct sig_update u = {SIG_can_bus_asleep, 1};
+	int64_t t = now_real_ns();
+
+	cw->asleep = true;
+	if (cutter_frame(&cw->cut, t, &cw->so))
+		publish_sample(cw);
+	take(cw, &u, 1, t, BUS_EV);
+	if (cutter_flush(&cw->cut, &cw->so))
+		publish_sample(cw);
+	snap_mark_all(cw->snap, SNAP_STALE, 0);
+	energy_save(cw);
+	log_info("bus asleep (silent for %d s)", cw->w->cfg.can.asleep_after_s);
+}
+
+static void
+health(struct can_worker *cw)
+{
+	uint64_t ovfl = 0;
+	bool off = false;
+	int64_t t = now_real_ns();
+
+	for (int i = 0; i < cw->nsrc; i++) {
+		ovfl += cw->src[i].rx_overflows;
+		off |= cw->src[i].bus_off || (cw->src[i].spec.kind == SRC_SOCKETCAN &&
+					      cw->src[i].state != SRC_UP);
+	}
+	if (ovfl != cw->rx_overflows) {
+		cw->rx_overflows = ovfl;
+		snap_write(cw->snap, SIG_can_rx_overflows, (double)ovfl, t, SNAP_VALID);
+	}
+	if (off != cw->bus_off) {
+		cw->bus_off = off;
+		snap_write(cw->snap, SIG_can_bus_off, off, t, SNAP_VALID);
+	}
+}
+
+static void
+on_tick(struct loop *l, struct loop_timer *t, void *arg)
+{
+	struct can_worker *cw = arg;
+	int64_t now = now_mono_ns();
+	int64_t quiet = now - (cw->last_frame_mono ? cw->last_frame_mono : cw->started_mono);
+
+	for (int i = 0; i < cw->nsrc; i++)
+		if (cw->src[i].state == SRC_DOWN && now - cw->started_mono >= RETRY_NS)
+			src_try(cw, i);
+	if (!cw->asleep && quiet >= (int64_t)cw->w->cfg.can.asleep_after_s * NSEC_PER_SEC)
+		fall_asleep(cw);
+	health(cw);
+	clock_read(&cw->clock);
+	if (cw->recording)
+		recorder_flush(&cw->rec);
+	if (now - cw->energy_saved_mono >= ENERGY_SAVE_NS && !cw->asleep)
+		energy_save(cw);
+	loop_timer_after(t, NSEC_PER_SEC);
+}
+
+/* ---- setup ---- */
+
+static int
+open_shm(struct can_worker *cw)
+{
+	const char *rd = cw->w->rundir;
+	bool re;
+	uint64_t gen;
+
+	if (cw->w->standalone) { /* no supervisor made them: make them */
+		mkdir_p(rd, 0750);
+		if (snap_create(rd, &re, &gen) < 0 ||
+		    journal_create(rd, (size_t)cw->w->cfg.sup.journal_mb << 20, &re, &gen) < 0)
+			return -1;
+	}
+	if (snap_open(&cw->snap, rd, true) < 0 || journal_open(&cw->journal, rd, true) < 0)
+		return -1;
+	return 0;
+}
+
+static int
+open_sockets(struct can_worker *cw)
+{
+	const char *rd = cw->w->rundir;
+
+	if (bus_pub_listen(&cw->pub_samples, rd, BUS_SAMPLES) != 0 ||
+	    bus_pub_listen(&cw->pub_frames, rd, BUS_FRAMES) != 0)
+		return -1;
+	nng_pipe_notify(cw->pub_frames, NNG_PIPE_EV_ADD_POST, on_pipe, cw);
+	nng_pipe_notify(cw->pub_frames, NNG_PIPE_EV_REM_POST, on_pipe, cw);
+	return 0;
+}
+
+int
+can_worker_start(struct can_worker *cw, struct worker *w)
+{
+	const struct config *cfg = &w->cfg;
+	int up = 0;
+	char detail[128];
+
+	cw->w = w;
+	cw->started_mono = now_mono_ns();
+	cw->energy_saved_mono = cw->started_mono;
+	atomic_init(&cw->frame_pipes, 0);
+	if ((cw->pack = malloc(1 + MSG_SAMPLE_MAX)) == NULL)
+		return -1;
+	mkdir_p(w->statedir, 0750);
+	snprintf(cw->energy_path, sizeof(cw->energy_path), "%s/can-energy", w->statedir);
+	if (open_shm(cw) < 0) {
+		log_warn("shared memory in %s", w->rundir);
+		return -1;
+	}
+	if (open_sockets(cw) < 0)
+		return -1;
+	decoder_init(&cw->dec, cfg->can.generation);
+	energy_restore(cw);
+	cutter_init(&cw->cut, cfg->can.publish_interval_ms);
+	if (cfg->can.record) {
+		if (recorder_open(&cw->rec, w->statedir, cfg->can.record_max_mb) == 0)
+			cw->recording = true;
+		else
+			log_warn("recordings in %s", w->statedir);
+	}
+	cw->nsrc = cfg->can.nsrc;
+	clock_read(&cw->clock);
+	cw->live_times = true;
+	for (int i = 0; i < cw->nsrc; i++)
+		cw->live_times &= !cfg->can.src[i].keep_time;
+	for (int i = 0; i < cw->nsrc; i++)
+		up += src_try(cw, i) == 0;
+	cw->tick = loop_timer_new(w->loop, on_tick, cw);
+	loop_timer_after(cw->tick, NSEC_PER_SEC);
+	snprintf(detail, sizeof(detail), "%d of %d sources open", up, cw->nsrc);
+	worker_ready(w, detail);
+	return 0;
+}
+
+void
+can_worker_stop(struct can_worker *cw)
+{
+	if (cutter_flush(&cw->cut, &cw->so))
+		publish_sample(cw);
+	energy_save(cw);
+	for (int i = 0; i < cw->nsrc; i++)
+		src_close(&cw->src[i]);
+	if (cw->recording)
+		recorder_close(&cw->rec);
+	if (cw->tick != NULL)
+		loop_timer_free(cw->tick);
+	cw->tick = NULL;
+	nng_close(cw->pub_frames);
+	nng_close(cw->pub_samples);
+	snap_close(cw->snap);
+	journal_close(cw->journal);
+	free(cw->pack);
+}
+
+void
+can_worker_heartbeat(struct can_worker *cw, struct heartbeat *hb)
+{
+	const struct dec_stats *st = &cw->dec.st;
+	char name[48];
+
+	hb_counter(hb, "frames", (double)st->frames);
+	hb_counter(hb, "crc_errors", (double)st->crc_errors);
+	hb_counter(hb, "counter_gaps", (double)st->counter_gaps);
+	hb_counter(hb, "unknown_ids", (double)st->unknown_ids);
+	hb_counter(hb, "implausible", (double)st->implausible);
+	hb_counter(hb, "generation", cw->dec.gen);
+	hb_counter(hb, "samples", (double)cw->samples);
+	hb_counter(hb, "sample_errors", (double)cw->sample_errors);
+	hb_counter(hb, "rx_overflows", (double)cw->rx_overflows);
+	hb_counter(hb, "bus_asleep", cw->asleep);
+	hb_counter(hb, "bus_off", cw->bus_off);
+	hb_counter(hb, "frame_subscribers", atomic_load(&cw->frame_pipes));
+	if (cw->recording)
+		hb_counter(hb, "recorded_frames", (double)cw->rec.frames);
+	for (int i = 0; i < cw->nsrc; i++) {
+		struct can_src *s = &cw->src[i];
+		snprintf(name, sizeof(name), "src%d_%s_%s_up", i, srcspec_kind_name(s->spec.kind),
+			 can_bus_name((unsigned)s->spec.bus));
+		hb_counter(hb, name, s->state == SRC_UP);
+		snprintf(name, sizeof(name), "src%d_frames", i);
+		hb_counter(hb, name, (double)s->frames);
+		snprintf(name, sizeof(name), "src%d_errors", i);
+		hb_counter(hb, name, (double)s->errors);
+		if (s->state == SRC_DOWN && cw->src_down_since[i] != 0) {
+			char text[256];
+			snprintf(text, sizeof(text), "CAN source %s %.150s is down: %.80s",
+				 srcspec_kind_name(s->spec.kind), s->spec.path, s->err);
+			hb_alert(hb, "no_source", text, cw->src_down_since[i] / NSEC_PER_SEC);
+		}
+	}
+}

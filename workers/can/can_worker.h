@@ -1,0 +1,60 @@
+/*
+ * The CAN worker's state and its frame path: sources -> decoder ->
+ * snapshot (every value, every frame) -> cutter -> journal + samples.ipc;
+ * raw frames to frames.ipc while someone listens and to the recorder.
+ * can_main.c wires it to the worker runtime.
+ */
+#ifndef LEAFMON_CAN_WORKER_H
+#define LEAFMON_CAN_WORKER_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <nng/nng.h>
+
+#include "clock.h"
+#include "cutter.h"
+#include "decode.h"
+#include "recorder.h"
+#include "src.h"
+#include "worker.h"
+
+struct snap;
+struct journal;
+
+struct can_worker {
+	struct worker *w;
+	struct snap *snap;
+	struct journal *journal;
+	nng_socket pub_samples, pub_frames;
+	atomic_int frame_pipes; /* subscribers on frames.ipc (nng threads) */
+	struct decoder dec;
+	struct cutter cut;
+	struct sample_out so;
+	struct can_src src[SRC_MAX];
+	int nsrc;
+	int64_t src_down_since[SRC_MAX];
+	struct loop_timer *tick; /* 1 s: asleep, flush, retries, energy */
+	struct recorder rec;
+	bool recording;
+	int64_t last_frame_mono;
+	int64_t started_mono;
+	bool asleep;
+	bool bus_off;
+	uint64_t rx_overflows;
+	uint64_t samples, sample_errors, frames_published;
+	int64_t energy_saved_mono;
+	char energy_path[320];
+	uint8_t *pack; /* 1 + MSG_SAMPLE_MAX */
+	struct clock_state clock; /* refreshed every second */
+	bool live_times;	  /* frame times are now-based: boot_ns means something */
+};
+
+int can_worker_start(struct can_worker *cw, struct worker *w);
+void can_worker_stop(struct can_worker *cw);
+/* The frame path, public for the bench and the tests. */
+void can_worker_frames(struct can_worker *cw, const struct can_rec *f, size_t n);
+void can_worker_heartbeat(struct can_worker *cw, struct heartbeat *hb);
+
+#endif

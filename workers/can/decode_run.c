@@ -1,0 +1,147 @@
+/*
+ * The offline decode pipeline (see decode_run.h).
+ */
+#include "decode_run.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "cutter.h"
+#include "decode.h"
+#include "logread.h"
+#include "summary.h"
+#include "util.h"
+
+void
+decode_opts_init(struct decode_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->fmt = LF_AUTO;
+	o->bus = BUS_EV;
+	o->gen = CFG_GEN_AUTO;
+	o->interval_ms = 100;
+	o->samples = true;
+	o->max_errors = 20;
+}
+
+void
+decode_sample_json(const struct sample_out *s, struct buf *b)
+{
+	char v[64];
+	int64_t sec = s->t_ns / 1000000000LL, us = (s->t_ns % 1000000000LL) / 1000;
+
+	if (us < 0) {
+		sec--;
+		us += 1000000;
+	}
+	buf_printf(b, "{\"t\": %" PRId64 ".%06" PRId64, sec, us);
+	for (size_t i = 0; i < s->n; i++) {
+		const struct sig_info *si = sig_by_id(s->ids[i]);
+		if (si == NULL || sig_format_json(si, s->values[i], v, sizeof(v)) < 0)
+			continue;
+		buf_printf(b, ", \"%s\": %s", si->name, v);
+	}
+	buf_puts(b, "}\n");
+}
+
+struct run {
+	const struct decode_opts *o;
+	FILE *out;
+	struct decoder dec;
+	struct cutter cut;
+	struct summary sm;
+	struct sample_out so;
+	struct buf line;
+};
+
+static void
+emit_sample(struct run *r)
+{
+	r->sm.samples++;
+	if (!r->o->samples)
+		return;
+	buf_reset(&r->line);
+	decode_sample_json(&r->so, &r->line);
+	fwrite(r->line.p, 1, r->line.len, r->out);
+}
+
+static void
+run_frame(struct run *r, const struct can_rec *f)
+{
+	struct sig_update u[DEC_MAX_UPDATES];
+	size_t n;
+
+	if (cutter_frame(&r->cut, f->t_ns, &r->so))
+		emit_sample(r);
+	n = decoder_frame(&r->dec, f, u, DEC_MAX_UPDATES);
+	cutter_add(&r->cut, u, n);
+	summary_add(&r->sm, u, n);
+}
+
+static void
+run_end(struct run *r)
+{
+	struct sig_update u[DEC_MAX_UPDATES];
+	size_t n = decoder_health(&r->dec, u, DEC_MAX_UPDATES);
+
+	/* the final health counters ride in the last sample */
+	cutter_add(&r->cut, u, n);
+	if (cutter_flush(&r->cut, &r->so))
+		emit_sample(r);
+}
+
+static void
+print_summary(struct run *r)
+{
+	buf_reset(&r->line);
+	if (r->o->json) {
+		summary_json(&r->sm, &r->dec.st, r->dec.gen, &r->line);
+		buf_putc(&r->line, '\n');
+	} else
+		summary_format(&r->sm, &r->dec.st, r->dec.gen, &r->line);
+	fwrite(r->line.p, 1, r->line.len, r->out);
+}
+
+int
+decode_file(const char *path, const struct decode_opts *o, FILE *out, FILE *errf)
+{
+	struct run *r = calloc(1, sizeof(*r));
+	struct logread lr;
+	struct can_rec f;
+	int k;
+
+	if (r == NULL)
+		return -1;
+	if (logread_open(&lr, path, o->fmt, o->bus, o->start_ns) < 0) {
+		fprintf(errf, "%s: %s\n", path, strerror(errno));
+		free(r);
+		return -1;
+	}
+	r->o = o;
+	r->out = out;
+	decoder_init(&r->dec, o->gen);
+	cutter_init(&r->cut, o->interval_ms);
+	summary_init(&r->sm);
+	buf_init(&r->line);
+	while ((k = logread_next(&lr, &f)) != 0) {
+		if (k > 0) {
+			run_frame(r, &f);
+			continue;
+		}
+		if (r->sm.parse_errors++ < (uint64_t)o->max_errors)
+			fprintf(errf, "%s\n", lr.err);
+	}
+	run_end(r);
+	if (r->sm.parse_errors > (uint64_t)o->max_errors)
+		fprintf(errf, "%s: %llu unparseable lines in all (skipped)\n", lr.name,
+			(unsigned long long)r->sm.parse_errors);
+	if (o->summary)
+		print_summary(r);
+	logread_close(&lr);
+	buf_free(&r->line);
+	free(r);
+	return 0;
+}

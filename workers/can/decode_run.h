@@ -1,0 +1,33 @@
+/*
+ * Offline decoding of a log file: parser -> decoder -> cutter, printing one
+ * JSON line per sample and/or a summary. `leafmon decode` and the golden
+ * tests use it; it is the live worker's pipeline without the I/O.
+ */
+#ifndef LEAFMON_DECODE_RUN_H
+#define LEAFMON_DECODE_RUN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+struct decode_opts {
+	int fmt;	  /* enum logfmt, LF_AUTO */
+	int bus;	  /* bus of single-bus logs */
+	int64_t start_ns; /* start of relative and untimed logs */
+	int gen;	  /* CFG_GEN_AUTO or a generation */
+	int interval_ms;  /* publish_interval_ms */
+	bool samples;	  /* print the samples */
+	bool summary;	  /* print the summary */
+	bool json;	  /* summary as JSON */
+	int max_errors;	  /* parse errors printed before going quiet */
+};
+
+void decode_opts_init(struct decode_opts *o);
+/* 0, or -1 when the file cannot be read (message on errf). */
+int decode_file(const char *path, const struct decode_opts *o, FILE *out, FILE *errf);
+/* One sample as a JSON line: {"t": 1700000000.123456, "name": value, ...}\n */
+struct sample_out;
+struct buf;
+void decode_sample_json(const struct sample_out *s, struct buf *b);
+
+#endif

@@ -1,0 +1,617 @@
+/*
+ * Log-format parsers. Hand-written scanners over (pointer, end) with no
+ * allocation and no sscanf, so a line costs a few hundred nanoseconds and a
+ * malformed one can never read past its end. Times are parsed from their
+ * decimal text straight into integer nanoseconds (no float rounding).
+ */
+#include "logfmt.h"
+
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+struct sc {
+	const char *p, *end;
+};
+
+static const char *const fmt_names[LF_COUNT] = {
+	"auto", "candump", "text", "gvret", "crtd", "tabexp", "spaceexp", "tsv",
+};
+
+const char *
+logfmt_name(int fmt)
+{
+	return fmt >= 0 && fmt < LF_COUNT ? fmt_names[fmt] : "?";
+}
+
+int
+logfmt_by_name(const char *name)
+{
+	for (int i = 0; i < LF_COUNT; i++)
+		if (strcmp(name, fmt_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+void
+logparse_init(struct logparse *p, int fmt, int bus, int64_t start_ns)
+{
+	memset(p, 0, sizeof(*p));
+	p->fmt = fmt;
+	p->bus = bus;
+	p->start_ns = start_ns;
+}
+
+static int
+hexv(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c |= 0x20;
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+static bool
+at_end(const struct sc *s)
+{
+	return s->p >= s->end;
+}
+
+static void
+skip_ws(struct sc *s)
+{
+	while (s->p < s->end && (*s->p == ' ' || *s->p == '\t'))
+		s->p++;
+}
+
+static bool
+eat(struct sc *s, char c)
+{
+	if (s->p < s->end && *s->p == c) {
+		s->p++;
+		return true;
+	}
+	return false;
+}
+
+static bool
+eat_str(struct sc *s, const char *str)
+{
+	size_t n = strlen(str);
+
+	if ((size_t)(s->end - s->p) >= n && memcmp(s->p, str, n) == 0) {
+		s->p += n;
+		return true;
+	}
+	return false;
+}
+
+/* Up to max hex digits (at least one); *ndig gets the count. */
+static int
+hex_num(struct sc *s, int max, uint32_t *v, int *ndig)
+{
+	int n = 0, h;
+
+	*v = 0;
+	while (n < max && s->p < s->end && (h = hexv((unsigned char)*s->p)) >= 0) {
+		*v = (*v << 4) | (uint32_t)h;
+		s->p++;
+		n++;
+	}
+	if (ndig)
+		*ndig = n;
+	return n > 0 ? 0 : -1;
+}
+
+static int
+dec_u64(struct sc *s, uint64_t *v)
+{
+	int n = 0;
+
+	*v = 0;
+	while (s->p < s->end && *s->p >= '0' && *s->p <= '9' && n < 19) {
+		*v = *v * 10 + (uint64_t)(*s->p - '0');
+		s->p++;
+		n++;
+	}
+	return n > 0 ? 0 : -1;
+}
+
+/* "S[.fff]" with `unit` ns per integer unit (1e9 for seconds, 1e6 for ms). */
+static int
+dec_time(struct sc *s, int64_t unit, int64_t *ns)
+{
+	uint64_t ip;
+	int64_t frac = 0, scale = unit;
+
+	if (dec_u64(s, &ip) < 0 || ip > (uint64_t)(INT64_MAX / unit))
+		return -1;
+	if (eat(s, '.')) {
+		while (s->p < s->end && *s->p >= '0' && *s->p <= '9') {
+			if (scale >= 10) {
+				scale /= 10;
+				frac += (*s->p - '0') * scale;
+			}
+			s->p++;
+		}
+	}
+	*ns = (int64_t)ip * unit + frac;
+	return 0;
+}
+
+static int
+need_ws(struct sc *s)
+{
+	if (at_end(s) || (*s->p != ' ' && *s->p != '\t'))
+		return -1;
+	skip_ws(s);
+	return 0;
+}
+
+/* Hex bytes separated by blanks (n of them, or up to the end when n < 0). */
+static int
+hex_bytes(struct sc *s, int n, struct can_rec *f, int max)
+{
+	int i = 0;
+	uint32_t v;
+	int nd;
+
+	for (;;) {
+		skip_ws(s);
+		if (n >= 0 ? i == n : at_end(s))
+			break;
+		if (i >= max || hex_num(s, 2, &v, &nd) < 0 || nd != 2)
+			return -1;
+		if (!at_end(s) && *s->p != ' ' && *s->p != '\t')
+			return -1;
+		f->data[i++] = (uint8_t)v;
+	}
+	f->len = (uint8_t)i;
+	return 0;
+}
+
+static int64_t
+t_rel(struct logparse *p, int64_t raw)
+{
+	if (!p->have_t0) {
+		p->have_t0 = true;
+		p->t0 = raw;
+	}
+	return p->start_ns + (raw - p->t0);
+}
+
+static int64_t
+t_synth(struct logparse *p)
+{
+	return p->start_ns + (int64_t)(p->nsynth++) * LOGFMT_SYNTH_STEP_NS;
+}
+
+/* Absolute when it looks like a Unix time after 2001, else relative. */
+#define ABS_MIN_NS (1000000000LL * 1000000000LL)
+static int64_t
+t_auto(struct logparse *p, int64_t raw)
+{
+	return raw >= ABS_MIN_NS ? raw : t_rel(p, raw);
+}
+
+static void
+set_id(struct can_rec *f, uint32_t id, int ndig)
+{
+	f->id = id;
+	if (ndig > 3 || id > 0x7FF)
+		f->flags |= CANF_EXT;
+}
+
+#define ERR(...) (snprintf(err, errlen, __VA_ARGS__), -1)
+
+/* candump -l: (1690000000.123456) can0 1DB#0004C26200000386 [R|T] */
+static int
+p_candump(struct logparse *p, struct sc *s, struct can_rec *f, char *err, size_t errlen)
+{
+	int64_t t;
+	const char *ifc;
+	size_t ifl;
+	uint32_t id;
+	int nd;
+
+	if (!eat(s, '(') || dec_time(s, 1000000000LL, &t) < 0 || !eat(s, ')'))
+		return ERR("expected a timestamp '(seconds.micros)'");
+	if (need_ws(s) < 0)
+		return ERR("expected an interface name");
+	ifc = s->p;
+	while (!at_end(s) && *s->p != ' ' && *s->p != '\t')
+		s->p++;
+	ifl = (size_t)(s->p - ifc);
+	if (ifl == 0 || need_ws(s) < 0)
+		return ERR("expected 'ID#DATA'");
+	for (int b = 0; b < BUS_COUNT; b++)
+		if (ifl == strlen(can_bus_name((unsigned)b)) &&
+		    memcmp(ifc, can_bus_name((unsigned)b), ifl) == 0)
+			f->bus = (uint8_t)b;
+	if (hex_num(s, 8, &id, &nd) < 0 || (nd != 3 && nd != 8) || !eat(s, '#'))
+		return ERR("expected 'ID#DATA' with a 3- or 8-digit hex id");
+	set_id(f, id & 0x1FFFFFFF, nd);
+	if (nd == 8 && (id & 0x20000000))
+		f->flags |= CANF_ERR;
+	if (eat(s, '#')) { /* CAN FD: one flags nibble, then data */
+		uint32_t fl;
+		if (hex_num(s, 1, &fl, NULL) < 0)
+			return ERR("CAN FD frame without its flags nibble");
+		f->flags |= CANF_FD;
+	} else if (eat(s, 'R') || eat(s, 'r')) {
+		uint32_t dlc = 0;
+		f->flags |= CANF_RTR;
+		if (!at_end(s) && hexv((unsigned char)*s->p) >= 0)
+			hex_num(s, 1, &dlc, NULL);
+		f->len = (uint8_t)(dlc > 8 ? 8 : dlc);
+		goto tail;
+	}
+	{
+		int i = 0, max = (f->flags & CANF_FD) ? 64 : 8;
+		uint32_t v;
+		while (!at_end(s) && hexv((unsigned char)*s->p) >= 0) {
+			if (i >= max || hex_num(s, 2, &v, &nd) < 0 || nd != 2)
+				return ERR("data must be an even number of hex digits, at most %d bytes", max);
+			f->data[i++] = (uint8_t)v;
+		}
+		f->len = (uint8_t)i;
+	}
+tail:
+	skip_ws(s);
+	if (eat(s, 'T'))
+		f->flags |= CANF_TX;
+	else
+		eat(s, 'R');
+	skip_ws(s);
+	if (!at_end(s))
+		return ERR("unexpected text after the frame");
+	f->t_ns = t_auto(p, t);
+	return 1;
+}
+
+/* candump text: [(ts)]  can0  1DB   [8]  00 04 C2 62 00 00 03 B6 */
+static int
+p_text(struct logparse *p, struct sc *s, struct can_rec *f, char *err, size_t errlen)
+{
+	int64_t t = -1;
+	uint32_t id, n;
+	int nd;
+
+	skip_ws(s);
+	if (eat(s, '(')) {
+		if (dec_time(s, 1000000000LL, &t) < 0 || !eat(s, ')'))
+			return ERR("bad '(seconds.micros)' timestamp");
+		skip_ws(s);
+	}
+	while (!at_end(s) && *s->p != ' ' && *s->p != '\t')
+		s->p++; /* interface */
+	if (need_ws(s) < 0 || hex_num(s, 8, &id, &nd) < 0 || need_ws(s) < 0)
+		return ERR("expected 'IFACE ID [LEN] DATA'");
+	set_id(f, id, nd);
+	{
+		uint64_t v;
+		if (!eat(s, '[') || dec_u64(s, &v) < 0)
+			return ERR("expected '[LEN]'");
+		n = v > 64 ? 65 : (uint32_t)v;
+	}
+	if (!eat(s, ']') || n > 8)
+		return ERR("expected '[LEN]' with LEN 0..8");
+	skip_ws(s);
+	if (eat_str(s, "remote request")) {
+		f->flags |= CANF_RTR;
+		f->len = (uint8_t)n;
+	} else if (hex_bytes(s, (int)n, f, 8) < 0 || (skip_ws(s), !at_end(s)))
+		return ERR("expected %u data bytes", n);
+	f->t_ns = t >= 0 ? t_auto(p, t) : t_synth(p);
+	return 1;
+}
+
+/* SavvyCAN GVRET: Time Stamp,ID,Extended,Dir,Bus,LEN,D1,..,D8, */
+static int
+p_gvret(struct logparse *p, struct sc *s, struct can_rec *f, char *err, size_t errlen)
+{
+	bool neg = eat(s, '-');
+	uint64_t us, bus, n;
+	uint32_t id;
+	int nd;
+
+	if (dec_u64(s, &us) < 0 || !eat(s, ','))
+		return ERR("expected a microsecond timestamp");
+	if (hex_num(s, 8, &id, &nd) < 0 || !eat(s, ','))
+		return ERR("expected a hex id");
+	if (eat_str(s, "true"))
+		f->flags |= CANF_EXT;
+	else if (!eat_str(s, "false"))
+		return ERR("Extended must be true or false");
+	f->id = id;
+	if (!eat(s, ','))
+		return ERR("expected ',' after Extended");
+	if (eat_str(s, "Tx"))
+		f->flags |= CANF_TX;
+	else if (!eat_str(s, "Rx"))
+		return ERR("Dir must be Rx or Tx");
+	if (!eat(s, ',') || dec_u64(s, &bus) < 0 || !eat(s, ',') || bus >= BUS_COUNT)
+		return ERR("expected a bus number 0..%d", BUS_COUNT - 1);
+	if (dec_u64(s, &n) < 0 || n > 8)
+		return ERR("expected LEN 0..8");
+	for (unsigned i = 0; i < n; i++) {
+		uint32_t v;
+		if (!eat(s, ',') || hex_num(s, 2, &v, &nd) < 0)
+			return ERR("expected %u data bytes", (unsigned)n);
+		f->data[i] = (uint8_t)v;
+	}
+	f->len = (uint8_t)n;
+	if (bus != 0)
+		f->bus = (uint8_t)bus;
+	/* negative times (SavvyCAN's export) run backwards in magnitude: the
+	 * first frame's magnitude anchors the log, signed deltas move forward */
+	if (us > (uint64_t)(INT64_MAX / 1000))
+		return ERR("timestamp out of range");
+	if (neg) {
+		int64_t raw = -(int64_t)us * 1000;
+		if (!p->have_t0)
+			p->anchor_ns = -raw;
+		f->t_ns = p->anchor_ns + (t_rel(p, raw) - p->start_ns);
+	} else
+		f->t_ns = t_auto(p, (int64_t)us * 1000);
+	return 1;
+}
+
+/* OVMS CRTD: "1632509059.541604 2R11 174 00 00 ..."; info lines "CXX"... */
+static int
+p_crtd(struct logparse *p, struct sc *s, struct can_rec *f, char *err, size_t errlen)
+{
+	int64_t t;
+	uint32_t id;
+	int nd, bus = 1;
+
+	if (dec_time(s, 1000000000LL, &t) < 0 || need_ws(s) < 0)
+		return ERR("expected 'seconds.micros TYPE'");
+	if (!at_end(s) && *s->p >= '1' && *s->p <= '9')
+		bus = *s->p++ - '0';
+	if (eat(s, 'C'))
+		return 0; /* CXX, CER, CEV, CVR ...: information, no frame */
+	if (eat(s, 'T'))
+		f->flags |= CANF_TX;
+	else if (!eat(s, 'R'))
+		return ERR("unknown CRTD record type");
+	if (eat_str(s, "29"))
+		f->flags |= CANF_EXT;
+	else if (!eat_str(s, "11"))
+		return ERR("expected R11/R29/T11/T29");
+	/* OVMS's Leaf wiring: can1 EV-CAN, can2 Car-CAN, can3 QC */
+	if (bus > 3)
+		return ERR("CRTD bus %d is not 1..3", bus);
+	f->bus = (uint8_t)(bus == 1 ? BUS_EV : bus == 2 ? BUS_CAR : BUS_QC);
+	if (need_ws(s) < 0 || hex_num(s, 8, &id, &nd) < 0)
+		return ERR("expected a hex id");
+	f->id = id;
+	if (hex_bytes(s, -1, f, 8) < 0)
+		return ERR("bad data bytes");
+	f->t_ns = t;
+	return 1;
+}
+
+/* tab export: 1 \t 0 \t 1 \t RX \t 565214935 \t \t 0x00000603 \t 1 \t 0x00 \t [parser] */
+static int
+p_tabexp(struct logparse *p, struct sc *s, struct can_rec *f, char *err, size_t errlen)
+{
+	uint64_t v, n;
+	int64_t t;
+	uint32_t id;
+	int nd;
+
+	if (eat_str(s, "ParserFlags"))
+		return 0;
+	for (int i = 0; i < 3; i++)
+		if (dec_u64(s, &v) < 0 || !eat(s, '\t'))
+			return ERR("expected ParserFlags, Ch and Counter columns");
+	if (eat_str(s, "TX"))
+		f->flags |= CANF_TX;
+	else if (!eat_str(s, "RX"))
+		return ERR("T/R must be RX or TX");
+	if (!eat(s, '\t') || dec_time(s, 1000000LL, &t) < 0 || !eat(s, '\t'))
+		return ERR("expected a time in ms");
+	while (!at_end(s) && *s->p != '\t')
+		s->p++; /* Flags */
+	if (!eat(s, '\t') || !eat_str(s, "0x") || hex_num(s, 8, &id, &nd) < 0 || !eat(s, '\t'))
+		return ERR("expected a 0x-prefixed id");
+	set_id(f, id, 3);
+	if (id <= 0x7FF)
+		f->flags &= (uint8_t)~CANF_EXT;
+	if (dec_u64(s, &n) < 0 || n > 8 || !eat(s, '\t'))
+		return ERR("expected Len 0..8");
+	if (n > 0 && !eat_str(s, "0x"))
+		return ERR("expected data as '0xAA bb ..'");
+	for (unsigned i = 0; i < n; i++) {
+		uint32_t b;
+		skip_ws(s);
+		if (hex_num(s, 2, &b, &nd) < 0 || nd != 2)
+			return ERR("expected %u data bytes", (unsigned)n);
+		f->data[i] = (uint8_t)b;
+	}
+	f->len = (uint8_t)n;
+	f->t_ns = t_rel(p, t);
+	return 1;
+}
+
+/* space export: 0000.000246 000001F2 8 10 64 00 00 00 1E 02 0E */
+static int
+p_spaceexp(struct logparse *p, struct sc *s, struct can_rec *f, char *err, size_t errlen)
+{
+	int64_t t;
+	uint32_t id;
+	uint64_t n;
+	int nd;
+
+	if (dec_time(s, 1000000000LL, &t) < 0 || need_ws(s) < 0)
+		return ERR("expected 'SSSS.ffffff'");
+	if (hex_num(s, 8, &id, &nd) < 0 || need_ws(s) < 0)
+		return ERR("expected an 8-digit hex id");
+	set_id(f, id, id > 0x7FF ? 8 : 3);
+	if (dec_u64(s, &n) < 0 || n > 8)
+		return ERR("expected DLC 0..8");
+	if (hex_bytes(s, (int)n, f, 8) < 0 || (skip_ws(s), !at_end(s)))
+		return ERR("expected %u data bytes", (unsigned)n);
+	f->t_ns = t_rel(p, t);
+	return 1;
+}
+
+/* the old system's TSV: 0.000000 \t 351 \t 8 \t 0B B8 00 .. */
+static int
+p_tsv(struct logparse *p, struct sc *s, struct can_rec *f, char *err, size_t errlen)
+{
+	int64_t t;
+	uint32_t id;
+	uint64_t n;
+	int nd;
+
+	if (eat(s, '#'))
+		return 0;
+	if (dec_time(s, 1000000000LL, &t) < 0 || !eat(s, '\t'))
+		return ERR("expected 'seconds<TAB>'");
+	if (hex_num(s, 8, &id, &nd) < 0 || !eat(s, '\t'))
+		return ERR("expected a hex id");
+	set_id(f, id, nd);
+	if (dec_u64(s, &n) < 0 || n > 8 || !eat(s, '\t'))
+		return ERR("expected DLC 0..8");
+	if (hex_bytes(s, (int)n, f, 8) < 0 || (skip_ws(s), !at_end(s)))
+		return ERR("expected %u data bytes", (unsigned)n);
+	f->t_ns = t_rel(p, t);
+	return 1;
+}
+
+static bool
+is_hex_run(const char *p, const char *end, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (p + i >= end || hexv((unsigned char)p[i]) < 0)
+			return false;
+	return true;
+}
+
+int
+logfmt_detect(const char *line, size_t len)
+{
+	const char *p = line, *end = line + len;
+	struct sc s = {line, end};
+	uint64_t v;
+
+	if (len >= 11 && memcmp(line, "ParserFlags", 11) == 0)
+		return LF_TABEXP;
+	if (len >= 21 && memcmp(line, "Time Stamp,ID,Extended", 21) == 0)
+		return LF_GVRET;
+	if (len >= 11 && memcmp(line, "# Timestamp", 11) == 0)
+		return LF_TSV;
+	if (*p == '(') {
+		const char *h = memchr(p, '#', len);
+		return h != NULL ? LF_CANDUMP_LOG : LF_CANDUMP_TXT;
+	}
+	if (*p == ' ' || *p == '\t') {
+		skip_ws(&s);
+		return (!at_end(&s) && memchr(s.p, '[', (size_t)(end - s.p))) ? LF_CANDUMP_TXT : LF_AUTO;
+	}
+	if (*p == '-' && memchr(p, ',', len))
+		return LF_GVRET;
+	if (dec_u64(&s, &v) < 0)
+		return LF_AUTO;
+	if (eat(&s, ','))
+		return LF_GVRET;
+	if (eat(&s, '\t')) {
+		/* "1\t0\t1\tRX" (export) vs "0.000000\t351" (tsv) */
+		return LF_TABEXP;
+	}
+	if (eat(&s, '.')) {
+		while (!at_end(&s) && *s.p >= '0' && *s.p <= '9')
+			s.p++;
+		if (eat(&s, '\t'))
+			return LF_TSV;
+		if (!eat(&s, ' '))
+			return LF_AUTO;
+		if (is_hex_run(s.p, end, 8) && s.p + 8 < end && s.p[8] == ' ')
+			return LF_SPACEEXP;
+		if (!at_end(&s) && ((*s.p >= '1' && *s.p <= '9') || *s.p == 'C' || *s.p == 'R' ||
+				    *s.p == 'T'))
+			return LF_CRTD;
+	}
+	return LF_AUTO;
+}
+
+int
+logparse_line(struct logparse *p, const char *line, size_t len, struct can_rec *out,
+	      char *err, size_t errlen)
+{
+	struct sc s = {line, line + len};
+	int r;
+
+	p->line++;
+	while (s.end > s.p && (s.end[-1] == '\n' || s.end[-1] == '\r'))
+		s.end--;
+	if (s.end == s.p || (s.end - s.p == 1 && *s.p == ' ')) {
+		p->skipped++;
+		return 0;
+	}
+	if (p->fmt == LF_AUTO) {
+		p->fmt = logfmt_detect(s.p, (size_t)(s.end - s.p));
+		if (p->fmt == LF_AUTO) {
+			p->errors++;
+			return ERR("not a CAN log line in any known format");
+		}
+	}
+	memset(out, 0, offsetof(struct can_rec, data) + 8);
+	out->bus = (uint8_t)p->bus;
+	switch (p->fmt) {
+	case LF_CANDUMP_LOG: r = p_candump(p, &s, out, err, errlen); break;
+	case LF_CANDUMP_TXT: r = p_text(p, &s, out, err, errlen); break;
+	case LF_GVRET:
+		r = eat_str(&s, "Time Stamp") ? 0 : p_gvret(p, &s, out, err, errlen);
+		break;
+	case LF_CRTD: r = p_crtd(p, &s, out, err, errlen); break;
+	case LF_TABEXP: r = p_tabexp(p, &s, out, err, errlen); break;
+	case LF_SPACEEXP: r = p_spaceexp(p, &s, out, err, errlen); break;
+	case LF_TSV: r = p_tsv(p, &s, out, err, errlen); break;
+	default: r = ERR("unknown format");
+	}
+	if (r > 0)
+		p->frames++;
+	else if (r == 0)
+		p->skipped++;
+	else
+		p->errors++;
+	return r;
+}
+
+int
+logfmt_candump(char *buf, size_t len, const struct can_rec *f, const char *iface)
+{
+	static const char hx[] = "0123456789ABCDEF";
+	int64_t s = f->t_ns / 1000000000LL, us = (f->t_ns % 1000000000LL) / 1000;
+	int n;
+
+	if (us < 0) {
+		s -= 1;
+		us += 1000000;
+	}
+	n = snprintf(buf, len, (f->flags & CANF_EXT) ? "(%lld.%06lld) %s %08X#" : "(%lld.%06lld) %s %03X#",
+		     (long long)s, (long long)us, iface, f->id | ((f->flags & CANF_ERR) ? 0x20000000u : 0));
+	if (n < 0 || (size_t)n >= len)
+		return -1;
+	if ((size_t)n + 4 + 2 * f->len + 3 >= len)
+		return -1;
+	if (f->flags & CANF_FD)
+		buf[n++] = '#', buf[n++] = '0';
+	if (f->flags & CANF_RTR)
+		buf[n++] = 'R';
+	else
+		for (int i = 0; i < f->len; i++) {
+			buf[n++] = hx[f->data[i] >> 4];
+			buf[n++] = hx[f->data[i] & 15];
+		}
+	if (f->flags & CANF_TX)
+		buf[n++] = ' ', buf[n++] = 'T';
+	buf[n++] = '\n';
+	buf[n] = '\0';
+	return n;
+}

@@ -1,0 +1,304 @@
+/*
+ * Log-format parser tests: hand-written lines for every format and every
+ * candump -l variant, the time rules, errors, and the real logs' frame
+ * counts from LEAF-CAN.md section 7.
+ */
+#include <stdlib.h>
+
+#include "logfmt.h"
+#include "logread.h"
+#include "t.h"
+
+static int
+one(struct logparse *p, const char *line, struct can_rec *f)
+{
+	char err[200];
+
+	return logparse_line(p, line, strlen(line), f, err, sizeof(err));
+}
+
+static void
+test_logfmt_candump_log(void)
+{
+	struct logparse p;
+	struct can_rec f;
+
+	logparse_init(&p, LF_AUTO, BUS_CAR, 0);
+	CHECK_INT(one(&p, "(1700000000.123456) can0 1DB#0004C26200000386\n", &f), ==, 1);
+	CHECK_INT(p.fmt, ==, LF_CANDUMP_LOG);
+	CHECK_INT(f.id, ==, 0x1DB);
+	CHECK_INT(f.len, ==, 8);
+	CHECK_INT(f.data[2], ==, 0xC2);
+	CHECK_INT(f.t_ns, ==, 1700000000123456000LL);
+	CHECK_INT(f.bus, ==, BUS_CAR);
+	CHECK_INT(f.flags, ==, 0);
+	CHECK_INT(one(&p, "(1700000000.2) can1 5BC#1122 R", &f), ==, 1);
+	CHECK_INT(f.len, ==, 2);
+	CHECK_INT(f.t_ns, ==, 1700000000200000000LL);
+	CHECK_INT(one(&p, "(1700000000.3) can1 5BC#1122 T", &f), ==, 1);
+	CHECK_INT(f.flags, ==, CANF_TX);
+	CHECK_INT(one(&p, "(1700000000.4) can0 18CC078C#0102", &f), ==, 1);
+	CHECK_INT(f.id, ==, 0x18CC078C);
+	CHECK_INT(f.flags, ==, CANF_EXT);
+	CHECK_INT(one(&p, "(1700000000.5) can0 79B#R", &f), ==, 1);
+	CHECK_INT(f.flags, ==, CANF_RTR);
+	CHECK_INT(one(&p, "(1700000000.6) can0 123##1" "00112233445566778899", &f), ==, 1);
+	CHECK_INT(f.flags, ==, CANF_FD);
+	CHECK_INT(f.len, ==, 10);
+	CHECK_INT(f.data[9], ==, 0x99);
+	CHECK_INT(one(&p, "(1700000000.7) ev 1DB#", &f), ==, 1);
+	CHECK_INT(f.len, ==, 0);
+	CHECK_INT(f.bus, ==, BUS_EV); /* our recorder names the bus */
+	CHECK_INT(one(&p, "(1700000000.8) can0 20000004#0000000000000000", &f), ==, 1);
+	CHECK(f.flags & CANF_ERR);
+	/* errors */
+	CHECK_INT(one(&p, "(1700000000.9) can0 1DB#123", &f), ==, -1);   /* odd digits */
+	CHECK_INT(one(&p, "(1700000000.9) can0 1DB#00112233445566778899", &f), ==, -1);
+	CHECK_INT(one(&p, "(1700000000.9) can0 1D#00", &f), ==, -1);	  /* 2-digit id */
+	CHECK_INT(one(&p, "(abc) can0 1DB#00", &f), ==, -1);
+	CHECK_INT(one(&p, "(1700000000.9) can0 1DB#00 X", &f), ==, -1);
+	CHECK_INT(p.errors, ==, 5);
+	/* relative candump times start at start_ns */
+	logparse_init(&p, LF_AUTO, BUS_EV, 5000000000LL);
+	CHECK_INT(one(&p, "(12.500000) can0 1DB#00", &f), ==, 1);
+	CHECK_INT(f.t_ns, ==, 5000000000LL);
+	CHECK_INT(one(&p, "(12.510000) can0 1DB#00", &f), ==, 1);
+	CHECK_INT(f.t_ns, ==, 5010000000LL);
+}
+
+static void
+test_logfmt_candump_roundtrip(void)
+{
+	struct logparse p;
+	struct can_rec f = {0}, g;
+	char line[200];
+
+	f.t_ns = 1700000000123456000LL;
+	f.id = 0x5BC;
+	f.len = 8;
+	for (int i = 0; i < 8; i++)
+		f.data[i] = (uint8_t)(i * 37);
+	CHECK(logfmt_candump(line, sizeof(line), &f, "can0") > 0);
+	CHECK_STR(line, "(1700000000.123456) can0 5BC#00254A6F94B9DE03\n");
+	logparse_init(&p, LF_AUTO, BUS_EV, 0);
+	CHECK_INT(one(&p, line, &g), ==, 1);
+	CHECK(memcmp(f.data, g.data, 8) == 0 && g.t_ns == f.t_ns && g.id == f.id);
+	f.flags = CANF_EXT | CANF_TX;
+	f.id = 0x18DAF1DB;
+	CHECK(logfmt_candump(line, sizeof(line), &f, "car") > 0);
+	CHECK_INT(one(&p, line, &g), ==, 1);
+	CHECK_INT(g.flags, ==, CANF_EXT | CANF_TX);
+	CHECK_INT(g.bus, ==, BUS_CAR);
+}
+
+static void
+test_logfmt_text_untimed(void)
+{
+	struct logparse p;
+	struct can_rec f;
+
+	logparse_init(&p, LF_AUTO, BUS_EV, 1000);
+	CHECK_INT(one(&p, "  can0  1DB   [8]  00 04 C2 62 00 00 03 B6\n", &f), ==, 1);
+	CHECK_INT(p.fmt, ==, LF_CANDUMP_TXT);
+	CHECK_INT(f.t_ns, ==, 1000);
+	CHECK_INT(one(&p, "  can0  1ED   [3]  FF E3 62", &f), ==, 1);
+	CHECK_INT(f.len, ==, 3);
+	CHECK_INT(f.t_ns, ==, 1000 + 10000000); /* 10 ms steps */
+	CHECK_INT(one(&p, "  can0  1ED   [3]  FF E3", &f), ==, -1);
+	CHECK_INT(one(&p, "smileyscout@host:~$ candump can0", &f), ==, -1);
+	CHECK_INT(one(&p, "", &f), ==, 0);
+	CHECK_INT(one(&p, "  can0  120   [4]  00 00 04 9B", &f), ==, 1);
+	CHECK_INT(f.t_ns, ==, 1000 + 20000000); /* bad lines take no time slot */
+}
+
+static void
+test_logfmt_gvret(void)
+{
+	struct logparse p;
+	struct can_rec f;
+
+	logparse_init(&p, LF_AUTO, BUS_QC, 0);
+	CHECK_INT(one(&p, "Time Stamp,ID,Extended,Dir,Bus,LEN,D1,D2,D3,D4,D5,D6,D7,D8\n", &f), ==, 0);
+	CHECK_INT(p.fmt, ==, LF_GVRET);
+	/* negative, descending magnitudes: anchor at the first, move forward */
+	CHECK_INT(one(&p, "-1600000000500000,00000109,false,Rx,0,8,01,7B,01,64,00,00,00,00,", &f), ==, 1);
+	CHECK_INT(f.t_ns, ==, 1600000000500000000LL);
+	CHECK_INT(f.id, ==, 0x109);
+	CHECK_INT(f.bus, ==, BUS_QC);
+	CHECK_INT(f.data[3], ==, 0x64);
+	CHECK_INT(one(&p, "-1600000000490000,18CC078C,true,Tx,1,2,AA,BB,", &f), ==, 1);
+	CHECK_INT(f.t_ns, ==, 1600000000510000000LL);
+	CHECK_INT(f.flags, ==, CANF_EXT | CANF_TX);
+	CHECK_INT(f.bus, ==, 1);
+	CHECK_INT(f.len, ==, 2);
+	CHECK_INT(one(&p, "-1600000000480000,109,maybe,Rx,0,1,00,", &f), ==, -1);
+	/* positive small times are relative */
+	logparse_init(&p, LF_GVRET, BUS_EV, 0);
+	CHECK_INT(one(&p, "2000000,1DB,false,Rx,0,0,", &f), ==, 1);
+	CHECK_INT(f.t_ns, ==, 0);
+	CHECK_INT(one(&p, "2500000,1DB,false,Rx,0,0,", &f), ==, 1);
+	CHECK_INT(f.t_ns, ==, 500000000);
+}
+
+static void
+test_logfmt_crtd(void)
+{
+	struct logparse p;
+	struct can_rec f;
+
+	logparse_init(&p, LF_AUTO, BUS_EV, 0);
+	CHECK_INT(one(&p, "1600000000.000001 CXX OVMS CRTD", &f), ==, 0);
+	CHECK_INT(p.fmt, ==, LF_CRTD);
+	CHECK_INT(one(&p, "1600000000.100000 2CER Error intr=1 rxpkt=2", &f), ==, 0);
+	CHECK_INT(one(&p, "1600000000.200000 1CEV Event vehicle.on", &f), ==, 0);
+	CHECK_INT(one(&p, "1600000000.300000 2R11 5c5 44 00 00 11", &f), ==, 1);
+	CHECK_INT(f.bus, ==, BUS_CAR);
+	CHECK_INT(f.id, ==, 0x5C5);
+	CHECK_INT(f.len, ==, 4);
+	CHECK_INT(f.t_ns, ==, 1600000000300000000LL);
+	CHECK_INT(one(&p, "1600000000.400000 1T11 797 03 22 12 05", &f), ==, 1);
+	CHECK_INT(f.bus, ==, BUS_EV);
+	CHECK_INT(f.flags, ==, CANF_TX);
+	CHECK_INT(one(&p, "1600000000.500000 1R29 18ff50e5 01", &f), ==, 1);
+	CHECK_INT(f.flags, ==, CANF_EXT);
+	CHECK_INT(one(&p, "1600000000.600000 9R11 5c5 00", &f), ==, -1);
+	CHECK_INT(one(&p, "1600000000.600000 1R11 5c5 0", &f), ==, -1);
+}
+
+static void
+test_logfmt_exports(void)
+{
+	struct logparse p;
+	struct can_rec f;
+
+	/* tab export, ms times, relative */
+	logparse_init(&p, LF_AUTO, BUS_EV, 0);
+	CHECK_INT(one(&p, "ParserFlags\tCh\tCounter\tT/R\tTime\tFlags\tCAN ID\tLen\tData\t\n", &f), ==, 0);
+	CHECK_INT(p.fmt, ==, LF_TABEXP);
+	CHECK_INT(one(&p, "1\t0\t1\tRX\t500100\t\t0x000001db\t8\t0x00 04 c2 62 00 00 03 b6 \t\n", &f), ==, 1);
+	CHECK_INT(f.t_ns, ==, 0);
+	CHECK_INT(f.data[7], ==, 0xB6);
+	CHECK_INT(one(&p, "1\t0\t2\tRX\t500112\t\t0x0000011a\t8\t0x00 00 00 00 00 00 00 00 \tDefault Parser\t", &f), ==, 1);
+	CHECK_INT(f.t_ns, ==, 12000000);
+	CHECK_INT(one(&p, "1\t0\t3\tRX\t500113\t\t0x0000011a\t8\t0x00 00\t", &f), ==, -1);
+	/* space export, relative seconds */
+	logparse_init(&p, LF_AUTO, BUS_EV, 100);
+	CHECK_INT(one(&p, "0001.500000 000001F2 8 10 64 00 00 00 1E 02 0E\n", &f), ==, 1);
+	CHECK_INT(p.fmt, ==, LF_SPACEEXP);
+	CHECK_INT(f.t_ns, ==, 100);
+	CHECK_INT(f.id, ==, 0x1F2);
+	CHECK_INT(f.flags, ==, 0);
+	CHECK_INT(one(&p, "0001.500246 18DAF1DB 2 10 64", &f), ==, 1);
+	CHECK_INT(f.t_ns, ==, 100 + 246000);
+	CHECK_INT(f.flags, ==, CANF_EXT);
+	/* the old system's TSV */
+	logparse_init(&p, LF_AUTO, BUS_EV, 0);
+	CHECK_INT(one(&p, "# Timestamp(s)\tCAN_ID\tDLC\tData\n", &f), ==, 0);
+	CHECK_INT(p.fmt, ==, LF_TSV);
+	CHECK_INT(one(&p, "0.250000\t351\t8\t0B B8 00 00 00 00 00 00\n", &f), ==, 1);
+	CHECK_INT(f.id, ==, 0x351);
+	CHECK_INT(one(&p, "0.260000\t351\t2\t0B\n", &f), ==, -1);
+	/* nothing recognisable */
+	logparse_init(&p, LF_AUTO, BUS_EV, 0);
+	CHECK_INT(one(&p, "hello world", &f), ==, -1);
+	CHECK_INT(p.fmt, ==, LF_AUTO);
+}
+
+struct logcount {
+	const char *rel;
+	int bus;
+	unsigned long frames;
+	int fmt;
+};
+
+static void
+test_logfmt_real_logs(void)
+{
+	/* frame counts: LEAF-CAN.md section 7 */
+	static const struct logcount logs[] = {
+		{"logs/ze0_2011-2012/ZE0w24kWhstock.log", 0, 59966, LF_TABEXP},
+		{"logs/ze0_2011-2012/ZE0_Shift_P_D_ECO_N.log", 0, 12507, LF_TABEXP},
+		{"logs/ze0_2011-2012/ch1_20251127_195942_leaf_ze0_leafspy.csv", 0, 36818, LF_SPACEEXP},
+		{"logs/ze0_2011-2012/plug_charge_stop_full.csv", 0, 45590, LF_SPACEEXP},
+		{"logs/ze0_2011-2012/10bars.csv", 0, 6161, LF_SPACEEXP},
+		{"logs/aze0_2013-2017/ch1_20250804_161600_bypass.csv", 0, 45590, LF_SPACEEXP},
+		{"logs/aze0_2013-2017/AV-CAN_2016_30kWh.log", 3, 208, LF_TABEXP},
+		{"logs/ze1_2018plus/EV-CANepluseco.log", 0, 41602, LF_TABEXP},
+		{"logs/ze1_2018plus/EV-CANeplus2.log", 0, 25832, LF_TABEXP},
+		{"logs/ze1_2018plus/EV-CANeplus3.log", 0, 21028, LF_TABEXP},
+		{"logs/ze1_2018plus/62kWh-Battery-only-EVcan.txt", 0, 2041, LF_CANDUMP_TXT},
+		{"logs/ze1_2018plus/EV_can-bus_from_62_ZE1.txt", 0, 7662, LF_CANDUMP_TXT},
+		{"logs/ze1_2018plus/EV_can-bus_from_62_ZE1_QCcharging.txt", 0, 22641, LF_CANDUMP_TXT},
+		{"logs/ze1_2018plus/ZE1-chademo-starting-and-charging.csv", 2, 4692, LF_GVRET},
+		{"logs/env200/ME0_40kWh_IGN.log", 0, 9009, LF_TABEXP},
+		{"logs/env200/env200-2015-with-40kWh-startup-nobridge.crtd", 0, 55489, LF_CRTD},
+		{"logs/bench_inverter/inv_onown_from_cold.csv", 0, 8713, LF_GVRET},
+		{"synthetic/can_log_demo.txt", 0, 9960, LF_TSV},
+	};
+	for (size_t i = 0; i < sizeof(logs) / sizeof(logs[0]); i++) {
+		const char *path = t_data(logs[i].rel);
+		struct logread r;
+		struct can_rec f;
+		int k;
+		int64_t prev = INT64_MIN;
+		unsigned long back = 0;
+
+		if (path == NULL)
+			return;
+		CHECK(logread_open(&r, path, LF_AUTO, logs[i].bus, 0) == 0);
+		while ((k = logread_next(&r, &f)) != 0)
+			if (k > 0) {
+				back += f.t_ns < prev;
+				prev = f.t_ns;
+			}
+		if (r.lp.frames != logs[i].frames || r.lp.fmt != logs[i].fmt)
+			t_fail(__FILE__, __LINE__, "%s: %llu frames as %s", logs[i].rel,
+			       (unsigned long long)r.lp.frames, logfmt_name(r.lp.fmt));
+		/* only the QC log has trailing junk (a shell session) */
+		if (strstr(logs[i].rel, "QCcharging") == NULL)
+			CHECK_INT(r.lp.errors, ==, 0);
+		else
+			CHECK(r.lp.errors > 0);
+		CHECK_INT(back, ==, 0); /* times never run backwards */
+		logread_close(&r);
+	}
+}
+
+static void
+test_logfmt_bad_lines_skipped(void)
+{
+	char *dir = t_tmpdir();
+	char path[512];
+	FILE *fp;
+	struct logread r;
+	struct can_rec f;
+	int k, frames = 0, bad = 0;
+	char first_err[600] = "";
+
+	snprintf(path, sizeof(path), "%s/x.log", dir);
+	fp = fopen(path, "w");
+	CHECK(fp != NULL);
+	for (int i = 0; i < 1000; i++) {
+		if (i == 500)
+			fputs("(1700000000.5) can0 1DB#zz\n", fp);
+		if (i == 700)
+			fputs("\x01\x02garbage\xff\n", fp);
+		fprintf(fp, "(1700000000.%06d) can0 1DB#00%02X\n", i, i & 0xFF);
+	}
+	fclose(fp);
+	CHECK(logread_open(&r, path, LF_AUTO, BUS_EV, 0) == 0);
+	while ((k = logread_next(&r, &f)) != 0) {
+		if (k > 0)
+			frames++;
+		else if (bad++ == 0)
+			snprintf(first_err, sizeof(first_err), "%s", r.err);
+	}
+	logread_close(&r);
+	CHECK_INT(frames, ==, 1000);
+	CHECK_INT(bad, ==, 2);
+	CHECK(strstr(first_err, "x.log:501: ") != NULL);
+}
+
+T_MAIN(T(test_logfmt_candump_log), T(test_logfmt_candump_roundtrip), T(test_logfmt_text_untimed),
+       T(test_logfmt_gvret), T(test_logfmt_crtd), T(test_logfmt_exports),
+       T(test_logfmt_real_logs), T(test_logfmt_bad_lines_skipped))

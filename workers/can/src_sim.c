@@ -1,0 +1,59 @@
+/*
+ * sim: the built-in Leaf simulator (sim.c) in real time, every 10 ms from
+ * a timer. The generation is the configured one (AZE0 when auto).
+ */
+#include "src.h"
+
+#include <stdlib.h>
+
+#include "decode.h"
+#include "sim.h"
+#include "util.h"
+
+struct sim_src {
+	struct sim sim;
+	int64_t real0, mono0;
+};
+
+static void
+on_timer(struct loop *l, struct loop_timer *t, void *arg)
+{
+	struct can_src *s = arg;
+	struct sim_src *p = s->priv;
+	struct can_rec batch[SRC_BATCH];
+	int64_t until = p->real0 + (now_mono_ns() - p->mono0);
+	size_t n;
+
+	while ((n = sim_run(&p->sim, until, batch, SRC_BATCH)) > 0) {
+		s->frames += n;
+		s->on_frames(s, batch, n, s->arg);
+		if (s->timer == NULL)
+			return;
+	}
+	loop_timer_after(t, SIM_TICK_NS);
+}
+
+static void
+sim_close(struct can_src *s)
+{
+	free(s->priv);
+	s->priv = NULL;
+}
+
+int
+src_sim_open(struct can_src *s)
+{
+	struct sim_src *p = calloc(1, sizeof(*p));
+
+	if (p == NULL)
+		return -1;
+	p->real0 = now_real_ns();
+	p->mono0 = now_mono_ns();
+	sim_init(&p->sim, s->gen, s->spec.bus, p->real0);
+	s->priv = p;
+	s->close_fn = sim_close;
+	if ((s->timer = loop_timer_new(s->loop, on_timer, s)) == NULL)
+		return -1;
+	loop_timer_after(s->timer, SIM_TICK_NS);
+	return 0;
+}

@@ -1,0 +1,192 @@
+/*
+ * leafmon-can end to end, standalone: a replayed simulator log goes to the
+ * journal and samples.ipc (gap-free, read back through the subscriber),
+ * raw frames reach a frames.ipc subscriber, the snapshot holds the values
+ * and goes stale when the bus falls asleep, the recorder writes candump
+ * files, SIGTERM saves the energy counters and a restart carries them on.
+ */
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "bus.h"
+#include "decode.h"
+#include "logfmt.h"
+#include "sampsub.h"
+#include "sim.h"
+#include "snap.h"
+#include "t.h"
+#include "recorder.h"
+#include "util.h"
+
+static char dir[256], conf[300], run[300], state[300], logp[300];
+
+static void
+setup(void)
+{
+	struct sim m;
+	struct can_rec fr[64];
+	char line[200];
+	FILE *fp;
+
+	snprintf(dir, sizeof(dir), "%s", t_tmpdir());
+	snprintf(run, sizeof(run), "%s/run", dir);
+	snprintf(state, sizeof(state), "%s/state", dir);
+	snprintf(logp, sizeof(logp), "%s/drive.log", dir);
+	snprintf(conf, sizeof(conf), "%s/leafmon.conf", dir);
+	fp = fopen(logp, "w");
+	sim_init(&m, GEN_AZE0, BUS_EV, 1600000000000000000LL);
+	/* seconds 20..26 of the cycle: the hard acceleration */
+	for (size_t n; (n = sim_run(&m, 1600000026000000000LL, fr, 64)) > 0;)
+		for (size_t i = 0; i < n; i++)
+			if (fr[i].t_ns >= 1600000020000000000LL) {
+				logfmt_candump(line, sizeof(line), &fr[i], "can0");
+				fputs(line, fp);
+			}
+	fclose(fp);
+	fp = fopen(conf, "w");
+	fprintf(fp, "[supervisor]\nrundir = %s\nstatedir = %s\n[can]\nsource = replay:%s,speed=4\n"
+		    "asleep_after_s = 1\nrecord = true\n",
+		run, state, logp);
+	fclose(fp);
+}
+
+static pid_t
+start(void)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		execl(LEAFMON_CAN_BIN, "leafmon-can", "-c", conf, "--standalone", (char *)NULL);
+		_exit(127);
+	}
+	return pid;
+}
+
+static int
+stop(pid_t pid)
+{
+	int st;
+
+	kill(pid, SIGTERM);
+	waitpid(pid, &st, 0);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static bool
+wait_file(const char *path, int ms)
+{
+	struct stat st;
+	int64_t end = now_mono_ns() + ms * NSEC_PER_MSEC;
+
+	while (stat(path, &st) < 0 && now_mono_ns() < end)
+		usleep(10000);
+	return stat(path, &st) == 0;
+}
+
+struct seen {
+	unsigned samples, frames;
+	bool asleep, voltage;
+	uint64_t first_seq, last_seq, gen;
+	uint64_t ck_gen, ck_seq; /* where to resume */
+	double energy_out;
+};
+
+static void
+collect(struct sampsub *ss, nng_socket fsub, int fdf, struct seen *s)
+{
+	int64_t end = now_mono_ns() + 15 * NSEC_PER_SEC;
+	struct pollfd p[2] = {{sampsub_fd(ss), POLLIN, 0}, {fdf, POLLIN, 0}};
+
+	while (!s->asleep && now_mono_ns() < end) {
+		poll(p, 2, 100);
+		sampsub_poll_journal(ss);
+		for (Sample *m; (m = sampsub_next(ss)) != NULL; sampsub_free(m)) {
+			if (s->samples++ == 0)
+				s->first_seq = m->seq;
+			else
+				CHECK_INT(m->seq, ==, s->last_seq + 1);
+			s->last_seq = m->seq;
+			for (size_t i = 0; i < m->n_ids; i++) {
+				s->asleep |= m->ids[i] == SIG_can_bus_asleep && m->values[i] == 1;
+				s->voltage |= m->ids[i] == SIG_battery_voltage_v;
+				if (m->ids[i] == SIG_battery_energy_out_kwh)
+					s->energy_out = m->values[i];
+			}
+		}
+		for (nng_msg *msg; nng_recvmsg(fsub, &msg, NNG_FLAG_NONBLOCK) == 0; nng_msg_free(msg)) {
+			Frame *f = msg_frame_unpack(nng_msg_body(msg), nng_msg_len(msg));
+			s->frames += f != NULL;
+			if (f != NULL)
+				protobuf_c_message_free_unpacked(&f->base, NULL);
+		}
+	}
+}
+
+static void
+one_run(struct seen *s)
+{
+	char jpath[400];
+	pid_t pid;
+	struct sampsub *ss = NULL;
+	nng_socket fsub;
+	int fdf;
+
+	snprintf(jpath, sizeof(jpath), "%s/journal.shm", run);
+	pid = start();
+	CHECK(wait_file(jpath, 5000));
+	usleep(50000);
+	CHECK(sampsub_open(&ss, run, s->ck_gen, s->ck_seq) == 0);
+	CHECK(bus_sub_dial(&fsub, run, BUS_FRAMES, NULL, 0) == 0);
+	CHECK(bus_recv_fd(fsub, &fdf) == 0);
+	collect(ss, fsub, fdf, s);
+	CHECK_INT(sampsub_stats(ss)->lost, ==, 0);
+	s->gen = sampsub_generation(ss);
+	sampsub_close(ss);
+	nng_close(fsub);
+	CHECK_INT(stop(pid), ==, 0);
+}
+
+static void
+test_worker_end_to_end(void)
+{
+	struct seen a = {0}, b = {0};
+	struct snap *sn;
+	struct snap_value v;
+	char path[400];
+	char *txt;
+	double eo = 0, ei = 0;
+
+	setup();
+	one_run(&a);
+	CHECK(a.samples > 20);
+	CHECK(a.voltage);
+	CHECK(a.asleep);
+	CHECK(a.frames > 0); /* frames.ipc while we listen */
+	CHECK(a.energy_out > 0.01); /* a hard acceleration */
+	/* the snapshot keeps the values, stale since the bus slept */
+	CHECK(snap_open(&sn, run, false) == 0);
+	CHECK(snap_read(sn, SIG_battery_voltage_v, &v) == 0);
+	CHECK(v.value > 300 && (v.flags & SNAP_STALE));
+	snap_close(sn);
+	/* energy saved on the way out */
+	snprintf(path, sizeof(path), "%s/can-energy", state);
+	txt = file_read_str(path, 256, NULL);
+	CHECK(txt != NULL && sscanf(txt, "%lf %lf", &eo, &ei) == 2);
+	free(txt);
+	CHECK_DBL(eo, a.energy_out, 1e-6);
+	/* the recorder wrote candump -l */
+	snprintf(path, sizeof(path), "%s/recordings", state);
+	CHECK(recorder_prune(path, UINT64_MAX) > 1000);
+	/* a restarted worker continues the journal and the energy counters */
+	b.ck_gen = a.gen;
+	b.ck_seq = a.last_seq;
+	one_run(&b);
+	CHECK_INT(b.first_seq, ==, a.last_seq + 1);
+	CHECK(b.energy_out > 1.9 * a.energy_out && b.energy_out < 2.1 * a.energy_out);
+}
+
+T_MAIN(T(test_worker_end_to_end))
