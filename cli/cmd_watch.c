@@ -86,7 +86,7 @@ cmd_watch(struct cli *c, int argc, char **argv)
 			want[sig_table[i].id] = sig_published(&sig_table[i]);
 
 	struct sampsub *ss;
-	if (sampsub_open(&ss, c->rundir, 0, 0) < 0) {
+	if (sampsub_open(&ss, c->rundir, SAMPSUB_FROM_NOW, 0) < 0) {
 		fprintf(stderr, "leafmon: cannot watch: no journal in %s (is leafmond running?)\n",
 			c->rundir);
 		return EXIT_NOT_RUNNING;

@@ -49,5 +49,5 @@ endfunction()
 # ${LEAFMON_LIBEXECDIR}, where leafmond looks by default.
 function(leafmon_worker target)
   set_target_properties(${target} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR}/libexec)
-  install(TARGETS ${target} RUNTIME DESTINATION ${LEAFMON_LIBEXECDIR})
+  install(TARGETS ${target} RUNTIME DESTINATION ${CMAKE_INSTALL_LIBEXECDIR}/leafmon)
 endfunction()

@@ -98,6 +98,8 @@ static const struct key keys[] = {
     {SEC_WEB, "tls_key", K_PATH, F(web.tls_key), 0, 0, ""},
     {SEC_WEB, "history_ring_hours", K_INT, F(web.history_ring_hours), 0, 168, "24"},
     {SEC_WEB, "max_clients", K_INT, F(web.max_clients), 1, 10000, "256"},
+    {SEC_WEB, "max_per_ip", K_INT, F(web.max_per_ip), 1, 10000, "32"},
+    {SEC_WEB, "session_days", K_INT, F(web.session_days), 1, 3650, "30"},
 };
 
 #define NKEYS ARRAY_LEN(keys)

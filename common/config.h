@@ -88,6 +88,8 @@ struct config {
 		char tls_key[256];
 		int history_ring_hours;
 		int max_clients;
+		int max_per_ip;
+		int session_days;
 		/* loaded */
 		char password[256];
 	} web;

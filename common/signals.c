@@ -5,6 +5,7 @@
 #include "signals.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -114,8 +115,11 @@ fit(int n, size_t len)
 	return (n < 0 || (size_t)n >= len) ? -1 : n;
 }
 
-int
-sig_format_json(const struct sig_info *s, double v, char *buf, size_t len)
+/* JSON and line protocol differ only in the integer suffix and in keeping
+ * a float recognisable as a float (InfluxDB fixes a field's type on first
+ * write: 380 would make battery_voltage_v an integer field). */
+static int
+format_value(const struct sig_info *s, double v, char *buf, size_t len, bool lp)
 {
 	char label[64];
 
@@ -123,50 +127,36 @@ sig_format_json(const struct sig_info *s, double v, char *buf, size_t len)
 		return -1;
 	switch (s->type) {
 	case ST_INT:
-		return fit(snprintf(buf, len, "%.0f", v), len);
+		return fit(snprintf(buf, len, "%.0f%s", v, lp ? "i" : ""), len);
 	case ST_BOOL:
 		return fit(snprintf(buf, len, "%s", v != 0 ? "true" : "false"), len);
 	case ST_ENUM:
+		/* labels are plain words: nothing to escape in either syntax */
 		if (sig_enum_label(s, v, label, sizeof(label)) == NULL)
 			return -1;
 		return fit(snprintf(buf, len, "\"%s\"", label), len);
 	default:
-		return fit(snprintf(buf, len, "%.15g", v), len);
+		break;
 	}
+	int n = fit(snprintf(buf, len, "%.15g", v), len);
+	if (n < 0 || !lp || strpbrk(buf, ".eE") != NULL)
+		return n;
+	if ((size_t)n + 2 >= len)
+		return -1;
+	buf[n++] = '.';
+	buf[n++] = '0';
+	buf[n] = '\0';
+	return n;
+}
+
+int
+sig_format_json(const struct sig_info *s, double v, char *buf, size_t len)
+{
+	return format_value(s, v, buf, len, false);
 }
 
 int
 sig_format_lp(const struct sig_info *s, double v, char *buf, size_t len)
 {
-	char label[64];
-
-	if (!isfinite(v))
-		return -1;
-	switch (s->type) {
-	case ST_INT:
-		return fit(snprintf(buf, len, "%.0fi", v), len);
-	case ST_BOOL:
-		return fit(snprintf(buf, len, "%s", v != 0 ? "true" : "false"), len);
-	case ST_ENUM:
-		/* labels are plain words: nothing to escape */
-		if (sig_enum_label(s, v, label, sizeof(label)) == NULL)
-			return -1;
-		return fit(snprintf(buf, len, "\"%s\"", label), len);
-	default:
-		/* a float field must not look like an integer to InfluxDB: keep
-		 * the type stable by always writing a decimal point or exponent */
-		{
-			int n = snprintf(buf, len, "%.15g", v);
-			if (fit(n, len) < 0)
-				return -1;
-			if (strpbrk(buf, ".eE") == NULL) {
-				if ((size_t)n + 2 >= len)
-					return -1;
-				buf[n++] = '.';
-				buf[n++] = '0';
-				buf[n] = '\0';
-			}
-			return n;
-		}
-	}
+	return format_value(s, v, buf, len, true);
 }

@@ -40,7 +40,9 @@ start_at(struct sampsub *s, uint64_t ck_gen, uint64_t ck_seq)
 	if (ck_gen == s->gen) {
 		s->next = ck_seq + 1;
 	} else if (ck_gen == 0) {
-		s->next = journal_next_seq(s->j); /* no checkpoint: from now on */
+		s->next = oldest; /* no checkpoint: everything the journal holds */
+	} else if (ck_gen == SAMPSUB_FROM_NOW) {
+		s->next = journal_next_seq(s->j);
 	} else {
 		/* a new journal (reboot, or the old one was unusable): what the
 		 * old one held beyond our checkpoint cannot be known, only

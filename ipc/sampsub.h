@@ -25,7 +25,10 @@ struct sampsub_stats {
 	uint64_t bad_messages; /* too big or malformed */
 };
 
-/* ck_generation 0: no checkpoint (start at the journal's newest sample). */
+/* ck_generation 0: no checkpoint yet: start at the oldest sample the journal
+ * holds (a writer's first start delivers what is there). SAMPSUB_FROM_NOW:
+ * only what is published from now on (a live view such as leafmon watch). */
+#define SAMPSUB_FROM_NOW UINT64_MAX
 int sampsub_open(struct sampsub **sp, const char *rundir, uint64_t ck_generation, uint64_t ck_seq);
 void sampsub_close(struct sampsub *s);
 /* Readable when NNG has something; call sampsub_next until it returns NULL. */

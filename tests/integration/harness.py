@@ -20,12 +20,7 @@ DATA = os.environ.get("LEAFMON_DATA", os.path.join(SRC, "..", "shared", "data", 
 ARTIFACTS = os.environ.get("LEAFMON_ARTIFACTS", os.path.join(BUILD, "artifacts"))
 
 WORKERS = ("can", "influx", "cloud", "web")
-REAL_BINARIES = {
-    "can": "workers/can/leafmon-can",
-    "influx": "workers/influx/leafmon-influx",
-    "cloud": "workers/cloud/leafmon-cloud",
-    "web": "workers/web/leafmon-web",
-}
+REAL_BINARIES = {w: "libexec/leafmon-" + w for w in WORKERS}
 
 
 class Skip(Exception):

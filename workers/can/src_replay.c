@@ -2,9 +2,11 @@
  * replay:FILE[,speed=X][,loop][,keep_time][,format=F]. Frames are read in
  * the loop from a timer: at speed=0 as fast as the loop allows (in slices,
  * so the worker keeps answering), else when their log time, divided by the
- * speed, comes due. Times are re-based to now (the open time, floored to a
- * whole second so that samples do not depend on when the replay started)
- * unless keep_time; the cut of samples never depends on the speed.
+ * speed, comes due. Times are re-based to now (the next whole second after
+ * the open, so that samples do not depend on when the replay started, and
+ * the first frame is sent at that second so that at speed 1 a frame's stamp
+ * is the time it is sent) unless keep_time; the cut of samples never
+ * depends on the speed.
  */
 #include "src.h"
 
@@ -145,8 +147,9 @@ src_replay_open(struct can_src *s)
 		return -1;
 	}
 	p->rl = (struct log_rl)LOG_RL_INIT(5, 60);
-	p->wall0 = now_real_ns() / NSEC_PER_SEC * NSEC_PER_SEC;
-	p->mono0 = now_mono_ns();
+	int64_t real = now_real_ns(), mono = now_mono_ns();
+	p->wall0 = (real / NSEC_PER_SEC + 1) * NSEC_PER_SEC;
+	p->mono0 = mono + (p->wall0 - real);
 	s->priv = p;
 	s->close_fn = replay_close;
 	if ((s->timer = loop_timer_new(s->loop, on_timer, s)) == NULL)

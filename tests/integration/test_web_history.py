@@ -1,0 +1,167 @@
+"""/api/history and /api/export.csv: downsampled by a real InfluxDB 1.6
+(GROUP BY time, mean for numbers, last for bools and enums) and compared
+with the same buckets computed here; the in-memory ring when InfluxDB is
+down or misconfigured (with a note saying so), checked against the live
+stream's own values; the ring refilled from the journal after a restart."""
+
+import csv
+import io
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+from harness import measure, run, wait_for  # noqa: E402
+from webtest import SSE, Influxd, WebStack, qs  # noqa: E402
+
+GEARS = ["P", "R", "N", "D", "B"]
+
+
+def fixture(now):
+    """An hour of points, one every 10 s, ending a little before now."""
+    start = (now - 3600) // 60 * 60
+    pts = []
+    for i in range(360):
+        t = start + i * 10
+        pts.append((t, 50 + i * 0.05, 200 + i % 7, GEARS[(i // 30) % 5], (i // 90) % 2 == 1))
+    lines = []
+    for t, soc, gids, gear, charging in pts:
+        lines.append("battery,vehicle=test battery_soc_pct=%r,battery_gids=%di %d" % (soc, gids, t * 1000))
+        lines.append('vehicle,vehicle=test vehicle_gear="%s" %d' % (gear, t * 1000))
+        lines.append("charge,vehicle=test charge_active=%s %d" % ("true" if charging else "false", t * 1000))
+    return start, pts, lines
+
+
+def expected(pts, t0, step, t_from, t_to):
+    """Buckets as InfluxDB makes them: epoch-aligned, mean or last."""
+    rows = {}
+    for t, soc, gids, gear, charging in pts:
+        if not (t_from <= t < t_to):
+            continue
+        b = t0 + (t - t0) // step * step
+        r = rows.setdefault(b, {"soc": [], "gids": [], "gear": None, "chg": None})
+        r["soc"].append(soc)
+        r["gids"].append(gids)
+        r["gear"] = GEARS.index(gear)
+        r["chg"] = 1 if charging else 0
+    return {b: (sum(r["soc"]) / len(r["soc"]), sum(r["gids"]) / len(r["gids"]), r["gear"], r["chg"])
+            for b, r in rows.items()}
+
+
+def test_history_from_influxdb():
+    ix = Influxd()
+    s = None
+    try:
+        assert ix.query("CREATE DATABASE leaf")[0] == 200
+        now = int(time.time())
+        start, pts, lines = fixture(now)
+        ix.write("leaf", lines)
+        s = WebStack(influx={"enabled": "true", "url": ix.url, "database": "leaf", "api": "v1"}).start()
+        sigs = "battery_soc_pct,battery_gids,vehicle_gear,charge_active"
+        t0 = time.monotonic()
+        h = s.get_json("/api/history?" + qs(signals=sigs, step=60, **{"from": start, "to": now}))
+        measure("web_history_influx_1h_4_signals_ms", round((time.monotonic() - t0) * 1000, 1), "ms")
+        assert h["source"] == "influx" and "note" not in h, h.get("note")
+        want = expected(pts, start // 60 * 60, 60, start, now)
+        got = {t // 1000: tuple(h["series"][k][i] for k in sigs.split(","))
+               for i, t in enumerate(h["t"])}
+        assert set(got) == set(want), sorted(set(got) ^ set(want))[:5]
+        for b, w in want.items():
+            g = got[b]
+            assert abs(g[0] - w[0]) < 1e-9 and abs(g[1] - w[1]) < 1e-9, (b, g, w)
+            assert g[2] == w[2] and g[3] == w[3], (b, g, w)
+
+        # points= picks the step; never more rows than asked for
+        h = s.get_json("/api/history?" + qs(signals="battery_soc_pct", points=100,
+                                             **{"from": start, "to": now}))
+        assert h["source"] == "influx" and 0 < h["points"] <= 100 and h["step"] >= 36, h["step"]
+
+        r = s.req("/api/export.csv?" + qs(signals=sigs, step=60, **{"from": start, "to": now}))
+        assert r.status == 200 and r.header("X-Leafmon-Source") == "influx"
+        rows = list(csv.reader(io.StringIO(r.text())))
+        assert rows[0] == ["time"] + sigs.split(",")
+        assert len(rows) - 1 == len(want)
+        first = want[min(want)]
+        assert rows[1][2] == "%g" % first[1] and rows[1][3] == GEARS[first[2]], rows[1]
+        assert rows[1][4] == ("true" if first[3] else "false")
+        wait_for(lambda: s.d.worker("web")["counters"]["history_influx"] >= 3 and
+                 s.d.worker("web")["counters"]["exports"] >= 1, 5, "history counters")
+
+        # a database InfluxDB does not have: the ring answers, and says why
+        s.stop()
+        s = WebStack(influx={"enabled": "true", "url": ix.url, "database": "nosuch"}).start()
+        wait_for(lambda: s.get_json("/api/history?signals=vehicle_speed_kmh")["points"] > 0, 10,
+                 "ring data")
+        h = s.get_json("/api/history?signals=vehicle_speed_kmh")
+        assert h["source"] == "ring" and "database not found" in h["note"], h
+    finally:
+        if s:
+            s.stop()
+        ix.stop()
+
+
+def test_history_falls_back_to_the_ring():
+    ix = Influxd()
+    s = WebStack(influx={"enabled": "true", "url": ix.url, "database": "leaf"}).start()
+    try:
+        ix.query("CREATE DATABASE leaf")
+        h = s.get_json("/api/history?signals=vehicle_speed_kmh")
+        assert h["source"] == "influx", h  # empty, but InfluxDB answered
+        ix.stop()
+        t0 = time.monotonic()
+        h = wait_for(lambda: (lambda x: x if x["points"] > 0 else None)(
+            s.get_json("/api/history?signals=vehicle_speed_kmh")), 10, "ring points")
+        measure("web_history_fallback_influx_down_ms", round((time.monotonic() - t0) * 1000, 1), "ms")
+        assert h["source"] == "ring" and "InfluxDB did not answer" in h["note"], h
+        wait_for(lambda: s.d.worker("web")["counters"]["history_fallbacks"] >= 1, 5,
+                 "the fallback counted")
+    finally:
+        s.stop()
+        ix.stop()
+
+
+def test_ring_matches_the_live_stream():
+    s = WebStack().start()
+    try:
+        sse = SSE(s)
+        evs = sse.events(time.monotonic() + 6)
+        sse.close()
+        per_s = {}
+        for name, d, _ in evs:
+            if name == "sample" and "vehicle_speed_kmh" in d["v"]:
+                per_s.setdefault(int(d["t"]), []).append(d["v"]["vehicle_speed_kmh"])
+        full = sorted(per_s)[1:-1]  # seconds seen whole
+        assert len(full) >= 3, per_s
+        h = s.get_json("/api/history?" + qs(signals="vehicle_speed_kmh", step=1,
+                                             **{"from": full[0], "to": full[-1] + 1}))
+        assert h["source"] == "ring"
+        ring = dict(zip((t // 1000 for t in h["t"]), h["series"]["vehicle_speed_kmh"]))
+        for sec in full:
+            want = sum(per_s[sec]) / len(per_s[sec])
+            assert abs(ring[sec] - want) < 1e-3 * max(1, abs(want)), (sec, ring.get(sec), want)
+
+        # a restarted web worker refills its ring from the journal
+        old = s.pid()
+        s.d.cli("restart", "web", check=True)
+        s.wait_port(old_pid=old)
+        h = s.get_json("/api/history?" + qs(signals="vehicle_speed_kmh", step=1,
+                                             **{"from": full[0], "to": full[-1] + 1}))
+        ring2 = dict(zip((t // 1000 for t in h["t"]), h["series"]["vehicle_speed_kmh"]))
+        for sec in full:
+            assert abs(ring2[sec] - ring[sec]) < 1e-6, (sec, ring2.get(sec), ring[sec])
+    finally:
+        s.stop()
+
+
+def test_no_history_at_all():
+    s = WebStack(web={"history_ring_hours": "0"}).start()
+    try:
+        r = s.req("/api/history?signals=vehicle_speed_kmh")
+        assert r.status == 503 and "history_ring_hours = 0" in r.json()["error"], r.body
+    finally:
+        s.stop()
+
+
+if __name__ == "__main__":
+    run([test_history_from_influxdb, test_history_falls_back_to_the_ring,
+         test_ring_matches_the_live_stream, test_no_history_at_all])

@@ -1,0 +1,153 @@
+/*
+ * leafmon-web: the state shared by the web worker's files. One thread runs
+ * the loop (MHD's epoll fd, the sample subscriber, curl's sockets, timers);
+ * one helper thread (ctlq) makes the blocking calls to leafmond's control
+ * socket. Requests that must wait (status, history) are suspended MHD
+ * connections, resumed when their answer is ready.
+ */
+#ifndef LEAFMON_WEB_H
+#define LEAFMON_WEB_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <microhttpd.h>
+
+#include "ctlq.h"
+#include "curlm.h"
+#include "hgrid.h"
+#include "hring.h"
+#include "sse.h"
+#include "wauth.h"
+#include "worker.h"
+
+#define WEB_BODY_MAX 4096	    /* POST bodies (login, control) */
+#define WEB_CONN_MEMORY (32 * 1024) /* request line + headers per connection */
+#define WEB_PING_S 5		    /* ": ping" to idle SSE clients */
+#define WEB_STATUS_FRESH_MS 500	    /* a fetched status answers for this long */
+#define WEB_MAX_QUERIES 4	    /* InfluxDB queries in flight */
+#define WEB_SESSION_COOKIE "leafmon_session"
+
+struct snap;
+struct sampsub;
+struct route;
+
+enum wreq_state { WR_NEW, WR_WAIT, WR_READY };
+enum wreq_auth { AUTH_NONE, AUTH_OPEN, AUTH_COOKIE, AUTH_BEARER };
+
+/* One HTTP request (MHD's con_cls). */
+struct wreq {
+	struct web *web;
+	struct MHD_Connection *conn;
+	const struct route *route;
+	enum wreq_state state;
+	enum wreq_auth auth;
+	char token[WAUTH_TOKEN_LEN + 1]; /* the cookie's session token, if any */
+	struct buf body;
+	bool body_too_big;
+	/* a prepared answer, sent when a suspended request resumes */
+	unsigned status;
+	struct buf out;
+	const char *ctype;
+	struct MHD_Response *resp; /* or a ready response (CSV stream) */
+	/* what it waits for */
+	char *url;
+	struct wreq *wprev, *wnext; /* in web->waiting */
+	bool wants_status;	    /* in the status waiters */
+	struct curlm_req *creq;
+	struct ctlq_job *cjob;
+	struct hgrid grid;
+	bool has_grid;
+	bool export_csv;
+	bool metrics;
+};
+
+struct web_stats {
+	uint64_t requests, r2xx, r3xx, r4xx, r5xx;
+	uint64_t samples, sample_signals;
+	uint64_t history_influx, history_ring, history_fallbacks, history_errors;
+	uint64_t exports, status_fetches, status_failures;
+	uint64_t auth_denied, csrf_denied, control_actions, busy;
+	uint64_t mhd_errors, mhd_noise;
+};
+
+struct web {
+	struct worker *w;
+	const struct config *cfg;
+	struct MHD_Daemon *mhd;
+	int mhd_fd;
+	struct loop_timer *mhd_timer;
+	struct loop_timer *tick;
+	unsigned port;
+	bool tls;
+	char *tls_cert, *tls_key; /* PEM text, kept while the daemon runs */
+	char root[PATH_MAX];
+	bool stopping;
+	int64_t ticks;
+
+	struct snap *snap;
+	struct sampsub *sub;
+	struct hring ring;
+	struct sse sse;
+	struct wauth auth;
+	struct ctlq *ctl;
+	struct curlm *curl;
+	char *signals_json; /* /api/signals, built once */
+
+	struct wreq *waiting; /* suspended requests */
+	float ages[1024]; /* capture -> here, ms, of the last samples (a ring) */
+	unsigned nages;
+	ControlResponse *status; /* cached */
+	int64_t status_at_ms;	 /* mono */
+	bool status_inflight;
+	struct web_stats st;
+};
+
+/* web_http.c: the daemon in the loop, routing, responses */
+int web_http_start(struct web *web);
+void web_http_stop(struct web *web);
+void web_mhd_run(struct web *web);
+/* Run MHD on the next loop turn (after resuming connections). */
+void web_mhd_kick(struct web *web);
+enum MHD_Result web_send(struct wreq *r, unsigned status, const char *ctype, const void *data,
+			 size_t len);
+enum MHD_Result web_send_buf(struct wreq *r, unsigned status, const char *ctype, struct buf *b);
+enum MHD_Result web_send_error(struct wreq *r, unsigned status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+enum MHD_Result web_send_response(struct wreq *r, unsigned status, struct MHD_Response *resp);
+void web_headers(struct MHD_Response *resp, bool html);
+/* Park r until web_wake() (it must have set its answer by then). */
+enum MHD_Result web_wait(struct wreq *r);
+void web_wake(struct wreq *r);
+/* Prepare a JSON error as r's answer (for web_wake()). */
+void web_prepare_error(struct wreq *r, unsigned status, const char *msg);
+const char *web_arg(struct wreq *r, const char *name);
+int64_t web_now_ms(void);
+
+/* web_api.c: the JSON routes */
+enum MHD_Result api_latest(struct wreq *r);
+enum MHD_Result api_signals(struct wreq *r);
+enum MHD_Result api_status(struct wreq *r);
+enum MHD_Result api_metrics(struct wreq *r);
+enum MHD_Result api_stream(struct wreq *r);
+enum MHD_Result api_session(struct wreq *r);
+enum MHD_Result api_login(struct wreq *r);
+enum MHD_Result api_logout(struct wreq *r);
+enum MHD_Result api_restart(struct wreq *r);
+void api_snapshot_event(void *arg, struct buf *b);
+int api_build_signals(struct web *web);
+
+/* web_hist.c: history and CSV export */
+enum MHD_Result hist_history(struct wreq *r);
+enum MHD_Result hist_export(struct wreq *r);
+
+/* web_static.c: files under the web root */
+enum MHD_Result static_serve(struct wreq *r);
+bool static_public(const char *url);
+
+/* web_main.c: samples */
+/* live: it came over the bus just now (not read back from the journal) */
+void web_on_sample(struct web *web, const Sample *m, bool live);
+
+#endif
