@@ -663,7 +663,7 @@ ZE1_DRIVES = ("EV-CANeplus2.log", "EV-CANeplus3.log", "EV-CANepluseco.log")
 
 def can_binary():
     """The real leafmon-can: this build's, or LEAFMON_CAN_BIN (one built elsewhere)."""
-    b = os.environ.get("LEAFMON_CAN_BIN") or bin_path("workers/can/leafmon-can")
+    b = os.environ.get("LEAFMON_CAN_BIN") or bin_path("libexec/leafmon-can")
     if not os.path.exists(b):
         raise Skip("leafmon-can is not built on this branch (set LEAFMON_CAN_BIN to one built "
                    "elsewhere)")
@@ -698,6 +698,11 @@ class DriveRig:
         link = os.path.join(self.d.bindir, "leafmon-can")
         os.unlink(link)
         os.symlink(can, link)
+        influx = bin_path("libexec/leafmon-influx")
+        if influx_url and not os.path.exists(influx):  # built beside its sources
+            link = os.path.join(self.d.bindir, "leafmon-influx")
+            os.unlink(link)
+            os.symlink(bin_path("workers/influx/leafmon-influx"), link)
 
     def start(self):
         self.d.start(timeout=30)
