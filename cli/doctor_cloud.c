@@ -26,7 +26,7 @@
 #define CHECK_SYNC "cloud sync"
 
 struct answer {
-	long status;	  /* 0: no answer */
+	long status; /* 0: no answer */
 	CURLcode code;
 	char error[CURL_ERROR_SIZE];
 	char version[64]; /* X-Influxdb-Version */
@@ -144,7 +144,8 @@ check_url(struct doctor *d, const struct cfg_writer *w)
 		return true;
 	}
 	if (is_local(w->url))
-		doctor_report(d, DOC_OK, CHECK_URL, NULL, "%s (plain http on this machine)", w->url);
+		doctor_report(d, DOC_OK, CHECK_URL, NULL, "%s (plain http on this machine)",
+			      w->url);
 	else
 		doctor_report(d, DOC_WARN, CHECK_URL, "use the server's https:// URL",
 			      "%s: plain http carries the token in clear", w->url);
@@ -162,10 +163,12 @@ check_ca_file(struct doctor *d, const struct cfg_writer *w, bool tls)
 		return;
 	}
 	if (access(w->ca_file, R_OK) != 0)
-		doctor_report(d, DOC_FAIL, CHECK_TLS, "fix ca_file in [cloud], or empty it for the system's CAs",
+		doctor_report(d, DOC_FAIL, CHECK_TLS,
+			      "fix ca_file in [cloud], or empty it for the system's CAs",
 			      "ca_file %s is not readable", w->ca_file);
 	else
-		doctor_report(d, DOC_OK, CHECK_TLS, NULL, "verification on, against %s", w->ca_file);
+		doctor_report(d, DOC_OK, CHECK_TLS, NULL, "verification on, against %s",
+			      w->ca_file);
 }
 
 static bool
@@ -184,15 +187,17 @@ check_ping(struct doctor *d, const struct cfg_writer *w)
 	call(w, url, false, NULL, w->ping_timeout_s, &a);
 	buf_free(&a.body);
 	if (a.status == 0 && tls_failure(a.code)) {
-		doctor_report(d, DOC_FAIL, CHECK_TLS,
-			      "a private CA: set ca_file in [cloud]; else check the URL's host name",
-			      "TLS verification failed for %s: %s", w->url, a.error);
+		doctor_report(
+		    d, DOC_FAIL, CHECK_TLS,
+		    "a private CA: set ca_file in [cloud]; else check the URL's host name",
+		    "TLS verification failed for %s: %s", w->url, a.error);
 		return false;
 	}
 	if (a.status == 0) {
-		doctor_report(d, DOC_FAIL, CHECK_PING,
-			      "check the URL, DNS and the network (data waits in the spool meanwhile)",
-			      "%s: %s", url, a.error);
+		doctor_report(
+		    d, DOC_FAIL, CHECK_PING,
+		    "check the URL, DNS and the network (data waits in the spool meanwhile)",
+		    "%s: %s", url, a.error);
 		return false;
 	}
 	if (a.status < 200 || a.status >= 300) {
@@ -207,24 +212,26 @@ check_ping(struct doctor *d, const struct cfg_writer *w)
 }
 
 static void
-report_token(struct doctor *d, const struct cfg_writer *w, const struct answer *a,
-	     const char *text)
+report_token(struct doctor *d, const struct cfg_writer *w, const struct answer *a, const char *text)
 {
 	const char *where = w->api == API_V1 ? "database" : "bucket";
 	const char *name = w->api == API_V1 ? w->database : w->bucket;
 	switch (doctor_cloud_token_verdict((int)a->status, text)) {
 	case DC_TOKEN_OK:
 		doctor_report(d, DOC_OK, CHECK_TOKEN, NULL,
-			      "token accepted for %s \"%s\" (an empty write, nothing stored)", where, name);
+			      "token accepted for %s \"%s\" (an empty write, nothing stored)",
+			      where, name);
 		break;
 	case DC_TOKEN_REFUSED:
-		doctor_report(d, DOC_FAIL, CHECK_TOKEN,
-			      "put a token with write access to the bucket in token_file (chmod 600)",
-			      "the server refuses the token from %s: HTTP %ld %s", w->token_origin,
-			      a->status, text);
+		doctor_report(
+		    d, DOC_FAIL, CHECK_TOKEN,
+		    "put a token with write access to the bucket in token_file (chmod 600)",
+		    "the server refuses the token from %s: HTTP %ld %s", w->token_origin, a->status,
+		    text);
 		break;
 	case DC_NOT_FOUND:
-		doctor_report(d, DOC_FAIL, CHECK_TOKEN, "check org and bucket (v1: database) in [cloud]",
+		doctor_report(d, DOC_FAIL, CHECK_TOKEN,
+			      "check org and bucket (v1: database) in [cloud]",
 			      "%s \"%s\" not found: HTTP 404 %s", where, name, text);
 		break;
 	case DC_RATE_LIMITED:
@@ -246,7 +253,8 @@ check_token(struct doctor *d, const struct cfg_writer *w)
 	int api = w->api == API_AUTO ? API_V2 : w->api;
 	if (influx_write_url(url, sizeof(url), w, api) < 0 ||
 	    influx_auth_header(auth, sizeof(auth), api, w->token) < 0) {
-		doctor_report(d, DOC_FAIL, CHECK_TOKEN, "shorten the names", "URL or token too long");
+		doctor_report(d, DOC_FAIL, CHECK_TOKEN, "shorten the names",
+			      "URL or token too long");
 		return;
 	}
 	if (auth[0] != '\0')
@@ -281,7 +289,8 @@ check_sync(struct doctor *d, const struct cfg_writer *w)
 	const Status *st = doctor_status(d);
 	const WorkerStatus *ws = st ? status_worker(st, "cloud") : NULL;
 	if (ws == NULL || ws->ledger == NULL) {
-		doctor_report(d, DOC_SKIP, CHECK_SYNC, NULL, "no ledger (leafmond or the cloud writer not running)");
+		doctor_report(d, DOC_SKIP, CHECK_SYNC, NULL,
+			      "no ledger (leafmond or the cloud writer not running)");
 		return;
 	}
 	const Ledger *l = ws->ledger;
@@ -290,13 +299,15 @@ check_sync(struct doctor *d, const struct cfg_writer *w)
 	fmt_age(age, sizeof(age), l->oldest_age_s);
 	fmt_age(ok, sizeof(ok), since);
 	double limit = (double)w->retention_days * 86400;
-	enum doctor_level lvl = l->queued_records > 0 && l->oldest_age_s > limit / 2 ? DOC_WARN : DOC_OK;
-	doctor_report(d, lvl, CHECK_SYNC,
-		      "connect the car to a network; data older than retention_days is dropped",
-		      "%llu records queued%s%s, last success %s%s, %llu dropped, %llu dead-lettered",
-		      (unsigned long long)l->queued_records, l->queued_records ? ", oldest " : "",
-		      l->queued_records ? age : "", since >= 0 ? ok : "never", since >= 0 ? " ago" : "",
-		      (unsigned long long)l->dropped, (unsigned long long)l->dead_lettered);
+	enum doctor_level lvl =
+	    l->queued_records > 0 && l->oldest_age_s > limit / 2 ? DOC_WARN : DOC_OK;
+	doctor_report(
+	    d, lvl, CHECK_SYNC,
+	    "connect the car to a network; data older than retention_days is dropped",
+	    "%llu records queued%s%s, last success %s%s, %llu dropped, %llu dead-lettered",
+	    (unsigned long long)l->queued_records, l->queued_records ? ", oldest " : "",
+	    l->queued_records ? age : "", since >= 0 ? ok : "never", since >= 0 ? " ago" : "",
+	    (unsigned long long)l->dropped, (unsigned long long)l->dead_lettered);
 }
 
 void

@@ -6,7 +6,7 @@
 #define LEAFMON_DOCTOR_CLOUD_H
 
 enum dc_token {
-	DC_TOKEN_OK,	  /* 2xx, or the server got past authorization ("writing requires points") */
+	DC_TOKEN_OK, /* 2xx, or the server got past authorization ("writing requires points") */
 	DC_TOKEN_REFUSED, /* 401, 403, or a proxy's refusal of the token */
 	DC_NOT_FOUND,	  /* 404: org, bucket or database unknown */
 	DC_RATE_LIMITED,  /* 429, 503: the server is there, try again later */

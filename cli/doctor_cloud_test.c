@@ -57,8 +57,9 @@ test_doctor_cloud_token_verdicts(void)
 	CHECK_INT(doctor_cloud_token_verdict(403, "insufficient permissions for write"), ==,
 		  DC_TOKEN_REFUSED);
 	/* vmauth refuses an unknown token with 400 */
-	CHECK_INT(doctor_cloud_token_verdict(400, "cannot authorize request with auth tokens [\"x\"]"), ==,
-		  DC_TOKEN_REFUSED);
+	CHECK_INT(
+	    doctor_cloud_token_verdict(400, "cannot authorize request with auth tokens [\"x\"]"),
+	    ==, DC_TOKEN_REFUSED);
 	CHECK_INT(doctor_cloud_token_verdict(404, "bucket \"leaf\" not found"), ==, DC_NOT_FOUND);
 	CHECK_INT(doctor_cloud_token_verdict(429, "slow down"), ==, DC_RATE_LIMITED);
 	CHECK_INT(doctor_cloud_token_verdict(503, ""), ==, DC_RATE_LIMITED);

@@ -70,10 +70,13 @@ bucket_record(struct agg *a, struct agg_out *out)
 		const struct agg_slot *s = &a->slot[id];
 		if (!s->have)
 			continue;
-		out->v[out->n++] = (struct spool_value){.id = (uint16_t)id, .kind = SPK_VALUE, .v = s->last};
+		out->v[out->n++] =
+		    (struct spool_value){.id = (uint16_t)id, .kind = SPK_VALUE, .v = s->last};
 		if (has_min_max(id)) {
-			out->v[out->n++] = (struct spool_value){.id = (uint16_t)id, .kind = SPK_MIN, .v = s->min};
-			out->v[out->n++] = (struct spool_value){.id = (uint16_t)id, .kind = SPK_MAX, .v = s->max};
+			out->v[out->n++] =
+			    (struct spool_value){.id = (uint16_t)id, .kind = SPK_MIN, .v = s->min};
+			out->v[out->n++] =
+			    (struct spool_value){.id = (uint16_t)id, .kind = SPK_MAX, .v = s->max};
 		}
 	}
 	/* the newest sample's clocks, moved back to the bucket's start */
@@ -147,7 +150,8 @@ pass_through(struct agg *a, const struct agg_sample *s, struct agg_out *out)
 			a->st.values_skipped++;
 			continue;
 		}
-		out->v[out->n++] = (struct spool_value){.id = si->id, .kind = SPK_VALUE, .v = s->values[i]};
+		out->v[out->n++] =
+		    (struct spool_value){.id = si->id, .kind = SPK_VALUE, .v = s->values[i]};
 		a->st.values++;
 	}
 	out->m = s->m;

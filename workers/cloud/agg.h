@@ -40,8 +40,8 @@ struct agg_out {
 	struct spool_meta m;
 	struct spool_value v[AGG_MAX_VALUES];
 	size_t n;
-	bool provisional;     /* the bucket may still grow: tell agg_emitted() its id */
-	bool supersede;	      /* retire record supersede_rid: this one holds all of it */
+	bool provisional; /* the bucket may still grow: tell agg_emitted() its id */
+	bool supersede;	  /* retire record supersede_rid: this one holds all of it */
 	uint64_t supersede_rid;
 };
 
@@ -73,10 +73,10 @@ struct agg {
 	bool taken;			   /* any sample since agg_init */
 	struct spool_meta last_m;	   /* the newest sample's */
 	struct agg_slot slot[SIG_ID_MAX];
-	bool dirty;		/* grew since its provisional record */
-	bool prov;		/* a provisional record of the open bucket exists */
+	bool dirty; /* grew since its provisional record */
+	bool prov;  /* a provisional record of the open bucket exists */
 	uint64_t prov_rid;
-	bool resume;		/* from the checkpoint: a previous run's provisional */
+	bool resume; /* from the checkpoint: a previous run's provisional */
 	int64_t resume_t;
 	uint64_t resume_rid;
 	struct agg_stats st;

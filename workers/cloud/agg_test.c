@@ -26,7 +26,8 @@ static void
 make_sample(uint64_t seq, struct gen_sample *g)
 {
 	size_t n = 0;
-	int64_t t = BASE_NS + 250 * NS_MS + (int64_t)seq * 37 * NS_MS + (seq > 300 ? 5000 * NS_MS : 0);
+	int64_t t =
+	    BASE_NS + 250 * NS_MS + (int64_t)seq * 37 * NS_MS + (seq > 300 ? 5000 * NS_MS : 0);
 	g->ids[n] = SIG_battery_current_a;
 	g->v[n++] = (double)((seq * 7919) % 401) - 200.5;
 	g->ids[n] = SIG_battery_voltage_v;
@@ -43,8 +44,12 @@ make_sample(uint64_t seq, struct gen_sample *g)
 		g->ids[n] = SIG_motor_temp_c; /* provisional: never published */
 		g->v[n++] = 42;
 	}
-	g->s = (struct agg_sample){.gen = 77, .seq = seq, .m = {.t_ns = t, .boot_ns = t - BASE_NS, .synced = true},
-				   .ids = g->ids, .values = g->v, .n = n};
+	g->s = (struct agg_sample){.gen = 77,
+				   .seq = seq,
+				   .m = {.t_ns = t, .boot_ns = t - BASE_NS, .synced = true},
+				   .ids = g->ids,
+				   .values = g->v,
+				   .n = n};
 }
 
 /* ---- a spool and a server, as far as the aggregator can tell ---- */
@@ -361,7 +366,8 @@ test_agg_negative_times_floor(void)
 	uint32_t id = SIG_battery_voltage_v;
 	double v = 360;
 	agg_init(&a, 1000 * NS_MS);
-	struct agg_sample s = {.gen = 1, .seq = 1, .m = {.t_ns = -1500 * NS_MS}, .ids = &id, .values = &v, .n = 1};
+	struct agg_sample s = {
+	    .gen = 1, .seq = 1, .m = {.t_ns = -1500 * NS_MS}, .ids = &id, .values = &v, .n = 1};
 	agg_add(&a, &s, &o);
 	CHECK_INT(agg_flush(&a, &o), ==, 1);
 	CHECK_INT(o.m.t_ns, ==, -2000 * NS_MS);
@@ -371,11 +377,16 @@ static void
 test_agg_mark_roundtrip_and_refusal(void)
 {
 	uint8_t buf[AGG_MARK_LEN];
-	struct agg_mark m = {.gen = 0x0102030405060708ULL, .seq = 99, .prov = true,
-			     .prov_t_ns = -5, .prov_rid = 1234567}, r;
+	struct agg_mark m = {.gen = 0x0102030405060708ULL,
+			     .seq = 99,
+			     .prov = true,
+			     .prov_t_ns = -5,
+			     .prov_rid = 1234567},
+			r;
 	agg_mark_encode(buf, &m);
 	CHECK_INT(agg_mark_decode(buf, sizeof(buf), &r), ==, 0);
-	CHECK(r.gen == m.gen && r.seq == 99 && r.prov && r.prov_t_ns == -5 && r.prov_rid == 1234567);
+	CHECK(r.gen == m.gen && r.seq == 99 && r.prov && r.prov_t_ns == -5 &&
+	      r.prov_rid == 1234567);
 	CHECK_INT(agg_mark_decode(buf, sizeof(buf) - 1, &r), ==, -1);
 	buf[18] = 2;
 	CHECK_INT(agg_mark_decode(buf, sizeof(buf), &r), ==, -1);
@@ -385,6 +396,7 @@ test_agg_mark_roundtrip_and_refusal(void)
 }
 
 T_MAIN(T(test_agg_bucket_values_min_max_and_order), T(test_agg_provisional_then_growth_supersedes),
-       T(test_agg_restarts_give_the_same_points), T(test_agg_new_generation_and_backwards_time_close),
+       T(test_agg_restarts_give_the_same_points),
+       T(test_agg_new_generation_and_backwards_time_close),
        T(test_agg_resolution_zero_passes_samples), T(test_agg_negative_times_floor),
        T(test_agg_mark_roundtrip_and_refusal))

@@ -137,8 +137,9 @@ resume_point(struct cw *cw, uint64_t *gen, uint64_t *seq)
 		*seq = m.seq;
 	} else {
 		if (len > 0)
-			log_warnx("spool mark of %zu bytes not understood: starting from the journal",
-				  len);
+			log_warnx(
+			    "spool mark of %zu bytes not understood: starting from the journal",
+			    len);
 		from_journal_start(cw, gen, seq);
 	}
 }
@@ -279,9 +280,10 @@ sub_counters(struct cw *cw, struct heartbeat *hb)
 	}
 	if (cw->lost_alert_since != 0 && now - cw->lost_alert_since < 600) {
 		char text[160];
-		snprintf(text, sizeof(text),
-			 "%llu samples were overwritten in the journal before they could be spooled",
-			 (unsigned long long)s->lost);
+		snprintf(
+		    text, sizeof(text),
+		    "%llu samples were overwritten in the journal before they could be spooled",
+		    (unsigned long long)s->lost);
 		hb_alert(hb, "samples_lost", text, cw->lost_alert_since);
 	}
 }
@@ -384,7 +386,8 @@ open_spool(struct cw *cw)
 	char err[256];
 	uint8_t raw[SPOOL_MARK_MAX];
 	struct agg_mark m;
-	struct spool_opts o = {.dir = cw->spool_dir, .name = "cloud",
+	struct spool_opts o = {.dir = cw->spool_dir,
+			       .name = "cloud",
 			       .max_bytes = (uint64_t)cw->cfg->spool_max_mb << 20};
 	if (spool_open(&cw->sp, &o, err, sizeof(err)) < 0) {
 		log_warnx("%s", err);
@@ -418,7 +421,9 @@ start_delivery(struct cw *cw)
 	    .vehicle = cw->vehicle,
 	    .deadletter_path = cw->deadletter,
 	    .gzip = c->gzip,
-	    .batch_bytes = batch < 1 ? 1 : batch > (4u << 20) ? (4u << 20) : batch,
+	    .batch_bytes = batch < 1		? 1
+			   : batch > (4u << 20) ? (4u << 20)
+						: batch,
 	    .hold_unsynced_ns = (int64_t)c->unsynced_hold_s * NSEC_PER_SEC,
 	    .net_backoff_max_ns = probe_cap_ns(c),
 	    .ping_timeout_ns = (int64_t)c->ping_timeout_s * NSEC_PER_SEC,
@@ -434,8 +439,7 @@ static void
 watch_network(struct cw *cw)
 {
 	cw->nl_fd = netwatch_open();
-	if (cw->nl_fd < 0 ||
-	    loop_add_fd(cw->w->loop, cw->nl_fd, EPOLLIN, on_netlink, cw) < 0) {
+	if (cw->nl_fd < 0 || loop_add_fd(cw->w->loop, cw->nl_fd, EPOLLIN, on_netlink, cw) < 0) {
 		log_warn("route netlink (a returning network is noticed by probes only)");
 		if (cw->nl_fd >= 0)
 			close(cw->nl_fd);

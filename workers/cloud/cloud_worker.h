@@ -22,7 +22,8 @@
 #include "util.h"
 #include "worker.h"
 
-#define CW_IDLE_FLUSH_NS (2 * NSEC_PER_SEC) /* a quiet bus: the open bucket goes out provisionally */
+#define CW_IDLE_FLUSH_NS                                                                           \
+	(2 * NSEC_PER_SEC) /* a quiet bus: the open bucket goes out provisionally */
 
 struct cw {
 	struct worker *w;

@@ -18,8 +18,9 @@ netwatch_open(void)
 	if (fd < 0)
 		return -1;
 	struct sockaddr_nl sa = {.nl_family = AF_NETLINK,
-				 .nl_groups = RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR |
-					      RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_ROUTE};
+				 .nl_groups = RTMGRP_LINK | RTMGRP_IPV4_IFADDR |
+					      RTMGRP_IPV6_IFADDR | RTMGRP_IPV4_ROUTE |
+					      RTMGRP_IPV6_ROUTE};
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		int saved = errno;
 		close(fd);
