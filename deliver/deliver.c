@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -55,7 +56,8 @@ struct deliver {
 	struct batch batch;
 	bool have_batch;
 	struct batch next; /* built while the current one is in flight */
-	bool have_next;
+	enum { NEXT_NONE, NEXT_BUILDING, NEXT_READY } next_state;
+	struct loop_timer *ahead;
 	struct httpc_req *req;
 	int api; /* API_AUTO until /ping settles it */
 	bool need_probe;
@@ -279,21 +281,28 @@ floor_to(int64_t t, int64_t step)
 	return q * step;
 }
 
-/* Add the records of one cursor to b while it has room. */
-static void
-fill_from(struct deliver *d, struct batch *b, struct spool_cursor *cur, int64_t now_boot,
-	  int64_t now_real)
+enum fill { FILL_MORE, FILL_DRY, FILL_COMPLETE };
+
+/* Add records of one cursor to b while *budget lasts: FILL_MORE (budget
+ * spent), FILL_DRY (the cursor has nothing now, or its next record waits
+ * for the clock), FILL_COMPLETE (b is full, or no memory). */
+static enum fill
+fill_from(struct deliver *d, struct batch *b, struct spool_cursor *cur, size_t *budget,
+	  int64_t now_boot, int64_t now_real)
 {
 	struct spool_rec r;
 	size_t ends[LP_MAX_LINES_PER_RECORD];
 
-	while (b->nlines < (size_t)d->w.batch_lines && b->text.len < batch_cap_bytes(d) &&
-	       spool_peek(cur, &r) == 1) {
+	for (; *budget > 0; (*budget)--) {
+		if (b->nlines >= (size_t)d->w.batch_lines || b->text.len >= batch_cap_bytes(d))
+			return FILL_COMPLETE;
+		if (spool_peek(cur, &r) != 1)
+			return FILL_DRY;
 		int64_t t;
 		enum spool_time tm = spool_time(d->sp, &r, now_boot, d->o.hold_unsynced_ns, &t);
 		if (tm == SPOOL_TIME_HOLD) {
 			d->st.holding = true;
-			break;
+			return FILL_DRY;
 		}
 		if (d->o.t_step_ns > 0)
 			t = floor_to(t, d->o.t_step_ns);
@@ -305,7 +314,7 @@ fill_from(struct deliver *d, struct batch *b, struct spool_cursor *cur, int64_t 
 		int n = lp_record(&d->lp, &b->text, t, tm == SPOOL_TIME_UNSYNCED, r.data, r.len, ends,
 				  &d->lps);
 		if (n > 0 && batch_add(b, r.rid, ends, n) < 0)
-			break; /* no memory: send what we have */
+			return FILL_COMPLETE; /* no memory: send what we have */
 		if (n <= 0) {
 			spool_ack(d->sp, r.rid, r.rid + 1, false); /* nothing publishable in it */
 			d->st.records_skipped++;
@@ -314,15 +323,16 @@ fill_from(struct deliver *d, struct batch *b, struct spool_cursor *cur, int64_t 
 		d->st.records_unsynced += tm == SPOOL_TIME_UNSYNCED;
 		spool_skip(cur);
 	}
+	return FILL_MORE;
 }
 
 /*
  * Live first (deliver_set_live_from): put the cursors at the start of their
  * ranges, the backlog [0, live_from) and the live [live_from, end). Only
  * when no batch is out (clean): then every record they passed is
- * acknowledged and nothing is read twice. Ahead of a batch in flight the
- * cursors go on where they are, unless the ranges moved: then the next
- * batch waits for a clean start (false).
+ * acknowledged and nothing is read twice. A batch built ahead of one in
+ * flight goes on with the cursors where they are, unless the ranges moved:
+ * then it ends there, and the next clean start places them.
  */
 static bool
 place_cursors(struct deliver *d, bool clean)
@@ -345,6 +355,28 @@ place_cursors(struct deliver *d, bool clean)
 	return true;
 }
 
+/*
+ * Add records to b, live ones first, at most `max` of them; returns true
+ * when b is complete (full, the spool has nothing more now, or a record
+ * waits for the clock). clean: no other batch is out (see place_cursors).
+ */
+static bool
+fill_batch(struct deliver *d, struct batch *b, size_t max, bool clean)
+{
+	int64_t now_boot = now_boot_ns(), now_real = now_real_ns();
+	size_t budget = max;
+
+	d->st.holding = false;
+	if (d->cur == NULL || !place_cursors(d, clean))
+		return true; /* no memory, or the ranges moved */
+	if (d->live != NULL) {
+		enum fill f = fill_from(d, b, d->live, &budget, now_boot, now_real);
+		if (f != FILL_DRY)
+			return f == FILL_COMPLETE;
+	}
+	return fill_from(d, b, d->cur, &budget, now_boot, now_real) != FILL_MORE;
+}
+
 /* Give b's records back to the cursors they came from. */
 static void
 unread(struct deliver *d, const struct batch *b)
@@ -359,24 +391,14 @@ unread(struct deliver *d, const struct batch *b)
 	}
 	if (live_min != UINT64_MAX)
 		spool_cursor_seek(d->live, live_min);
-	if (cur_min != UINT64_MAX)
+	if (cur_min != UINT64_MAX && d->cur != NULL)
 		spool_cursor_seek(d->cur, cur_min);
 }
 
-/* Fill b from the spool, live records first; false when there is nothing
- * to send. */
+/* A complete batch becomes sendable: its request queued, the clock alert set. */
 static bool
-build_into(struct deliver *d, struct batch *b, bool clean)
+batch_ready(struct deliver *d, struct batch *b)
 {
-	int64_t now_boot = now_boot_ns(), now_real = now_real_ns();
-
-	batch_reset(b);
-	d->st.holding = false;
-	if (d->cur == NULL || !place_cursors(d, clean))
-		return false; /* no memory, or the ranges moved: the next build tries again */
-	if (d->live != NULL)
-		fill_from(d, b, d->live, now_boot, now_real);
-	fill_from(d, b, d->cur, now_boot, now_real);
 	if (d->st.holding)
 		alert_set(d, AL_CLOCK,
 			  "the clock is not synchronised: records wait up to %lld s for it, then go "
@@ -384,38 +406,63 @@ build_into(struct deliver *d, struct batch *b, bool clean)
 			  (long long)(d->o.hold_unsynced_ns / NSEC_PER_SEC));
 	else
 		alert_clear(d, AL_CLOCK);
-	bool have = b->nrecs > 0;
-	if (have && batch_queue_all(b) < 0) {
+	if (b->nrecs == 0)
+		return false;
+	if (batch_queue_all(b) < 0) {
 		/* no memory for the request: let the spool hand them again later */
 		unread(d, b);
-		have = false;
+		return false;
 	}
-	return have;
+	return true;
 }
 
-/* The current batch: the one built ahead, or a new one. */
+/* The current batch: the one built ahead (finished now if need be), or a new one. */
 static bool
 build_batch(struct deliver *d)
 {
-	if (d->have_next) {
+	if (d->next_state == NEXT_BUILDING) {
+		loop_timer_stop(d->ahead);
+		fill_batch(d, &d->next, SIZE_MAX, false);
+		d->next_state = batch_ready(d, &d->next) ? NEXT_READY : NEXT_NONE;
+	}
+	if (d->next_state == NEXT_READY) {
 		struct batch t = d->batch;
 		d->batch = d->next;
 		d->next = t;
-		d->have_next = false;
+		d->next_state = NEXT_NONE;
 		d->have_batch = true;
 		return true;
 	}
-	d->have_batch = build_into(d, &d->batch, true);
+	batch_reset(&d->batch);
+	fill_batch(d, &d->batch, SIZE_MAX, true);
+	d->have_batch = batch_ready(d, &d->batch);
 	return d->have_batch;
 }
 
-/* While a write is in flight, format the next batch: the server's time
- * then hides ours. */
+/*
+ * While a write is in flight, format the next batch, a slice per loop turn
+ * so curl gets the request out first: the server's time then hides ours.
+ */
+static void
+on_ahead(struct loop *l, struct loop_timer *t, void *arg)
+{
+	struct deliver *d = arg;
+	if (d->next_state != NEXT_BUILDING)
+		return;
+	if (fill_batch(d, &d->next, 512, false))
+		d->next_state = batch_ready(d, &d->next) ? NEXT_READY : NEXT_NONE;
+	else
+		loop_timer_after(t, 0);
+}
+
 static void
 build_ahead(struct deliver *d)
 {
-	if (!d->have_next && d->req != NULL && !d->st.holding)
-		d->have_next = build_into(d, &d->next, false);
+	if (d->next_state != NEXT_NONE || d->req == NULL || d->st.holding)
+		return;
+	batch_reset(&d->next);
+	d->next_state = NEXT_BUILDING;
+	loop_timer_after(d->ahead, 0); /* after curl's own start-now timer */
 }
 
 /* Ack the batch's records, consecutive ids with the same outcome at once. */
@@ -740,7 +787,8 @@ deliver_new(struct deliver **dp, struct loop *l, struct spool *sp, const struct 
 		set_urls(d);
 	}
 	d->timer = loop_timer_new(l, on_timer, d);
-	if (d->timer == NULL || httpc_new(&d->http, l) < 0 ||
+	d->ahead = loop_timer_new(l, on_ahead, d);
+	if (d->timer == NULL || d->ahead == NULL || httpc_new(&d->http, l) < 0 ||
 	    spool_cursor_open(sp, 0, UINT64_MAX, &d->cur) < 0) {
 		deliver_free(d);
 		return -1;
@@ -756,6 +804,7 @@ deliver_free(struct deliver *d)
 		return;
 	httpc_free(d->http); /* cancels what is in flight: unacked, sent again later */
 	loop_timer_free(d->timer);
+	loop_timer_free(d->ahead);
 	spool_cursor_close(d->cur);
 	spool_cursor_close(d->live);
 	batch_free(&d->batch);
@@ -797,7 +846,8 @@ deliver_set_live_from(struct deliver *d, uint64_t rid)
 bool
 deliver_idle(const struct deliver *d)
 {
-	return d->req == NULL && !d->have_batch && !d->have_next && !loop_timer_armed(d->timer);
+	return d->req == NULL && !d->have_batch && d->next_state == NEXT_NONE &&
+	       !loop_timer_armed(d->timer);
 }
 
 const struct deliver_stats *

@@ -170,11 +170,13 @@ def test_outage_spool_drains_without_loss():
                  "first points")
         ix.stop()
         t_down = time.monotonic()
+        taken = rig.counters()["samples"]
         wait_for(lambda: "unreachable" in rig.alerts(), 15, "unreachable alert")
+        # the subscription goes on while the server is away: records queue up
+        wait_for(lambda: rig.counters()["samples"] > taken + 1500, 30, "samples taken meanwhile")
         wait_for(lambda: rig.ledger()["queued_records"] > 1500, 30, "records queue up")
         led = rig.ledger()
         assert led["last_error"]["code"] < 0, led  # a network error, not an HTTP status
-        assert rig.counters()["samples"] > 2300, "the subscription kept going"
         time.sleep(max(0, 6 - (time.monotonic() - t_down)))  # an outage of several seconds
         ix.start()
         measure("influx_outage_s", round(time.monotonic() - t_down, 1), "s")
@@ -471,7 +473,7 @@ def real_log(rel):
     path = os.path.join(DATA, rel)
     if not os.path.exists(path):
         raise Skip("real log %s absent (LEAFMON_DATA)" % path)
-    if not os.path.exists(bin_path("workers/can/leafmon-can")):
+    if not os.path.exists(bin_path("libexec/leafmon-can")):
         raise Skip("leafmon-can not built")
     return path
 
