@@ -191,8 +191,9 @@ def max_window_bytes(entries, window_s):
 
 def test_v2_gzip_token_resolution_every_point_once():
     r = Remote()
-    rig = Rig(r.px.url, 3000, rate=1000).start()
+    rig = Rig(r.px.url, 3000, rate=1000)
     try:
+        rig.start()
         want = rig.expected()
         keys = wait_keys(r.px, expected_keys(want), 60)
         assert max(keys.values()) == 1, "a point was stored twice without any fault"
@@ -239,8 +240,9 @@ def test_v2_gzip_token_resolution_every_point_once():
 
 def test_resolution_zero_sends_every_sample():
     r = Remote()
-    rig = Rig(r.px.url, 1500, rate=1000, cloud={"resolution_ms": "0", "gzip": "false"}).start()
+    rig = Rig(r.px.url, 1500, rate=1000, cloud={"resolution_ms": "0", "gzip": "false"})
     try:
+        rig.start()
         want = rig.expected(res_ms=0)
         assert len(want) == test_influx.total_points(1500)
         wait_keys(r.px, expected_keys(want), 60)
@@ -262,8 +264,8 @@ def test_v1_influxd_restarts_and_kills_give_the_same_points():
     ix.create_db("leaf")
     px = FaultProxy(ix.url).start()
     rig = Rig(px.url, 6000, rate=400, cloud={"api": "v1", "database": "leaf", "token_file": ""})
-    rig.start()
     try:
+        rig.start()
         restarts = kills = 0
         for i in range(6):
             time.sleep(random.uniform(0.8, 1.6))
@@ -300,8 +302,9 @@ def test_offline_long_stretch_then_back_paced_live_first():
     # 25 samples per second of log time, 250 samples a second: 10 log seconds
     # (10 records) per second; 60 s of publishing = 10 minutes of driving
     rig = Rig(r.px.url, 15000, rate=250, step_ms=40,
-              cloud={"max_bytes_per_5min": str(limit), "pacing_window_s": str(window)}).start()
+              cloud={"max_bytes_per_5min": str(limit), "pacing_window_s": str(window)})
     try:
+        rig.start()
         wait_for(lambda: "unreachable" in rig.alerts(), 15, "unreachable alert")
         time.sleep(30)  # a long stretch offline, while the drive goes on
         led = rig.ledger()
@@ -342,9 +345,10 @@ def test_offline_long_stretch_then_back_paced_live_first():
 
 def test_status_codes_split_retry_after_backoff_dead_letter_auth():
     r = Remote()
-    rig = Rig(r.px.url, 5000, rate=250).start()
+    rig = Rig(r.px.url, 5000, rate=250)
     px = r.px
     try:
+        rig.start()
         wait_for(lambda: px.stats(log=False)["points"] > 50, 30, "traffic")
         conflict = ('{"code":"invalid","message":"partial write: field type conflict: input field '
                     '\\"battery_gids\\" on measurement \\"battery\\" is type integer, already exists '
@@ -359,7 +363,11 @@ def test_status_codes_split_retry_after_backoff_dead_letter_auth():
                    "match": "/write"},
                   {"reject": "^battery,", "status": 400, "body": conflict, "match": "/write"})
         wait_for(lambda: px.stats(log=False)["queue"] == 0, 60, "the faults were played")
-        log = [e for e in px.stats()["log"] if e["method"] == "POST"]
+
+        def writes():  # a request is logged once answered: wait for the 400's
+            log = [e for e in px.stats()["log"] if e["method"] == "POST"]
+            return log if any(e["status"] == 400 for e in log) else None
+        log = wait_for(writes, 20, "the partial write answered")
         i413 = next(i for i, e in enumerate(log) if e["status"] == 413)
         assert log[i413 + 1]["lines"] < log[i413]["lines"], "413 must split: %r" % log[i413:i413 + 2]
         i429 = next(i for i, e in enumerate(log) if e["status"] == 429)
@@ -402,8 +410,9 @@ def test_status_codes_split_retry_after_backoff_dead_letter_auth():
 def test_slow_responses_time_out_without_blocking_the_worker():
     r = Remote()
     px = r.px
-    rig = Rig(px.url, 6000, rate=300, cloud={"timeout_s": "2", "ping_timeout_s": "1"}).start()
+    rig = Rig(px.url, 6000, rate=300, cloud={"timeout_s": "2", "ping_timeout_s": "1"})
     try:
+        rig.start()
         wait_for(lambda: px.stats(log=False)["points"] > 50, 30, "traffic")
         px.script({"hang_s": 8, "match": "/write"},
                   {"delay_ms": 3000, "match": "/ping"},
@@ -434,8 +443,9 @@ def test_kill9_worker_mid_upload_loses_nothing():
     r = Remote()
     px = r.px
     px.default({"delay_ms": 400})  # every request is slow: kills land mid-upload
-    rig = Rig(px.url, 8000, rate=400).start()
+    rig = Rig(px.url, 8000, rate=400)
     try:
+        rig.start()
         kills = 0
         for _ in range(6):
             wait_for(lambda: rig.writer()["state"] == "ready", 20, "writer ready")
@@ -475,8 +485,9 @@ def test_kill_everything_mid_upload_loses_nothing():
     r = Remote()
     px = r.px
     px.default({"delay_ms": 300})
-    rig = Rig(px.url, 6000, rate=500).start()
+    rig = Rig(px.url, 6000, rate=500)
     try:
+        rig.start()
         wait_for(lambda: px.stats(log=False)["points"] > 100, 30, "uploading")
         kill_everything(rig.d)
         rig.d.start()  # RUNDIR survived (a crash, not a reboot): the journal is re-attached
@@ -496,8 +507,9 @@ def test_power_cut_torn_tail_rest_delivered():
     r = Remote()
     px = r.px
     px.default({"status": 503, "body": "down"})  # nothing leaves: all of it is spooled
-    rig = Rig(px.url, 4000, rate=1000).start()
+    rig = Rig(px.url, 4000, rate=1000)
     try:
+        rig.start()
         wait_for(lambda: rig.published() >= 4000, 30, "all published")
         want = rig.expected()
         wait_for(lambda: rig.ledger().get("queued_records", 0) >= len(want) // 4 - 2, 15, "spooled")
@@ -533,8 +545,9 @@ def test_disk_cap_during_long_outage_drops_oldest_counted():
     px = r.px
     px.default({"reset": True})
     # one record per sample, 20000 samples: several times the 1 MiB cap
-    rig = Rig(px.url, 20000, rate=2500, cloud={"spool_max_mb": "1", "resolution_ms": "0"}).start()
+    rig = Rig(px.url, 20000, rate=2500, cloud={"spool_max_mb": "1", "resolution_ms": "0"})
     try:
+        rig.start()
         wait_for(lambda: rig.published() >= 20000, 30, "all published")
         wait_for(lambda: rig.ledger().get("dropped", 0) > 0, 20, "oldest dropped")
         wait_for(lambda: rig.counters()["samples"] >= 20000, 20, "all taken")
@@ -565,8 +578,9 @@ def test_disk_cap_during_long_outage_drops_oldest_counted():
 
 def test_stop_is_quick_and_loses_nothing():
     r = Remote()
-    rig = Rig(r.px.url, 5000, rate=500).start()
+    rig = Rig(r.px.url, 5000, rate=500)
     try:
+        rig.start()
         wait_for(lambda: rig.published() >= 1500, 20, "publishing")
         code, took = rig.stop()
         assert code == 0, code
@@ -584,8 +598,9 @@ def test_retention_drops_old_records_with_a_count():
     days = 30
     # log time starts 30 days and 20 s ago: the first 20 s are too old
     base = (int(time.time()) - days * 86400 - 20) * 1000
-    rig = Rig(r.px.url, 4000, rate=1000, base_ms=base, cloud={"retention_days": str(days)}).start()
+    rig = Rig(r.px.url, 4000, rate=1000, base_ms=base, cloud={"retention_days": str(days)})
     try:
+        rig.start()
         want = rig.expected()
         cut = int(time.time() * 1000) - days * 86400 * 1000
         young = {k: v for k, v in want.items() if k[1] >= cut + 3000}
@@ -604,8 +619,9 @@ def test_retention_drops_old_records_with_a_count():
 def test_sync_rounds_ping_first_and_quick_return():
     r = Remote()
     px = r.px
-    rig = Rig(px.url, 100000, rate=50, cloud={"sync_interval_s": "4"}).start()
+    rig = Rig(px.url, 100000, rate=50, cloud={"sync_interval_s": "4"})
     try:
+        rig.start()
         wait_for(lambda: len(posts(px)) >= 3, 30, "three rounds")
         t = [e["t"] for e in posts(px)]
         gaps = [b - a for a, b in zip(t, t[1:])]
@@ -640,8 +656,9 @@ def test_tls_verified_with_ca_file():
     tls = FaultProxy(r.px.url)
     tls.tls = make_cert(tls.tmp)
     tls.start()
-    rig = Rig(tls.url, 2000, rate=1000).start()
+    rig = Rig(tls.url, 2000, rate=1000)
     try:
+        rig.start()
         wait_for(lambda: "unreachable" in rig.alerts(), 20, "TLS refused")
         text = rig.alerts()["unreachable"]["text"]
         assert "certificate" in text.lower() or "ssl" in text.lower(), text
@@ -756,8 +773,9 @@ def test_real_drive_offline_then_back_every_point():
     ix.create_db("leaf")
     r = Remote()
     r.px.default({"reset": True})
-    rig = DriveRig("replay:%s,speed=2" % log, r.px.url, influx_url=ix.url).start()
+    rig = DriveRig("replay:%s,speed=2" % log, r.px.url, influx_url=ix.url)
     try:
+        rig.start()
         wait_for(lambda: "unreachable" in {a["code"] for a in rig.worker("cloud")["alerts"]}, 20,
                  "unreachable")
         rig.replay_done()
@@ -810,8 +828,8 @@ def test_real_drive_bytes_per_hour():
         px = FaultProxy("").start()  # answers 204 itself, counts every line
         rig = DriveRig("replay:%s,speed=40,loop" % log, px.url,
                        cloud={"resolution_ms": res, "sync_interval_s": "8"})
-        rig.start()
         try:
+            rig.start()
             span = 20 * 60 * 1000  # 20 minutes of driving
 
             def covered():
@@ -913,8 +931,9 @@ def test_doctor_cloud_checks():
                                  "ping_timeout_s": "1"})
         assert res["cloud url"][0] == "WARN", out
         # with leafmond running: the ledger
-        rig = Rig(r.px.url, 500, rate=1000).start()
+        rig = Rig(r.px.url, 500, rate=1000)
         try:
+            rig.start()
             wait_for(lambda: rig.ledger().get("last_success"), 20, "a sync")
             code, res, out = doctor({"url": r.px.url}, rundir=rig.d.rundir)
             assert res["cloud sync"][0] == "OK" and "last success" in res["cloud sync"][1], out
