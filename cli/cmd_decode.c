@@ -59,7 +59,7 @@ parse_opts(struct cli *c, int argc, char **argv, struct decode_opts *o)
 	o->gen = c->cfg.can.generation;
 	o->interval_ms = c->cfg.can.publish_interval_ms > 0 ? c->cfg.can.publish_interval_ms : 100;
 	o->json = c->json;
-	optind = 1;
+	optind = 0; /* glibc: re-initialise (leafmon.c parsed with "+") */
 	while ((ch = getopt_long(argc, argv, "f:jst:b:g:i:h", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'f':

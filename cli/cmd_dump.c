@@ -128,7 +128,7 @@ cmd_dump(struct cli *c, int argc, char **argv)
 	nng_socket s;
 	int ch, rc;
 
-	optind = 1;
+	optind = 0; /* glibc: re-initialise (leafmon.c parsed with "+") */
 	while ((ch = getopt_long(argc, argv, "i:", opts, NULL)) != -1) {
 		if (ch != 'i' || parse_ids(optarg, &f) < 0) {
 			fprintf(stderr, "usage: leafmon dump [--id 1DB,5BC,700-7FF]\n");

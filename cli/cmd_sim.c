@@ -128,7 +128,7 @@ cmd_sim(struct cli *c, int argc, char **argv)
 
 	bool bad = false;
 
-	optind = 1;
+	optind = 0; /* glibc: re-initialise (leafmon.c parsed with "+") */
 	while ((ch = getopt_long(argc, argv, "t:g:d:", opts, NULL)) != -1) {
 		if (ch == 't')
 			to = optarg;
@@ -210,7 +210,7 @@ cmd_replay(struct cli *c, int argc, char **argv)
 	int fmt = LF_AUTO, ch, fd, rc;
 	struct logread r;
 
-	optind = 1;
+	optind = 0; /* glibc: re-initialise (leafmon.c parsed with "+") */
 	while ((ch = getopt_long(argc, argv, "t:s:lf:", opts, NULL)) != -1) {
 		if (ch == 't')
 			to = optarg;

@@ -58,13 +58,45 @@ check_iface(struct doctor *d, const char *ifc)
 			      strstr(out, "LISTEN-ONLY") ? ", listen-only" : "");
 }
 
+/* The can worker asks for a 4 MiB socket buffer (a full bus for about a
+ * second of a stalled loop); without CAP_NET_ADMIN the kernel caps it at
+ * net.core.rmem_max, which the installed sysctl.d file raises. */
+static void
+check_rmem(struct doctor *d)
+{
+	char buf[32] = "";
+	FILE *fp = fopen("/proc/sys/net/core/rmem_max", "re");
+	if (fp == NULL || fgets(buf, sizeof(buf), fp) == NULL) {
+		if (fp != NULL)
+			fclose(fp);
+		doctor_report(d, DOC_SKIP, "can.rx_buffer", NULL, "net.core.rmem_max unreadable");
+		return;
+	}
+	fclose(fp);
+	long v = atol(buf);
+	if (v < (4L << 20))
+		doctor_report(d, DOC_WARN, "can.rx_buffer",
+			      "sysctl -w net.core.rmem_max=4194304 (made permanent by the installed "
+			      "sysctl.d/60-leafmon.conf; systemctl restart systemd-sysctl)",
+			      "net.core.rmem_max is %ld: a busy bus can overflow the socket while the "
+			      "worker is briefly stalled (counted as can_rx_overflows)",
+			      v);
+	else
+		doctor_report(d, DOC_OK, "can.rx_buffer", NULL, "net.core.rmem_max %ld", v);
+}
+
 static void
 check_sources(struct doctor *d, const struct config *cfg)
 {
 	struct stat st;
+	bool socketcan = false;
 
 	for (int i = 0; i < cfg->can.nsrc; i++) {
 		const struct src_spec *s = &cfg->can.src[i];
+		if (s->kind == SRC_SOCKETCAN && !socketcan) {
+			socketcan = true;
+			check_rmem(d);
+		}
 		if (s->kind == SRC_SOCKETCAN)
 			check_iface(d, s->path);
 		else if (s->kind == SRC_SLCAN || s->kind == SRC_REPLAY) {

@@ -12,7 +12,6 @@
 #include <sys/stat.h>
 
 #include "cli.h"
-#include "doctor_influx.h"
 #include "influx_api.h"
 #include "status.h"
 #include "util.h"

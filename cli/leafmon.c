@@ -109,6 +109,6 @@ main(int argc, char **argv)
 	/* commands parse their own options; optind restarts for them */
 	int sub_argc = argc - optind;
 	char **sub_argv = argv + optind;
-	optind = 1;
+	optind = 0; /* glibc: a full re-initialisation, so commands permute their args */
 	return cmd->fn(c, sub_argc, sub_argv);
 }

@@ -6,6 +6,9 @@ target_compile_definitions(leafmon_options INTERFACE _GNU_SOURCE
 target_compile_options(leafmon_options INTERFACE -Wall -Wextra -Wshadow -Wstrict-prototypes
   -Wmissing-prototypes -Wno-unused-parameter -Wno-missing-field-initializers
   $<$<BOOL:${LEAFMON_WERROR}>:-Werror>)
+if(LEAFMON_UNSIGNED_CHAR)
+  target_compile_options(leafmon_options INTERFACE -funsigned-char)
+endif()
 if(LEAFMON_SANITIZE)
   target_compile_options(leafmon_options INTERFACE -fsanitize=${LEAFMON_SANITIZE}
     -fno-omit-frame-pointer -fno-sanitize-recover=all)

@@ -128,6 +128,10 @@ on_chan(struct loop *l, int fd, uint32_t ev, void *arg)
 	ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
 	if (n == -1 && (errno == EAGAIN || errno == EINTR))
 		return;
+	/* on a SOCK_SEQPACKET a zero-length message also reads as 0: only a
+	 * hang-up (or an error) is the end of the channel */
+	if (n == 0 && !(ev & (EPOLLHUP | EPOLLRDHUP)))
+		return;
 	if (n <= 0) {
 		loop_del_fd(l, fd);
 		close(fd);
@@ -306,7 +310,7 @@ worker_init(struct worker *w, const char *name, int argc, char **argv)
 		w->chan_fd = WORKER_CHAN_FD;
 		fd_cloexec(w->chan_fd);
 		fd_nonblock(w->chan_fd);
-		if (loop_add_fd(w->loop, w->chan_fd, EPOLLIN, on_chan, w) < 0)
+		if (loop_add_fd(w->loop, w->chan_fd, EPOLLIN | EPOLLRDHUP, on_chan, w) < 0)
 			fatal("parent channel");
 	}
 	w->hb_timer = loop_timer_new(w->loop, on_hb_timer, w);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -187,11 +188,35 @@ stop_stale_writer(struct daemon *d)
 		kill(pid, SIGKILL);
 }
 
+/* One leafmond per RUNDIR: a second one must not touch the shared memory or
+ * take the first one's workers for leftovers. The lock dies with us. */
+static void
+lock_rundir(struct daemon *d)
+{
+	char path[512], pid[32] = "";
+	snprintf(path, sizeof(path), "%s/leafmond.lock", d->rundir);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd == -1)
+		fatal("%s", path);
+	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		ssize_t n = read(fd, pid, sizeof(pid) - 1);
+		pid[n > 0 ? n : 0] = '\0';
+		pid[strcspn(pid, "\n")] = '\0';
+		fatalx("another leafmond (pid %s) is running with rundir %s", pid[0] ? pid : "?",
+		       d->rundir);
+	}
+	int n = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
+	if (ftruncate(fd, 0) == -1 || pwrite(fd, pid, (size_t)n, 0) != n)
+		log_warn("%s", path);
+	/* the fd stays open (and locked) until we exit */
+}
+
 static void
 setup_dirs(struct daemon *d)
 {
 	if (mkdir_p(d->rundir, 0755) < 0)
 		fatal("rundir %s", d->rundir);
+	lock_rundir(d);
 	if (mkdir_p(d->statedir, 0750) < 0)
 		fatal("statedir %s", d->statedir);
 	bool re_s, re_j;

@@ -38,6 +38,10 @@ on_channel(struct loop *l, int fd, uint32_t ev, void *arg)
 	ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
 	if (n == -1 && (errno == EAGAIN || errno == EINTR))
 		return;
+	/* on a SOCK_SEQPACKET a zero-length message also reads as 0: only a
+	 * hang-up (or an error) is the end of the channel */
+	if (n == 0 && !(ev & (EPOLLHUP | EPOLLRDHUP)))
+		return;
 	if (n <= 0) {
 		/* the worker closed its end; SIGCHLD brings the exit */
 		spawn_close_channel(d, w);
@@ -141,7 +145,7 @@ d_spawn(struct sup *s, struct wk *w)
 		leafmon__v1__heartbeat__free_unpacked(w->hb, NULL);
 		w->hb = NULL;
 	}
-	if (loop_add_fd(d->loop, sv[0], EPOLLIN, on_channel, w) < 0)
+	if (loop_add_fd(d->loop, sv[0], EPOLLIN | EPOLLRDHUP, on_channel, w) < 0)
 		log_warn("%s: channel watch", w->name);
 	log_info("%s: started pid %d", w->name, (int)pid);
 	return 0;

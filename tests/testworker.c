@@ -8,6 +8,8 @@
  *   ignore-stop  ready, ignores Stop (leafmond must escalate)
  *   publish      the can worker's role: a sample every 10 ms into the
  *                journal and on samples.ipc, seq continuing the journal
+ *   empty-msgs   ready, and a zero-length packet on fd 3 every 50 ms (must
+ *                not read as the end of the channel)
  *   subscribe    a writer's role: gap-free subscription from a checkpoint
  *                in STATEDIR; each seq appended to STATEDIR/<name>.seqs
  */
@@ -16,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "bus.h"
@@ -49,6 +52,13 @@ on_exit_timer(struct loop *l, struct loop_timer *t, void *arg)
 	if (strcmp(tw->mode, "hang") == 0)
 		for (;;)
 			pause(); /* the loop is stuck: heartbeats stop */
+}
+
+static void
+send_empty(struct loop *l, struct loop_timer *t, void *arg)
+{
+	(void)!send(WORKER_CHAN_FD, "", 0, MSG_DONTWAIT | MSG_NOSIGNAL);
+	loop_timer_after(t, 50 * NSEC_PER_MSEC);
 }
 
 static void
@@ -193,6 +203,10 @@ main(int argc, char **argv)
 	}
 	if (strcmp(tw.mode, "subscribe") == 0)
 		start_subscriber(&tw);
+	if (strcmp(tw.mode, "empty-msgs") == 0) {
+		tw.timer = loop_timer_new(tw.w.loop, send_empty, &tw);
+		loop_timer_after(tw.timer, 0);
+	}
 	if (strcmp(tw.mode, "crash") != 0)
 		worker_ready(&tw.w, tw.mode);
 	return worker_run(&tw.w);

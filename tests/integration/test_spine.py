@@ -161,6 +161,18 @@ def test_heartbeat_loss_kills_and_restarts():
         d.stop()
 
 
+def test_zero_length_channel_messages_are_not_eof():
+    d = Leafmond(env={"LEAFMON_TEST_WEB": "empty-msgs"}).start()
+    try:
+        pid = d.worker("web")["pid"]
+        time.sleep(1.0)  # twenty empty packets go by
+        w = d.worker("web")
+        assert w["state"] == "ready" and w["pid"] == pid and w["restarts"] == 0, w
+        assert w["heartbeat_age_s"] < 2, w
+    finally:
+        d.stop()
+
+
 def test_ignored_stop_escalates():
     d = Leafmond(env={"LEAFMON_TEST_WEB": "ignore-stop"}, sup={"stop_timeout_s": "1"}).start()
     try:
@@ -259,6 +271,18 @@ def test_subscriber_killed_misses_no_seq_and_supervisor_reattaches():
         d.stop()
 
 
+def test_second_leafmond_on_same_rundir_refused():
+    d = Leafmond().start()
+    try:
+        before = {w["name"]: w["pid"] for w in d.status()["workers"]}
+        r = subprocess.run([bin_path("supervisor/leafmond"), "-c", d.conf], capture_output=True,
+                           text=True, timeout=10)
+        assert r.returncode == 1 and "another leafmond (pid %d)" % d.proc.pid in r.stderr, r
+        assert {w["name"]: w["pid"] for w in d.status()["workers"]} == before
+    finally:
+        d.stop()
+
+
 def test_cli_without_daemon_and_check_config():
     d = Leafmond()
     r = d.cli("status")
@@ -281,7 +305,7 @@ def test_cli_without_daemon_and_check_config():
 run([test_start_to_ready_and_notify, test_kill9_each_worker_comes_back,
      test_crash_loop_ends_failed_then_retries, test_exit78_failed_until_reload,
      test_restart_one_worker_leaves_others, test_heartbeat_loss_kills_and_restarts,
-     test_ignored_stop_escalates, test_reload_bad_config_keeps_old_and_good_restarts_changed,
+     test_zero_length_channel_messages_are_not_eof, test_ignored_stop_escalates, test_reload_bad_config_keeps_old_and_good_restarts_changed,
      test_sigterm_stops_everything_within_bound,
      test_subscriber_killed_misses_no_seq_and_supervisor_reattaches,
-     test_cli_without_daemon_and_check_config])
+     test_second_leafmond_on_same_rundir_refused, test_cli_without_daemon_and_check_config])

@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include "cli.h"
-#include "doctor_influx.h"
 
 struct doctor {
 	struct cli c;

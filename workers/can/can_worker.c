@@ -186,6 +186,7 @@ on_src_fail(struct can_src *s, void *arg)
 
 	log_warnx("source %s failed: %s (retrying)", s->spec.path, s->err);
 	cw->src_down_since[i] = now_real_ns();
+	cw->src_outages[i]++;
 }
 
 static int
@@ -195,8 +196,12 @@ src_try(struct can_worker *cw, int i)
 
 	s->gen = cw->w->cfg.can.generation;
 	if (src_open(s, cw->w->loop, &cw->w->cfg.can.src[i], on_frames, on_src_fail, cw) == 0) {
-		if (cw->src_down_since[i] != 0)
-			log_info("source %s is back", s->spec.path[0] ? s->spec.path : "sim");
+		if (cw->src_down_since[i] != 0) {
+			int64_t gap = now_real_ns() - cw->src_down_since[i];
+			cw->src_down_ns[i] += gap;
+			log_info("source %s is back after %.1f s", s->spec.path[0] ? s->spec.path : "sim",
+				 (double)gap / 1e9);
+		}
 		cw->src_down_since[i] = 0;
 		return 0;
 	}
@@ -395,6 +400,10 @@ can_worker_heartbeat(struct can_worker *cw, struct heartbeat *hb)
 		hb_counter(hb, name, (double)s->frames);
 		snprintf(name, sizeof(name), "src%d_errors", i);
 		hb_counter(hb, name, (double)s->errors);
+		snprintf(name, sizeof(name), "src%d_outages", i);
+		hb_counter(hb, name, (double)cw->src_outages[i]);
+		snprintf(name, sizeof(name), "src%d_down_s", i);
+		hb_counter(hb, name, (double)cw->src_down_ns[i] / 1e9);
 		if (s->state == SRC_DOWN && cw->src_down_since[i] != 0) {
 			char text[256];
 			snprintf(text, sizeof(text), "CAN source %s %.150s is down: %.80s",

@@ -35,6 +35,9 @@ struct can_worker {
 	struct can_src src[SRC_MAX];
 	int nsrc;
 	int64_t src_down_since[SRC_MAX];
+	/* the counted gaps: how often each source went away, and for how long */
+	uint64_t src_outages[SRC_MAX];
+	int64_t src_down_ns[SRC_MAX];
 	struct loop_timer *tick; /* 1 s: asleep, flush, retries, energy */
 	struct recorder rec;
 	bool recording;

@@ -175,11 +175,18 @@ hex_bytes(struct sc *s, int n, struct can_rec *f, int max)
 static int64_t
 t_rel(struct logparse *p, int64_t raw)
 {
+	int64_t d, t;
 	if (!p->have_t0) {
 		p->have_t0 = true;
 		p->t0 = raw;
 	}
-	return p->start_ns + (raw - p->t0);
+	/* hostile logs may jump across the whole int64 range: saturate, never
+	 * overflow (the caller's range check then refuses the line) */
+	if (__builtin_sub_overflow(raw, p->t0, &d))
+		d = raw > p->t0 ? INT64_MAX : INT64_MIN;
+	if (__builtin_add_overflow(p->start_ns, d, &t))
+		t = d > 0 ? INT64_MAX : INT64_MIN;
+	return t;
 }
 
 static int64_t
@@ -350,10 +357,13 @@ p_gvret(struct logparse *p, struct sc *s, struct can_rec *f, char *err, size_t e
 	if (us > (uint64_t)(INT64_MAX / 1000))
 		return ERR("timestamp out of range");
 	if (neg) {
-		int64_t raw = -(int64_t)us * 1000;
+		int64_t raw = -(int64_t)us * 1000, rel, t;
 		if (!p->have_t0)
 			p->anchor_ns = -raw;
-		f->t_ns = p->anchor_ns + (t_rel(p, raw) - p->start_ns);
+		if (__builtin_sub_overflow(t_rel(p, raw), p->start_ns, &rel) ||
+		    __builtin_add_overflow(p->anchor_ns, rel, &t))
+			return ERR("timestamp out of range of the first one");
+		f->t_ns = t;
 	} else
 		f->t_ns = t_auto(p, (int64_t)us * 1000);
 	return 1;

@@ -138,6 +138,11 @@ test_logfmt_gvret(void)
 	CHECK_INT(f.t_ns, ==, 0);
 	CHECK_INT(one(&p, "2500000,1DB,false,Rx,0,0,", &f), ==, 1);
 	CHECK_INT(f.t_ns, ==, 500000000);
+	/* a jump across the int64 range (found by fuzz_logfmt_gvret): refused,
+	 * no signed overflow (the UBSan build checks the "no") */
+	logparse_init(&p, LF_GVRET, BUS_EV, 0);
+	CHECK_INT(one(&p, "-8168467642934449,1,false,Rx,0,0", &f), ==, 1);
+	CHECK_INT(one(&p, "-6,0,false,Rx,0,0,", &f), ==, -1);
 }
 
 static void
