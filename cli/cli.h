@@ -47,6 +47,7 @@ const struct cli *doctor_cli(const struct doctor *d);
 /* leafmond's status as fetched by the doctor (NULL when it is not running) */
 const Status *doctor_status(const struct doctor *d);
 void doctor_can_checks(struct doctor *d);
+void doctor_cloud_checks(struct doctor *d); /* cli/doctor_cloud.c */
 void doctor_influx_checks(struct doctor *d);
 void doctor_web_checks(struct doctor *d); /* cli/doctor_web.c */
 

@@ -134,6 +134,10 @@ print_status(const Status *st, bool sync_only)
 		if (st->workers[i]->ledger != NULL) {
 			print_ledger(st->workers[i]);
 			ledgers++;
+			/* `status sync` alone: the writer's alerts (auth, unreachable...) too */
+			for (size_t k = 0; sync_only && k < st->workers[i]->n_alerts; k++)
+				printf("  alert %s: %s\n", st->workers[i]->alerts[k]->code,
+				       st->workers[i]->alerts[k]->text);
 		}
 	if (sync_only && ledgers == 0)
 		printf("no writer has reported a ledger yet (influx and cloud disabled or starting)\n");

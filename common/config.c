@@ -85,6 +85,9 @@ static const struct key keys[] = {
     {SEC_CLOUD, "max_bytes_per_5min", K_I64, W(cloud, max_bytes_per_5min), 1000,
      1000000000000LL, "5000000"},
     {SEC_CLOUD, "retention_days", K_INT, W(cloud, retention_days), 1, 36500, "30"},
+    {SEC_CLOUD, "gzip", K_BOOL, W(cloud, gzip), 0, 0, "true"},
+    {SEC_CLOUD, "ping_timeout_s", K_INT, W(cloud, ping_timeout_s), 1, 300, "5"},
+    {SEC_CLOUD, "pacing_window_s", K_INT, W(cloud, pacing_window_s), 1, 86400, "300"},
 
     {SEC_WEB, "enabled", K_BOOL, F(web.enabled), 0, 0, "true"},
     {SEC_WEB, "bind", K_STR, F(web.bind), 0, 0, "0.0.0.0"},

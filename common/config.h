@@ -39,6 +39,9 @@ struct cfg_writer {
 	int sync_interval_s;
 	int64_t max_bytes_per_5min;
 	int retention_days;
+	bool gzip;	     /* Content-Encoding: gzip */
+	int ping_timeout_s;  /* the /ping probe's own timeout */
+	int pacing_window_s; /* max_bytes_per_5min applies per this window (300; tests shorten it) */
 	/* loaded, not keys */
 	char token[1024];
 	char token_origin[300]; /* "file PATH" or "environment INFLUX_TOKEN" */

@@ -8,8 +8,8 @@
 
 #include <errno.h>
 #include <stdarg.h>
-#include <stdint.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -22,9 +22,24 @@
 #include "log.h"
 #include "lp.h"
 
-enum alert_id { AL_AUTH, AL_NOT_FOUND, AL_UNREACHABLE, AL_SERVER, AL_REJECTED, AL_CLOCK, AL_COUNT };
-static const char *const alert_codes[AL_COUNT] = {"auth", "not_found", "unreachable", "server_error",
-						  "rejected", "clock_unsynced"};
+enum alert_id {
+	AL_AUTH,
+	AL_NOT_FOUND,
+	AL_UNREACHABLE,
+	AL_SERVER,
+	AL_REJECTED,
+	AL_CLOCK,
+	AL_RETENTION,
+	AL_COUNT
+};
+static const char *const alert_codes[AL_COUNT] = {"auth",     "not_found",	   "unreachable",
+						  "server_error", "rejected", "clock_unsynced",
+						  "retention"};
+
+/* Why the timer is armed: deliver_sync() cuts only a network backoff short. */
+enum wait_kind { WAIT_OTHER, WAIT_NET, WAIT_PACE };
+
+#define RETENTION_ALERT_NS (3600 * NSEC_PER_SEC) /* shown this long after the last drop */
 
 struct deliver {
 	struct loop *loop;
@@ -33,7 +48,9 @@ struct deliver {
 	struct deliver_opts o;
 	struct cfg_writer w;
 	char name[32], vehicle[128];
-	struct spool_cursor *cur;
+	struct spool_cursor *cur;  /* the backlog: [0, live_from), or everything */
+	struct spool_cursor *live; /* [live_from, end) once deliver_set_live_from() ran */
+	uint64_t live_from, cur_end;
 	struct lp_ctx lp;
 	struct lp_stats lps;
 	struct batch batch;
@@ -46,6 +63,8 @@ struct deliver {
 	bool need_probe;
 	struct backoff net_bo, srv_bo, slow_bo;
 	int64_t retry_at;
+	enum wait_kind wait;
+	int64_t expired_at; /* mono time of the last retention drop */
 	struct loop_timer *timer;
 	char write_url[1400], ping_url[600], auth[1200];
 	const char *headers[4];
@@ -104,6 +123,7 @@ static void
 wait_until(struct deliver *d, int64_t delay_ns)
 {
 	d->retry_at = now_mono_ns() + delay_ns;
+	d->wait = WAIT_OTHER;
 	loop_timer_at(d->timer, d->retry_at);
 }
 
@@ -139,6 +159,8 @@ static struct httpc_opts
 http_opts(struct deliver *d, bool with_headers)
 {
 	int64_t total = (int64_t)d->w.timeout_s * NSEC_PER_SEC;
+	if (!with_headers && d->o.ping_timeout_ns > 0) /* the probe has its own */
+		total = d->o.ping_timeout_ns;
 	int64_t conn = d->o.connect_timeout_ns ? d->o.connect_timeout_ns : 5 * NSEC_PER_SEC;
 	if (conn > total)
 		conn = total;
@@ -166,6 +188,14 @@ network_failure(struct deliver *d, const struct httpc_resp *r, const char *what)
 	log_rl(&rl_err, LOG_WARNING, "%s: %s: %s; retry in %.1f s", d->name, what, r->error,
 	       (double)delay / 1e9);
 	wait_until(d, delay);
+	d->wait = WAIT_NET;
+}
+
+static void
+count_http(struct deliver *d, const struct httpc_resp *r)
+{
+	d->st.http_sent_bytes += r->sent_bytes;
+	d->st.http_recv_bytes += r->recv_bytes;
 }
 
 static void
@@ -182,6 +212,7 @@ on_ping(const struct httpc_resp *r, void *arg)
 {
 	struct deliver *d = arg;
 	d->req = NULL;
+	count_http(d, r);
 	if (r->status == 0) {
 		network_failure(d, r, "ping");
 		return;
@@ -226,42 +257,142 @@ batch_cap_bytes(const struct deliver *d)
 	return d->o.batch_bytes ? d->o.batch_bytes : 4u << 20;
 }
 
-/*
- * Add records from the spool to b, at most `max` of them; returns true when
- * b is complete (full, the spool has nothing more now, or a record waits
- * for the clock).
- */
-static bool
-fill_batch(struct deliver *d, struct batch *b, size_t max)
+/* A record older than the remote keeps: dropped by policy, counted, shown. */
+static void
+expire(struct deliver *d, const struct spool_rec *r, int64_t t)
+{
+	d->st.records_expired += spool_drop(d->sp, r->rid, r->rid + 1);
+	d->expired_at = now_mono_ns();
+	alert_set(d, AL_RETENTION,
+		  "%llu records older than the remote's retention (%lld days) were dropped",
+		  (unsigned long long)d->st.records_expired,
+		  (long long)(d->o.max_age_ns / (86400 * NSEC_PER_SEC)));
+	log_rl(&rl_err, LOG_WARNING, "%s: record %llu from %lld s ago is older than the retention: "
+	       "dropped (%llu so far)", d->name, (unsigned long long)r->rid,
+	       (long long)((now_real_ns() - t) / NSEC_PER_SEC), (unsigned long long)d->st.records_expired);
+}
+
+static int64_t
+floor_to(int64_t t, int64_t step)
+{
+	int64_t q = t / step;
+	if (t % step != 0 && t < 0)
+		q--;
+	return q * step;
+}
+
+enum fill { FILL_MORE, FILL_DRY, FILL_COMPLETE };
+
+/* Add records of one cursor to b while *budget lasts: FILL_MORE (budget
+ * spent), FILL_DRY (the cursor has nothing now, or its next record waits
+ * for the clock), FILL_COMPLETE (b is full, or no memory). */
+static enum fill
+fill_from(struct deliver *d, struct batch *b, struct spool_cursor *cur, size_t *budget,
+	  int64_t now_boot, int64_t now_real)
 {
 	struct spool_rec r;
 	size_t ends[LP_MAX_LINES_PER_RECORD];
-	int64_t now_boot = now_boot_ns();
 
-	d->st.holding = false;
-	for (size_t k = 0; k < max; k++) {
-		if (b->nlines >= (size_t)d->w.batch_lines || b->text.len >= batch_cap_bytes(d) ||
-		    spool_peek(d->cur, &r) != 1)
-			return true;
+	for (; *budget > 0; (*budget)--) {
+		if (b->nlines >= (size_t)d->w.batch_lines || b->text.len >= batch_cap_bytes(d))
+			return FILL_COMPLETE;
+		if (spool_peek(cur, &r) != 1)
+			return FILL_DRY;
 		int64_t t;
 		enum spool_time tm = spool_time(d->sp, &r, now_boot, d->o.hold_unsynced_ns, &t);
 		if (tm == SPOOL_TIME_HOLD) {
 			d->st.holding = true;
-			return true;
+			return FILL_DRY;
+		}
+		if (d->o.t_step_ns > 0)
+			t = floor_to(t, d->o.t_step_ns);
+		if (d->o.max_age_ns > 0 && t < now_real - d->o.max_age_ns) {
+			expire(d, &r, t);
+			spool_skip(cur);
+			continue;
 		}
 		int n = lp_record(&d->lp, &b->text, t, tm == SPOOL_TIME_UNSYNCED, r.data, r.len, ends,
 				  &d->lps);
 		if (n > 0 && batch_add(b, r.rid, ends, n) < 0)
-			return true; /* no memory: send what we have */
+			return FILL_COMPLETE; /* no memory: send what we have */
 		if (n <= 0) {
 			spool_ack(d->sp, r.rid, r.rid + 1, false); /* nothing publishable in it */
 			d->st.records_skipped++;
 		}
 		d->st.records_rebased += tm == SPOOL_TIME_REBASED;
 		d->st.records_unsynced += tm == SPOOL_TIME_UNSYNCED;
-		spool_skip(d->cur);
+		spool_skip(cur);
 	}
-	return false;
+	return FILL_MORE;
+}
+
+/*
+ * Live first (deliver_set_live_from): put the cursors at the start of their
+ * ranges, the backlog [0, live_from) and the live [live_from, end). Only
+ * when no batch is out (clean): then every record they passed is
+ * acknowledged and nothing is read twice. A batch built ahead of one in
+ * flight goes on with the cursors where they are, unless the ranges moved:
+ * then it ends there, and the next clean start places them.
+ */
+static bool
+place_cursors(struct deliver *d, bool clean)
+{
+	if (d->live_from == 0)
+		return true;
+	if (!clean)
+		return d->cur_end == d->live_from && d->live != NULL;
+	if (d->cur_end != d->live_from) {
+		spool_cursor_close(d->cur);
+		d->cur = NULL;
+		if (spool_cursor_open(d->sp, 0, d->live_from, &d->cur) < 0)
+			return false;
+		d->cur_end = d->live_from;
+	}
+	if (d->live == NULL && spool_cursor_open(d->sp, d->live_from, UINT64_MAX, &d->live) < 0)
+		return false;
+	spool_cursor_seek(d->live, d->live_from);
+	spool_cursor_seek(d->cur, 0);
+	return true;
+}
+
+/*
+ * Add records to b, live ones first, at most `max` of them; returns true
+ * when b is complete (full, the spool has nothing more now, or a record
+ * waits for the clock). clean: no other batch is out (see place_cursors).
+ */
+static bool
+fill_batch(struct deliver *d, struct batch *b, size_t max, bool clean)
+{
+	int64_t now_boot = now_boot_ns(), now_real = now_real_ns();
+	size_t budget = max;
+
+	d->st.holding = false;
+	if (d->cur == NULL || !place_cursors(d, clean))
+		return true; /* no memory, or the ranges moved */
+	if (d->live != NULL) {
+		enum fill f = fill_from(d, b, d->live, &budget, now_boot, now_real);
+		if (f != FILL_DRY)
+			return f == FILL_COMPLETE;
+	}
+	return fill_from(d, b, d->cur, &budget, now_boot, now_real) != FILL_MORE;
+}
+
+/* Give b's records back to the cursors they came from. */
+static void
+unread(struct deliver *d, const struct batch *b)
+{
+	uint64_t live_min = UINT64_MAX, cur_min = UINT64_MAX;
+	for (size_t i = 0; i < b->nrecs; i++) {
+		uint64_t rid = b->recs[i].rid;
+		if (d->live != NULL && rid >= d->live_from)
+			live_min = rid < live_min ? rid : live_min;
+		else
+			cur_min = rid < cur_min ? rid : cur_min;
+	}
+	if (live_min != UINT64_MAX)
+		spool_cursor_seek(d->live, live_min);
+	if (cur_min != UINT64_MAX && d->cur != NULL)
+		spool_cursor_seek(d->cur, cur_min);
 }
 
 /* A complete batch becomes sendable: its request queued, the clock alert set. */
@@ -279,7 +410,7 @@ batch_ready(struct deliver *d, struct batch *b)
 		return false;
 	if (batch_queue_all(b) < 0) {
 		/* no memory for the request: let the spool hand them again later */
-		spool_cursor_seek(d->cur, b->recs[0].rid);
+		unread(d, b);
 		return false;
 	}
 	return true;
@@ -291,7 +422,7 @@ build_batch(struct deliver *d)
 {
 	if (d->next_state == NEXT_BUILDING) {
 		loop_timer_stop(d->ahead);
-		fill_batch(d, &d->next, SIZE_MAX);
+		fill_batch(d, &d->next, SIZE_MAX, false);
 		d->next_state = batch_ready(d, &d->next) ? NEXT_READY : NEXT_NONE;
 	}
 	if (d->next_state == NEXT_READY) {
@@ -303,7 +434,7 @@ build_batch(struct deliver *d)
 		return true;
 	}
 	batch_reset(&d->batch);
-	fill_batch(d, &d->batch, SIZE_MAX);
+	fill_batch(d, &d->batch, SIZE_MAX, true);
 	d->have_batch = batch_ready(d, &d->batch);
 	return d->have_batch;
 }
@@ -318,7 +449,7 @@ on_ahead(struct loop *l, struct loop_timer *t, void *arg)
 	struct deliver *d = arg;
 	if (d->next_state != NEXT_BUILDING)
 		return;
-	if (fill_batch(d, &d->next, 512))
+	if (fill_batch(d, &d->next, 512, false))
 		d->next_state = batch_ready(d, &d->next) ? NEXT_READY : NEXT_NONE;
 	else
 		loop_timer_after(t, 0);
@@ -501,6 +632,7 @@ on_write(const struct httpc_resp *r, void *arg)
 	char msg[256];
 	d->req = NULL;
 	d->st.last_seconds = r->seconds;
+	count_http(d, r);
 	if (r->status == 0) {
 		network_failure(d, r, "write to");
 		return;
@@ -575,6 +707,7 @@ send_write(struct deliver *d)
 		int64_t wait = d->o.pace(d->o.arg, bytes);
 		if (wait > 0) {
 			wait_until(d, wait);
+			d->wait = WAIT_PACE;
 			return;
 		}
 	}
@@ -673,6 +806,7 @@ deliver_free(struct deliver *d)
 	loop_timer_free(d->timer);
 	loop_timer_free(d->ahead);
 	spool_cursor_close(d->cur);
+	spool_cursor_close(d->live);
 	batch_free(&d->batch);
 	batch_free(&d->next);
 	buf_free(&d->body);
@@ -685,6 +819,28 @@ deliver_kick(struct deliver *d)
 {
 	if (d->req == NULL && !loop_timer_armed(d->timer))
 		step(d);
+}
+
+void
+deliver_sync(struct deliver *d)
+{
+	if (d->req != NULL)
+		return; /* a request is on its way: the flow is alive */
+	if (loop_timer_armed(d->timer)) {
+		if (d->wait != WAIT_NET)
+			return; /* the server asked for the wait, or pacing */
+		loop_timer_stop(d->timer);
+		d->retry_at = 0;
+	}
+	d->need_probe = true;
+	d->st.rounds++;
+	step(d);
+}
+
+void
+deliver_set_live_from(struct deliver *d, uint64_t rid)
+{
+	d->live_from = rid; /* the cursors follow at the next batch */
 }
 
 bool
@@ -738,6 +894,8 @@ void
 deliver_alerts(struct deliver *d, struct heartbeat *hb)
 {
 	struct spool_stats st;
+	if (d->alerts[AL_RETENTION].since != 0 && now_mono_ns() - d->expired_at > RETENTION_ALERT_NS)
+		alert_clear(d, AL_RETENTION);
 	for (int a = 0; a < AL_COUNT; a++)
 		if (d->alerts[a].since != 0)
 			hb_alert(hb, alert_codes[a], d->alerts[a].text, d->alerts[a].since);

@@ -9,6 +9,12 @@
  * no answer: capped exponential backoff with full jitter, and a /ping probe
  * before the next write. api = auto is settled by /ping's version header.
  * One request is in flight at a time; nothing blocks the loop.
+ *
+ * For the cloud writer, optionally: sync rounds that probe /ping (with its
+ * own timeout) before sending; live records (from a given id on) sent ahead
+ * of the backlog, which drains oldest-first; records older than the
+ * remote's retention dropped by policy (counted); send times floored to the
+ * resolution; pacing before each write.
  */
 #ifndef LEAFMON_DELIVER_H
 #define LEAFMON_DELIVER_H
@@ -37,6 +43,9 @@ struct deliver_opts {
 	int64_t connect_timeout_ns;	    /* 0: min(timeout, 5 s) */
 	int64_t net_backoff_max_ns;	    /* 0: 60 s */
 	int64_t slow_retry_min_ns;	    /* 401/403/404 and unproven rejections; 0: 30 s */
+	int64_t ping_timeout_ns;	    /* the /ping probe's own timeout; 0: timeout_s */
+	int64_t t_step_ns;		    /* send times floored to a multiple of this; 0: as they are */
+	int64_t max_age_ns;		    /* older records are dropped by policy when met; 0: never */
 	/* Optional pacing (cloud): before each write, the uncompressed bytes;
 	 * return 0 to send now or how many ns to wait. */
 	int64_t (*pace)(void *arg, size_t bytes);
@@ -50,6 +59,9 @@ struct deliver_stats {
 	uint64_t ok, split, rejected, retried, auth, not_found, network;
 	uint64_t lines_ok, lines_dead, bisections;
 	uint64_t records_rebased, records_unsynced, records_skipped;
+	uint64_t records_expired;	    /* dropped: older than max_age_ns */
+	uint64_t rounds;		    /* deliver_sync() calls that started a probe */
+	uint64_t http_sent_bytes, http_recv_bytes; /* every request, pings included */
 	uint64_t bytes, wire_bytes;
 	uint64_t batches;
 	bool holding; /* waiting for the clock to synchronise */
@@ -62,6 +74,15 @@ int deliver_new(struct deliver **dp, struct loop *l, struct spool *sp, const str
 void deliver_free(struct deliver *d);
 /* Records were committed, or a second passed: send if idle and not in backoff. */
 void deliver_kick(struct deliver *d);
+/*
+ * A sync round: probe /ping, then send what is queued. Does nothing while
+ * a request is in flight or a server-imposed wait (Retry-After, 5xx, auth)
+ * or pacing runs; cuts a network backoff short (the link came back).
+ */
+void deliver_sync(struct deliver *d);
+/* Records from rid on are live: each batch takes them first, then the
+ * backlog before rid, oldest-first. 0 (the default): one queue. */
+void deliver_set_live_from(struct deliver *d, uint64_t rid);
 /* Nothing in flight and nothing waiting to be retried. */
 bool deliver_idle(const struct deliver *d);
 const struct deliver_stats *deliver_stats(const struct deliver *d);

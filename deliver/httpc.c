@@ -26,6 +26,7 @@ struct httpc_req {
 	char version[64];
 	char retry_after[64];
 	char errbuf[CURL_ERROR_SIZE];
+	uint64_t header_out; /* request line and headers as sent */
 	bool done;
 	struct httpc_req *next;
 };
@@ -191,6 +192,15 @@ header_value(const char *p, size_t len, const char *name, char *out, size_t cap)
 	snprintf(out, cap, "%.*s", (int)len, p);
 }
 
+static int
+debug_cb(CURL *e, curl_infotype type, char *data, size_t size, void *arg)
+{
+	struct httpc_req *r = arg;
+	if (type == CURLINFO_HEADER_OUT)
+		r->header_out += size;
+	return 0;
+}
+
 static size_t
 header_cb(char *p, size_t size, size_t n, void *arg)
 {
@@ -225,6 +235,10 @@ setup(struct httpc_req *r, const char *method, const char *url, const void *body
 	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb);
 	curl_easy_setopt(e, CURLOPT_HEADERDATA, r);
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->errbuf);
+	/* the debug callback sees the header bytes as sent; nothing is printed */
+	curl_easy_setopt(e, CURLOPT_DEBUGFUNCTION, debug_cb);
+	curl_easy_setopt(e, CURLOPT_DEBUGDATA, r);
+	curl_easy_setopt(e, CURLOPT_VERBOSE, 1L);
 	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
 	if (o->ca_file != NULL && o->ca_file[0] != '\0')
@@ -282,6 +296,27 @@ httpc_pending(const struct httpc *h)
 	return h->pending;
 }
 
+/* Response header bytes plus body bytes. (CURLINFO_REQUEST_SIZE would not
+ * do for the other direction: it includes a small body sent with the
+ * headers, which CURLINFO_SIZE_UPLOAD_T counts too.) */
+static uint64_t
+recv_bytes(CURL *e)
+{
+	long h = 0;
+	curl_off_t b = 0;
+	curl_easy_getinfo(e, CURLINFO_HEADER_SIZE, &h);
+	curl_easy_getinfo(e, CURLINFO_SIZE_DOWNLOAD_T, &b);
+	return (uint64_t)(h > 0 ? h : 0) + (uint64_t)(b > 0 ? b : 0);
+}
+
+static uint64_t
+sent_bytes(const struct httpc_req *r)
+{
+	curl_off_t b = 0;
+	curl_easy_getinfo(r->easy, CURLINFO_SIZE_UPLOAD_T, &b);
+	return r->header_out + (uint64_t)(b > 0 ? b : 0);
+}
+
 static void
 finish(struct httpc_req *r, CURLcode code)
 {
@@ -301,6 +336,8 @@ finish(struct httpc_req *r, CURLcode code)
 	snprintf(resp.version, sizeof(resp.version), "%s", r->version);
 	snprintf(resp.retry_after, sizeof(resp.retry_after), "%s", r->retry_after);
 	resp.seconds = secs;
+	resp.sent_bytes = sent_bytes(r);
+	resp.recv_bytes = recv_bytes(r->easy);
 	r->done = true; /* a cancel from inside the callback is a no-op */
 	r->cb(&resp, r->arg);
 }

@@ -27,6 +27,8 @@ struct httpc_resp {
 	char version[64];     /* X-Influxdb-Version */
 	char retry_after[64]; /* Retry-After */
 	double seconds;	      /* total time */
+	uint64_t sent_bytes;  /* request line, headers and body as sent (HTTP level, before TLS) */
+	uint64_t recv_bytes;  /* response headers and body as received */
 };
 
 typedef void (*httpc_cb)(const struct httpc_resp *r, void *arg);

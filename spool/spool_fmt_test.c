@@ -187,6 +187,10 @@ test_time_resolve_rules(void)
 	/* hold 0: never held, never re-based, even when stamped in the future */
 	r = rec_at(b1, 7 * S, 99 * S, false);
 	CHECK(spool_time_resolve(&r, &an, 1, b1, 99 * S, 0, &t) == SPOOL_TIME_UNSYNCED);
+	/* even one stamped ahead of the boot clock (an accelerated replay) */
+	r = rec_at(b2, 9 * S, 50 * S, false);
+	CHECK(spool_time_resolve(&r, NULL, 0, b2, 10 * S, 0, &t) == SPOOL_TIME_UNSYNCED);
+	CHECK(spool_time_resolve(&r, NULL, 0, b2, 10 * S, hold, &t) == SPOOL_TIME_HOLD);
 	r = rec_at(b2, 7 * S, 500 * S, false);
 	CHECK(spool_time_resolve(&r, &an, 1, b2, 99 * S, 0, &t) == SPOOL_TIME_UNSYNCED);
 }

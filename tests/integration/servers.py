@@ -242,26 +242,38 @@ class FaultProxy(_Proc):
     """tests/tools/faultproxy.py in front of `upstream` (see its docstring)."""
     name = "faultproxy"
 
-    def __init__(self, upstream="", tmp=None):
+    def __init__(self, upstream="", tmp=None, tls=None):
+        """tls: (cert, key) PEM files to serve HTTPS (the URL then names
+        localhost, as a certificate for it would)."""
         super().__init__(tmp)
         self.upstream = upstream
         self.port_file = os.path.join(self.tmp, "port")
         self.url = None
+        self.tls = tls
 
     def start(self, timeout=15):
         if os.path.exists(self.port_file):
             os.unlink(self.port_file)
         tool = os.path.join(SRC, "tests", "tools", "faultproxy.py")
-        self._spawn(["python3", tool, "--upstream", self.upstream, "--port-file", self.port_file])
+        argv = ["python3", tool, "--upstream", self.upstream, "--port-file", self.port_file]
+        if self.tls:
+            argv += ["--tls-cert", self.tls[0], "--tls-key", self.tls[1]]
+        self._spawn(argv)
         wait_for(lambda: os.path.exists(self.port_file), timeout, "faultproxy port file")
         with open(self.port_file) as f:
-            self.url = "http://127.0.0.1:%s" % f.read().strip()
+            port = f.read().strip()
+        self.url = ("https://localhost:%s" if self.tls else "http://127.0.0.1:%s") % port
+        # the control channel is plain HTTP on the same port only without TLS
+        self.ctl_url = None if self.tls else self.url
         return self
 
     def _ctl(self, path, obj=None):
-        st, body, _ = http("POST" if obj is not None or path != "stats" else "GET",
-                           self.url + "/__proxy/" + path,
-                           json.dumps(obj) if obj is not None else (b"" if path != "stats" else None))
+        if self.ctl_url is None:
+            raise AssertionError("faultproxy: no control channel over TLS (use a plain one)")
+        get = obj is None and (path.startswith("stats") or path == "keys")
+        st, body, _ = http("GET" if get else "POST",
+                           self.ctl_url + "/__proxy/" + path,
+                           json.dumps(obj) if obj is not None else (None if get else b""))
         if st not in (200, 204):
             raise AssertionError("faultproxy %s: HTTP %d %s" % (path, st, body[:200]))
         return json.loads(body) if body else None
@@ -275,8 +287,12 @@ class FaultProxy(_Proc):
     def reset(self):
         self._ctl("reset", {})
 
-    def stats(self):
-        return self._ctl("stats")
+    def stats(self, log=True):
+        return self._ctl("stats" if log else "stats?log=0")
+
+    def keys(self):
+        """{(series, timestamp): times stored} of every point the upstream took."""
+        return {(k[0], k[1]): k[2] for k in self._ctl("keys")}
 
 
 class FakeInflux2(_Proc):

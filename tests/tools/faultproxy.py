@@ -14,7 +14,8 @@ Control (JSON over HTTP on the same port, paths under /__proxy/):
   POST /__proxy/script   [action, ...]   appended to the queue
   POST /__proxy/default  action          used when the queue is empty
   POST /__proxy/reset                    clears queue, default, counts, log
-  GET  /__proxy/stats                    counts and the request log
+  GET  /__proxy/stats[?log=0]            counts and the request log (log=0: without)
+  GET  /__proxy/keys                     [series, timestamp, times stored] of every point
 An action is an object with any of:
   "match": "regex on the path" (not consumed by requests that do not match)
   "times": N (default 1)
@@ -23,6 +24,15 @@ An action is an object with any of:
   "reset": true          close the connection with a TCP reset
   "hang_s": N            read the request, answer nothing for N seconds
   "forward": true        forward (the default)
+  "reject": "regex"      a partial write: lines matching the regex are refused,
+                         the others forwarded; the answer is "status" (400) with
+                         "body" where {n} is the number refused and {line} the
+                         first of them (JSON-escaped). Without a matching line
+                         the request is forwarded and the action stays queued.
+With --tls-cert/--tls-key it serves HTTPS (for TLS verification tests).
+Each logged request has "t" (arrival), "bytes" (body as sent), "raw_bytes"
+(uncompressed), "wire_bytes" (request line, headers and body) and, for line
+protocol, "tmin"/"tmax" (the oldest and newest timestamps in it).
 """
 
 import argparse
@@ -34,6 +44,7 @@ import os
 import re
 import socket
 import socketserver
+import ssl
 import struct
 import sys
 import threading
@@ -83,24 +94,40 @@ class State:
         self.by_status = {}
         self.log = []
 
+    def push_front(self, a):
+        """Give back an action that did not apply (next_action took one of its times)."""
+        with self.lock:
+            for q in self.queue:
+                if q.get("_id") == a["_id"]:
+                    q["times"] = q.get("times", 1) + 1
+                    return
+            a["times"] = 1
+            self.queue.insert(0, a)
+
     def next_action(self, path):
         with self.lock:
             self.requests += 1
             for a in self.queue:
                 if "match" in a and not re.search(a["match"], path):
                     continue
+                a.setdefault("_id", id(a))
                 a["times"] = a.get("times", 1) - 1
                 if a["times"] <= 0:
                     self.queue.remove(a)
                 return dict(a)
             return dict(self.default)
 
-    def stats(self):
+    def stats(self, with_log=True):
         with self.lock:
             dup = sum(c - 1 for c in self.counts.values() if c > 1)
             return {"requests": self.requests, "points": self.points,
                     "distinct": len(self.counts), "duplicates": dup,
-                    "by_status": self.by_status, "queue": len(self.queue), "log": self.log[-500:]}
+                    "by_status": self.by_status, "queue": len(self.queue),
+                    "log": self.log[-20000:] if with_log else []}
+
+    def keys(self):
+        with self.lock:
+            return [[k[0], k[1], c] for k, c in self.counts.items()]
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -133,7 +160,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
         path = self.path.split("?")[0]
         data = self.body()
         if path == "/__proxy/stats":
-            return self.reply(200, json.dumps(st.stats()).encode(), {"Content-Type": "application/json"})
+            full = "log=0" not in self.path
+            return self.reply(200, json.dumps(st.stats(full)).encode(), {"Content-Type": "application/json"})
+        if path == "/__proxy/keys":
+            return self.reply(200, json.dumps(st.keys()).encode(), {"Content-Type": "application/json"})
         with st.lock:
             if path == "/__proxy/script":
                 st.queue.extend(json.loads(data))
@@ -145,20 +175,35 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 return self.reply(404, b"unknown control path\n")
         return self.reply(204)
 
-    def record(self, st, status, body, forwarded):
+    def raw_body(self, body):
+        try:
+            return gzip.decompress(body) if self.headers.get("Content-Encoding", "") == "gzip" else body
+        except OSError:
+            return b""
+
+    def record(self, st, status, body, forwarded, stored=None):
+        """stored: the lines the upstream kept, when not all of the body."""
         url = urllib.parse.urlsplit(self.path)
         enc = self.headers.get("Content-Encoding", "")
+        head = len(self.requestline) + 2 + 2 + sum(len(k) + len(v) + 4 for k, v in
+                                                    self.headers.items())
         entry = {"method": self.command, "path": url.path, "query": dict(urllib.parse.parse_qsl(url.query)),
                  "auth": self.headers.get("Authorization", ""), "encoding": enc, "status": status,
-                 "forwarded": forwarded, "bytes": len(body), "lines": 0, "t": time.time()}
+                 "forwarded": forwarded, "bytes": len(body), "lines": 0,
+                 "t": getattr(self, "t_arrival", time.time()), "t_done": time.time(),
+                 "raw_bytes": 0, "wire_bytes": head + len(body)}
         if body and self.command == "POST":
-            try:
-                raw = gzip.decompress(body) if enc == "gzip" else body
-            except OSError:
-                raw = b""
+            raw = self.raw_body(body)
+            entry["raw_bytes"] = len(raw)
             keys = lp_keys(raw)
             entry["lines"] = len(keys)
-            if forwarded and 200 <= status < 300:
+            ts = [int(k[1]) for k in keys if k[1].lstrip("-").isdigit()]
+            if ts:
+                entry["tmin"], entry["tmax"] = min(ts), max(ts)
+            if stored is not None:
+                keys = lp_keys(stored)
+                entry["stored_lines"] = len(keys)
+            if forwarded and (stored is not None or 200 <= status < 300):
                 with st.lock:
                     for k in keys:
                         st.counts[k] = st.counts.get(k, 0) + 1
@@ -167,10 +212,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
             st.by_status[str(status)] = st.by_status.get(str(status), 0) + 1
             st.log.append(entry)
 
-    def forward(self, st, body):
+    def forward(self, st, body, headers=None):
         up = st.upstream
         conn = http.client.HTTPConnection(up.hostname, up.port, timeout=120)
-        headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP}
+        if headers is None:
+            headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP}
         try:
             conn.request(self.command, self.path, body=body if self.command == "POST" else None,
                          headers=headers)
@@ -183,12 +229,37 @@ class Handler(http.server.BaseHTTPRequestHandler):
         finally:
             conn.close()
 
+    def partial(self, st, a, body):
+        """A partial write: refuse the lines matching a["reject"], forward the rest."""
+        lines = self.raw_body(body).split(b"\n")
+        pat = re.compile(a["reject"].encode())
+        bad = [x for x in lines if x.strip() and pat.search(x)]
+        if not bad:
+            st.push_front(a)
+            return False
+        good = b"\n".join(x for x in lines if x.strip() and not pat.search(x)) + b"\n"
+        fwd = 204
+        if good.strip() and st.upstream is not None:
+            hdrs = {k: v for k, v in self.headers.items() if k.lower() not in HOP | {"content-encoding"}}
+            fwd, _, _ = self.forward(st, good, hdrs)
+        first = json.dumps(bad[0].decode("utf-8", "replace"))[1:-1]
+        out = a.get("body", "{n} refused").replace("{n}", str(len(bad))).replace("{line}", first)
+        if 200 <= fwd < 300:
+            self.record(st, a.get("status", 400), body, True, stored=good)
+        else:
+            self.record(st, fwd, body, False)
+        self.reply(a.get("status", 400), out.encode(), a.get("headers"))
+        return True
+
     def handle_one(self):
         st = self.server.state
         if self.path.startswith("/__proxy/"):
             return self.control(st)
+        self.t_arrival = time.time()
         body = self.body()
         a = st.next_action(urllib.parse.urlsplit(self.path).path)
+        if a.get("reject") and self.command == "POST" and self.partial(st, a, body):
+            return
         if a.get("delay_ms"):
             time.sleep(a["delay_ms"] / 1000.0)
         if a.get("reset"):
@@ -230,9 +301,15 @@ def main():
     ap.add_argument("--upstream", default="", help="http://host:port (empty: answer 204 itself)")
     ap.add_argument("--listen", default="127.0.0.1:0")
     ap.add_argument("--port-file")
+    ap.add_argument("--tls-cert", help="serve HTTPS with this certificate (PEM)")
+    ap.add_argument("--tls-key", help="and this key")
     args = ap.parse_args()
     host, port = args.listen.rsplit(":", 1)
     srv = Server((host, int(port)), Handler)
+    if args.tls_cert:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(args.tls_cert, args.tls_key)
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
     srv.state = State(args.upstream)
     if args.port_file:
         with open(args.port_file + ".tmp", "w") as f:

@@ -1,0 +1,24 @@
+/*
+ * leafmon-cloud: the remote InfluxDB writer (cloud_worker.h).
+ */
+#include <stdlib.h>
+
+#include "cloud_worker.h"
+#include "log.h"
+
+int
+main(int argc, char **argv)
+{
+	static struct worker w;
+	static struct cw cw;
+
+	worker_init(&w, "cloud", argc, argv);
+	if (!w.cfg.cloud.enabled) {
+		log_info("[cloud] enabled = false: nothing to do");
+		return 0;
+	}
+	if (cw_start(&cw, &w) < 0)
+		fatalx("cannot start (see above)");
+	worker_ready(&w, w.cfg.cloud.url);
+	return worker_run(&w);
+}
