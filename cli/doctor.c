@@ -175,8 +175,9 @@ check_snapshot(struct doctor *d)
 typedef void (*doctor_fn)(struct doctor *d);
 
 /* The registry: the spine's checks, then each part's. */
-static const doctor_fn checks[] = {check_config,       check_daemon,	 check_snapshot,
-				   doctor_can_checks,  doctor_influx_checks, doctor_web_checks};
+static const doctor_fn checks[] = {check_config,	  check_daemon,		check_snapshot,
+				   doctor_can_checks,	  doctor_influx_checks, doctor_cloud_checks,
+				   doctor_web_checks};
 
 int
 cmd_doctor(struct cli *c, int argc, char **argv)
