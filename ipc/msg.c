@@ -4,6 +4,11 @@
  */
 #include "msg.h"
 
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+
 Sample *
 msg_sample_unpack(const uint8_t *data, size_t len)
 {
@@ -52,4 +57,43 @@ msg_control_response_unpack(const uint8_t *data, size_t len)
 	if (len > MSG_CONTROL_MAX)
 		return NULL;
 	return leafmon__v1__control_response__unpack(NULL, len, data);
+}
+
+enum chan_rc
+chan_recv(int fd, uint32_t ev, Ctl **out, size_t *bad_len)
+{
+	static uint8_t buf[MSG_CTL_MAX + 1]; /* one loop thread per process */
+
+	*out = NULL;
+	*bad_len = 0;
+	ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return CHAN_NONE;
+	if (n == 0 && !(ev & (EPOLLHUP | EPOLLRDHUP)))
+		return CHAN_NONE;
+	if (n <= 0)
+		return CHAN_EOF;
+	*out = msg_ctl_unpack(buf, (size_t)n);
+	if (*out == NULL) {
+		*bad_len = (size_t)n;
+		return CHAN_NONE;
+	}
+	return CHAN_MSG;
+}
+
+int
+chan_send(int fd, const Ctl *ctl)
+{
+	uint8_t stackbuf[4096], *p = stackbuf;
+	size_t len = leafmon__v1__ctl__get_packed_size(ctl);
+
+	if (len > sizeof(stackbuf) && (p = malloc(len)) == NULL)
+		return -1;
+	leafmon__v1__ctl__pack(ctl, p);
+	ssize_t rc = send(fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+	int saved = errno;
+	if (p != stackbuf)
+		free(p);
+	errno = saved;
+	return rc == (ssize_t)len ? 0 : -1;
 }

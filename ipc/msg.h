@@ -43,4 +43,18 @@ Ctl *msg_ctl_unpack(const uint8_t *data, size_t len);
 ControlRequest *msg_control_request_unpack(const uint8_t *data, size_t len);
 ControlResponse *msg_control_response_unpack(const uint8_t *data, size_t len);
 
+/*
+ * The parent channel (fd 3, SOCK_SEQPACKET, one packed Ctl per packet),
+ * shared by leafmond and the worker runtime. chan_recv(): CHAN_MSG with
+ * *out set (free with leafmon__v1__ctl__free_unpacked); CHAN_NONE when
+ * nothing was there or the packet was empty or malformed (*bad_len > 0 for
+ * a malformed one, to be logged); CHAN_EOF at a hang-up or an error. On a
+ * SOCK_SEQPACKET an empty packet also reads as 0 bytes: only a hang-up is
+ * the end, so the fd must be watched with EPOLLRDHUP.
+ */
+enum chan_rc { CHAN_NONE, CHAN_MSG, CHAN_EOF };
+enum chan_rc chan_recv(int fd, uint32_t epoll_events, Ctl **out, size_t *bad_len);
+/* Send one Ctl without blocking; -1 with errno (EAGAIN: the peer is behind). */
+int chan_send(int fd, const Ctl *ctl);
+
 #endif

@@ -90,20 +90,10 @@ resolve_statedir(char *out, size_t len, const struct config *cfg)
 }
 
 static void
-chan_send(struct worker *w, const Ctl *ctl)
+send_ctl(struct worker *w, const Ctl *ctl)
 {
-	uint8_t stackbuf[4096], *p = stackbuf;
-	size_t len = leafmon__v1__ctl__get_packed_size(ctl);
-
-	if (w->chan_fd < 0)
-		return;
-	if (len > sizeof(stackbuf) && (p = malloc(len)) == NULL)
-		return;
-	leafmon__v1__ctl__pack(ctl, p);
-	if (send(w->chan_fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT) == -1 && errno != EAGAIN)
+	if (w->chan_fd >= 0 && chan_send(w->chan_fd, ctl) < 0 && errno != EAGAIN)
 		log_debug("parent channel send: %s", strerror(errno));
-	if (p != stackbuf)
-		free(p);
 }
 
 static void
@@ -123,26 +113,22 @@ static void
 on_chan(struct loop *l, int fd, uint32_t ev, void *arg)
 {
 	struct worker *w = arg;
-	uint8_t buf[MSG_CTL_MAX + 1];
+	Ctl *ctl;
+	size_t bad;
 
-	ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
-	if (n == -1 && (errno == EAGAIN || errno == EINTR))
-		return;
-	/* on a SOCK_SEQPACKET a zero-length message also reads as 0: only a
-	 * hang-up (or an error) is the end of the channel */
-	if (n == 0 && !(ev & (EPOLLHUP | EPOLLRDHUP)))
-		return;
-	if (n <= 0) {
+	switch (chan_recv(fd, ev, &ctl, &bad)) {
+	case CHAN_EOF:
 		loop_del_fd(l, fd);
 		close(fd);
 		w->chan_fd = -1;
 		request_stop(w, "parent channel closed");
 		return;
-	}
-	Ctl *ctl = msg_ctl_unpack(buf, (size_t)n);
-	if (ctl == NULL) {
-		log_warnx("parent channel: malformed message of %zd bytes dropped", n);
+	case CHAN_NONE:
+		if (bad > 0)
+			log_warnx("parent channel: malformed message of %zu bytes dropped", bad);
 		return;
+	case CHAN_MSG:
+		break;
 	}
 	switch (ctl->msg_case) {
 	case LEAFMON__V1__CTL__MSG_STOP:
@@ -222,7 +208,7 @@ send_heartbeat(struct worker *w, struct heartbeat *hb)
 	}
 	ctl.msg_case = LEAFMON__V1__CTL__MSG_HEARTBEAT;
 	ctl.heartbeat = &h;
-	chan_send(w, &ctl);
+	send_ctl(w, &ctl);
 }
 
 void
@@ -339,7 +325,7 @@ worker_ready(struct worker *w, const char *detail)
 	r.detail = (char *)(detail ? detail : "");
 	ctl.msg_case = LEAFMON__V1__CTL__MSG_READY;
 	ctl.ready = &r;
-	chan_send(w, &ctl);
+	send_ctl(w, &ctl);
 	log_info("ready%s%s", detail ? ": " : "", detail ? detail : "");
 	worker_heartbeat_now(w);
 }

@@ -156,15 +156,13 @@ daemon_broadcast_loglevel(struct daemon *d, int level)
 {
 	Ctl ctl = LEAFMON__V1__CTL__INIT;
 	Leafmon__V1__LogLevel ll = LEAFMON__V1__LOG_LEVEL__INIT;
-	uint8_t buf[64];
 	log_setlevel(level);
 	ll.level = level;
 	ctl.msg_case = LEAFMON__V1__CTL__MSG_LOG_LEVEL;
 	ctl.log_level = &ll;
-	size_t len = leafmon__v1__ctl__pack(&ctl, buf);
 	for (int i = 0; i < WK_COUNT; i++)
-		if (d->sup.wk[i].chan_fd >= 0)
-			(void)!write(d->sup.wk[i].chan_fd, buf, len);
+		if (d->sup.wk[i].chan_fd >= 0 && chan_send(d->sup.wk[i].chan_fd, &ctl) < 0)
+			log_warnx("%s: log level not sent: %s", d->sup.wk[i].name, strerror(errno));
 }
 
 int

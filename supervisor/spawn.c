@@ -33,24 +33,21 @@ on_channel(struct loop *l, int fd, uint32_t ev, void *arg)
 {
 	struct wk *w = arg;
 	struct daemon *d = container_of_wk(w);
-	uint8_t buf[MSG_CTL_MAX + 1];
+	Ctl *ctl;
+	size_t bad;
 
-	ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
-	if (n == -1 && (errno == EAGAIN || errno == EINTR))
-		return;
-	/* on a SOCK_SEQPACKET a zero-length message also reads as 0: only a
-	 * hang-up (or an error) is the end of the channel */
-	if (n == 0 && !(ev & (EPOLLHUP | EPOLLRDHUP)))
-		return;
-	if (n <= 0) {
+	switch (chan_recv(fd, ev, &ctl, &bad)) {
+	case CHAN_EOF:
 		/* the worker closed its end; SIGCHLD brings the exit */
 		spawn_close_channel(d, w);
 		return;
-	}
-	Ctl *ctl = msg_ctl_unpack(buf, (size_t)n);
-	if (ctl == NULL) {
-		log_warnx("%s: malformed message of %zd bytes on its channel dropped", w->name, n);
+	case CHAN_NONE:
+		if (bad > 0)
+			log_warnx("%s: malformed message of %zu bytes on its channel dropped",
+				  w->name, bad);
 		return;
+	case CHAN_MSG:
+		break;
 	}
 	d->sup.now = now_mono_ns();
 	switch (ctl->msg_case) {
@@ -156,17 +153,10 @@ d_send_stop(struct sup *s, struct wk *w)
 {
 	Ctl ctl = LEAFMON__V1__CTL__INIT;
 	Leafmon__V1__Stop st = LEAFMON__V1__STOP__INIT;
-	uint8_t buf[64];
 
-	if (w->chan_fd < 0) {
-		if (w->pid > 0)
-			kill(w->pid, SIGTERM);
-		return;
-	}
 	ctl.msg_case = LEAFMON__V1__CTL__MSG_STOP;
 	ctl.stop = &st;
-	size_t len = leafmon__v1__ctl__pack(&ctl, buf);
-	if (send(w->chan_fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT) == -1 && w->pid > 0)
+	if ((w->chan_fd < 0 || chan_send(w->chan_fd, &ctl) < 0) && w->pid > 0)
 		kill(w->pid, SIGTERM);
 }
 
