@@ -37,6 +37,8 @@ int parse_bool(const char *s, bool *out);
 /* Bounded copy that always terminates; returns -1 when it truncated. */
 int str_copy(char *dst, const char *src, size_t len);
 bool str_starts(const char *s, const char *prefix);
+/* The value of a hex digit, -1 for anything else. */
+int hex_digit(char c);
 
 struct buf {
 	char *p;

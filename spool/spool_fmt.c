@@ -3,6 +3,7 @@
  * Integers are little-endian; CRCs are zlib's CRC-32. Pure: no I/O.
  */
 #include "spool_fmt.h"
+#include "util.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -116,18 +117,6 @@ spool_fmt_footer_decode(const uint8_t *in, size_t len, struct spool_footer *f)
 	return 0;
 }
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int
 spool_fmt_boot_id_parse(const char *s, uint8_t out[16])
 {
@@ -135,7 +124,7 @@ spool_fmt_boot_id_parse(const char *s, uint8_t out[16])
 	for (; *s != '\0' && n < 32; s++) {
 		if (*s == '-')
 			continue;
-		int v = hexval(*s);
+		int v = hex_digit(*s);
 		if (v < 0)
 			return -1;
 		if (n % 2 == 0)

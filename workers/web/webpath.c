@@ -4,6 +4,7 @@
  * the root.
  */
 #include "webpath.h"
+#include "util.h"
 
 #include <limits.h>
 #include <stdio.h>
@@ -57,25 +58,13 @@ webpath_resolve(const char *root, const char *url, char *out, size_t cap)
 	return 0;
 }
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 size_t
 webpath_unescape(char *s)
 {
 	char *w = s;
 	for (const char *r = s; *r; r++) {
 		int hi, lo;
-		if (r[0] == '%' && (hi = hexval(r[1])) >= 0 && (lo = hexval(r[2])) >= 0) {
+		if (r[0] == '%' && (hi = hex_digit(r[1])) >= 0 && (lo = hex_digit(r[2])) >= 0) {
 			char c = (char)(hi * 16 + lo);
 			*w++ = c == '\0' ? '\x01' : c;
 			r += 2;

@@ -262,18 +262,6 @@ wparam_worker(const char *s, struct wparam_err *e)
 	return fail(e, "unknown worker '%.20s': can, influx, cloud or web", s ? s : "");
 }
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* decode one urlencoded value of len bytes into out */
 static int
 form_decode(const char *p, size_t len, char *out, size_t cap)
@@ -284,9 +272,9 @@ form_decode(const char *p, size_t len, char *out, size_t cap)
 		if (c == '+') {
 			c = ' ';
 		} else if (c == '%') {
-			if (i + 2 >= len || hexval(p[i + 1]) < 0 || hexval(p[i + 2]) < 0)
+			if (i + 2 >= len || hex_digit(p[i + 1]) < 0 || hex_digit(p[i + 2]) < 0)
 				return -1;
-			c = (char)(hexval(p[i + 1]) * 16 + hexval(p[i + 2]));
+			c = (char)(hex_digit(p[i + 1]) * 16 + hex_digit(p[i + 2]));
 			i += 2;
 			if (c == '\0')
 				return -1;
