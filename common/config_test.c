@@ -195,7 +195,8 @@ test_config_source_lists(void)
 	CHECK_INT(srcspec_parse("vcan0", sp, err, sizeof(err)), ==, -1);
 }
 
-/* The shipped example parses, and lists every key the table knows. */
+/* The shipped example parses, and it and the design document list every key
+ * the table knows. */
 static void
 test_config_example_lists_every_key(void)
 {
@@ -203,7 +204,8 @@ test_config_example_lists_every_key(void)
 	char err[512];
 	env_clear();
 	char *text = file_read_str(t_src("config/leafmon.conf"), 1 << 20, NULL);
-	CHECK(text != NULL);
+	char *design = file_read_str(t_src("docs/DESIGN.md"), 1 << 22, NULL);
+	CHECK(text != NULL && design != NULL);
 	CHECK_INT(config_load_string(&cfg, text, "leafmon.conf", err, sizeof(err)), ==, 0);
 	char *dump = config_dump(&cfg);
 	int missing = 0;
@@ -216,9 +218,14 @@ test_config_example_lists_every_key(void)
 			printf("     key %s is not in config/leafmon.conf\n", key);
 			missing++;
 		}
+		if (strstr(design, want) == NULL) {
+			printf("     key %s is not in docs/DESIGN.md\n", key);
+			missing++;
+		}
 	}
 	CHECK_INT(missing, ==, 0);
 	free(dump);
+	free(design);
 	free(text);
 }
 
