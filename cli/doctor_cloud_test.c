@@ -1,50 +1,23 @@
 /*
  * leafmon doctor's cloud checks: what an empty write's answer says about
  * the token (the checks against real servers are in
- * tests/integration/test_cloud.py, through leafmon-doctor-cloud-stub).
+ * tests/integration/test_cloud.py, through `leafmon doctor cloud`).
  */
-#include "cli.h"
+#include "doctor_double.h"
 #include "doctor_cloud.h"
 #include "t.h"
-
-/* the doctor, stubbed: the verdict needs none of it */
-struct doctor {
-	struct cli c;
-	int n;
-	enum doctor_level last;
-	char check[64];
-};
-
-void
-doctor_report(struct doctor *d, enum doctor_level lvl, const char *check, const char *fix,
-	      const char *fmt, ...)
-{
-	d->n++;
-	d->last = lvl;
-	snprintf(d->check, sizeof(d->check), "%s", check);
-}
-
-const struct cli *
-doctor_cli(const struct doctor *d)
-{
-	return &d->c;
-}
-
-const Status *
-doctor_status(const struct doctor *d)
-{
-	return NULL;
-}
 
 static void
 test_doctor_cloud_disabled_is_skipped(void)
 {
 	static struct doctor d;
 	config_defaults(&d.c.cfg);
+	buf_init(&d.out);
 	doctor_cloud_checks(&d); /* [cloud] is off by default: no network touched */
 	CHECK_INT(d.n, ==, 1);
 	CHECK_INT(d.last, ==, DOC_SKIP);
 	CHECK_STR(d.check, "cloud");
+	buf_free(&d.out);
 }
 
 static void

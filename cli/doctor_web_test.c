@@ -2,45 +2,13 @@
  * that answers (or not), password and TLS file permissions, missing
  * dashboard files, a dashboard without a login. */
 #include <netinet/in.h>
-#include <stdarg.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cli.h"
+#include "doctor_double.h"
 #include "t.h"
 #include "util.h"
-
-struct doctor {
-	struct cli c;
-	const Status *st;
-	struct buf out;
-};
-
-void
-doctor_report(struct doctor *d, enum doctor_level lvl, const char *check, const char *fix,
-	      const char *fmt, ...)
-{
-	static const char *const names[] = {"OK", "WARN", "FAIL", "SKIP"};
-	char detail[512];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(detail, sizeof(detail), fmt, ap);
-	va_end(ap);
-	buf_printf(&d->out, "%s %s: %s\n", names[lvl], check, detail);
-}
-
-const struct cli *
-doctor_cli(const struct doctor *d)
-{
-	return &d->c;
-}
-
-const Status *
-doctor_status(const struct doctor *d)
-{
-	return d->st;
-}
 
 static void
 setup(struct doctor *d, const char *root)

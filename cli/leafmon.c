@@ -33,7 +33,7 @@ static const struct command commands[] = {
     {"decode", cmd_decode, true, "decode [--summary] FILE|- decode a CAN log offline (JSON lines)"},
     {"sim", cmd_sim, false, "sim --to IFACE           put a simulated Leaf on a CAN interface"},
     {"replay", cmd_replay, false, "replay FILE --to IFACE   put a recorded log on a CAN interface"},
-    {"doctor", cmd_doctor, true, "doctor [--json]          check the installation, with fixes"},
+    {"doctor", cmd_doctor, true, "doctor [--json] [PART...] check the installation, with fixes"},
     {"help", cmd_help, false, "help                     this text"},
 };
 

@@ -891,6 +891,32 @@ deliver_ledger(struct deliver *d, struct ledger *l)
 }
 
 void
+deliver_counters(const struct deliver *d, struct heartbeat *hb)
+{
+	const struct deliver_stats *s = &d->st;
+	hb_counter(hb, "pings", (double)s->pings);
+	hb_counter(hb, "requests", (double)s->requests);
+	hb_counter(hb, "http_ok", (double)s->ok);
+	hb_counter(hb, "http_split", (double)s->split);
+	hb_counter(hb, "http_rejected", (double)s->rejected);
+	hb_counter(hb, "http_retried", (double)s->retried);
+	hb_counter(hb, "http_auth", (double)s->auth);
+	hb_counter(hb, "http_not_found", (double)s->not_found);
+	hb_counter(hb, "network_errors", (double)s->network);
+	hb_counter(hb, "lines_ok", (double)s->lines_ok);
+	hb_counter(hb, "lines_dead", (double)s->lines_dead);
+	hb_counter(hb, "bisections", (double)s->bisections);
+	hb_counter(hb, "records_rebased", (double)s->records_rebased);
+	hb_counter(hb, "records_unsynced", (double)s->records_unsynced);
+	hb_counter(hb, "records_expired", (double)s->records_expired);
+	hb_counter(hb, "holding_for_clock", s->holding ? 1 : 0);
+	hb_counter(hb, "api", s->api == API_V1 ? 1 : s->api == API_V2 ? 2 : 0);
+	hb_counter(hb, "last_request_s", s->last_seconds);
+	hb_counter(hb, "http_sent_bytes", (double)s->http_sent_bytes);
+	hb_counter(hb, "http_recv_bytes", (double)s->http_recv_bytes);
+}
+
+void
 deliver_alerts(struct deliver *d, struct heartbeat *hb)
 {
 	struct spool_stats st;

@@ -89,5 +89,8 @@ const struct deliver_stats *deliver_stats(const struct deliver *d);
 /* The ledger block (DESIGN.md "Sync ledger") and the alerts for a heartbeat. */
 void deliver_ledger(struct deliver *d, struct ledger *l);
 void deliver_alerts(struct deliver *d, struct heartbeat *hb);
+/* The delivery counters every writer shows (requests, HTTP outcomes, lines,
+ * records, the API found, the last request's time, bytes on the wire). */
+void deliver_counters(const struct deliver *d, struct heartbeat *hb);
 
 #endif

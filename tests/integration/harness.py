@@ -212,10 +212,104 @@ class Leafmond:
             return ""
 
 
+class WriterRig:
+    """leafmond with leafmon-samplepub standing in for the can worker
+    (deterministic samples: count, rate, base_ms, step_ms) and one real
+    writer (influx or cloud) configured by its section."""
+
+    def __init__(self, worker, section, spool, count, rate, step_ms, env=None, sup=None,
+                 base_ms=None, vehicle=None):
+        # an hour ago by default: old enough never to wait for the clock
+        self.base_ms = base_ms or (int(time.time()) - 3600) * 1000
+        self.count, self.rate, self.step_ms = count, rate, step_ms
+        self.worker, self.spool = worker, spool
+        e = {"LEAFMON_SAMPLEPUB": self.pub_env(count)}
+        e.update(env or {})
+        s = {"vehicle": vehicle} if vehicle else {}
+        s.update(sup or {})
+        self.d = Leafmond(real=(worker,), enabled=("can", worker), env=e, sup=s,
+                          sections={worker: section})
+        link = os.path.join(self.d.bindir, "leafmon-can")
+        os.unlink(link)
+        os.symlink(bin_path("tests/leafmon-samplepub"), link)
+
+    def pub_env(self, count):
+        return "count=%d,rate=%d,base_ms=%d,step_ms=%d" % (count, self.rate, self.base_ms,
+                                                            self.step_ms)
+
+    def start(self):
+        self.d.start()
+        return self
+
+    def stop(self):
+        return self.d.stop()
+
+    def writer(self):
+        return self.d.worker(self.worker)
+
+    def ledger(self):
+        return self.writer()["ledger"] or {}
+
+    def counters(self):
+        return self.writer().get("counters") or {}
+
+    def alerts(self):
+        return {a["code"]: a for a in self.writer()["alerts"]}
+
+    def published(self):
+        return self.d.worker("can")["counters"].get("next_seq", 1) - 1
+
+    def spool_dir(self):
+        return os.path.join(self.d.statedir, self.spool)
+
+
+def cost(seconds):
+    """Decorator: a test's usual run time, so --shard can balance the shards."""
+    def mark(fn):
+        fn.cost = seconds
+        return fn
+    return mark
+
+
+def measurement(fn):
+    """Decorator: a test whose point is a figure (bytes per hour, a rate), not
+    a behaviour other tests do not already cover. LEAFMON_SKIP_MEASUREMENTS=1
+    (the sanitizer builds) skips it, and says so."""
+    fn.measurement = True
+    return fn
+
+
+def shard_of(tests, k, n):
+    """The tests of shard k (1-based) of n: longest first onto the least
+    loaded shard (by the tests' cost, 10 s if unmarked). Every test is in
+    exactly one shard, whatever the list."""
+    load = [0.0] * n
+    owner = {}
+    order = sorted(range(len(tests)), key=lambda i: -getattr(tests[i], "cost", 10))
+    for i in order:
+        j = min(range(n), key=lambda j: (load[j], j))
+        load[j] += getattr(tests[i], "cost", 10)
+        owner[i] = j
+    return [t for i, t in enumerate(tests) if owner[i] == k - 1]
+
+
 def run(tests):
-    """Run test functions; print one line each; exit 0, 1 (failure) or 77 (all skipped)."""
+    """Run test functions; print one line each; exit 0, 1 (failure) or 77
+    (all skipped). Arguments: --shard=K/N runs one shard of the list (ctest
+    runs the shards side by side); other arguments select tests whose name
+    contains one of them. Selecting nothing is a failure, never a pass."""
     failed = skipped = 0
-    selected = sys.argv[1:]
+    selected = []
+    for a in sys.argv[1:]:
+        if a.startswith("--shard="):
+            k, n = (int(x) for x in a[len("--shard="):].split("/"))
+            if not 1 <= k <= n:
+                sys.exit("bad shard %s" % a)
+            tests = shard_of(tests, k, n)
+            print("shard %d/%d: %s" % (k, n, " ".join(t.__name__ for t in tests)), flush=True)
+        else:
+            selected.append(a)
+    skip_measurements = os.environ.get("LEAFMON_SKIP_MEASUREMENTS") == "1"
     ran = 0
     for fn in tests:
         if selected and not any(s in fn.__name__ for s in selected):
@@ -223,6 +317,8 @@ def run(tests):
         ran += 1
         t0 = time.monotonic()
         try:
+            if skip_measurements and getattr(fn, "measurement", False):
+                raise Skip("a measurement: not run in this build (LEAFMON_SKIP_MEASUREMENTS=1)")
             fn()
             print("ok   %s (%.1f s)" % (fn.__name__, time.monotonic() - t0), flush=True)
         except Skip as e:
@@ -232,7 +328,10 @@ def run(tests):
             failed += 1
             print("FAIL %s\n%s" % (fn.__name__, traceback.format_exc()), flush=True)
     print("%d tests, %d failed, %d skipped" % (ran, failed, skipped), flush=True)
-    sys.exit(1 if failed else 77 if ran and skipped == ran else 0)
+    if ran == 0:
+        print("no test selected: %s" % " ".join(sys.argv[1:]), flush=True)
+        sys.exit(1)
+    sys.exit(1 if failed else 77 if skipped == ran else 0)
 
 
 def median_max(xs):

@@ -14,8 +14,9 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import (DATA, Leafmond, Skip, bin_path, measure, pid_alive, run,  # noqa: E402
-                     wait_for)
+from harness import (DATA, Leafmond, Skip, WriterRig, bin_path, cost, measure,  # noqa: E402
+                     measurement, pid_alive, run, wait_for)
+
 from servers import FaultProxy, Influxd, VictoriaMetrics, VMAuth  # noqa: E402
 import test_influx  # noqa: E402  (what leafmon-samplepub publishes)
 
@@ -73,57 +74,18 @@ def check_values(ix, db, points):
                 assert r[f] == v, (key, f, r[f], v)
 
 
-class Rig:
+class Rig(WriterRig):
     """leafmond with leafmon-samplepub as the can worker and the real cloud writer."""
 
     def __init__(self, url, count, rate=1000, step_ms=10, cloud=None, env=None, sup=None,
                  base_ms=None, token_file=None):
-        # an hour ago by default: inside the retention, never waiting for the clock
-        self.base_ms = base_ms or (int(time.time()) - 3600) * 1000
-        self.count, self.rate, self.step_ms = count, rate, step_ms
-        e = {"LEAFMON_SAMPLEPUB": self.pub_env(count)}
-        e.update(env or {})
         sec = {"url": url, "api": "v2", "org": "leaf org", "bucket": "leaf-data",
                "token_file": token_file or token_path(), "unsynced_hold_s": "0",
                "timeout_s": "3", "ping_timeout_s": "2", "sync_interval_s": "1",
                "max_bytes_per_5min": "1000000000"}
         sec.update(cloud or {})
-        s = {"vehicle": VEHICLE}
-        s.update(sup or {})
-        self.d = Leafmond(real=("cloud",), enabled=("can", "cloud"), env=e, sup=s,
-                          sections={"cloud": sec})
-        link = os.path.join(self.d.bindir, "leafmon-can")
-        os.unlink(link)
-        os.symlink(bin_path("tests/leafmon-samplepub"), link)
-
-    def pub_env(self, count):
-        return "count=%d,rate=%d,base_ms=%d,step_ms=%d" % (count, self.rate, self.base_ms,
-                                                            self.step_ms)
-
-    def start(self):
-        self.d.start()
-        return self
-
-    def stop(self):
-        return self.d.stop()
-
-    def writer(self):
-        return self.d.worker("cloud")
-
-    def ledger(self):
-        return self.writer()["ledger"] or {}
-
-    def counters(self):
-        return self.writer().get("counters") or {}
-
-    def alerts(self):
-        return {a["code"]: a for a in self.writer()["alerts"]}
-
-    def published(self):
-        return self.d.worker("can")["counters"].get("next_seq", 1) - 1
-
-    def spool_dir(self):
-        return os.path.join(self.d.statedir, "cloud", "spool")
+        super().__init__("cloud", sec, os.path.join("cloud", "spool"), count, rate, step_ms,
+                         env=env, sup=sup, base_ms=base_ms, vehicle=VEHICLE)
 
     def expected(self, count=None, res_ms=1000):
         return expected_points(count or self.count, self.base_ms, self.step_ms, res_ms)
@@ -189,6 +151,7 @@ def max_window_bytes(entries, window_s):
 
 # ---- tests ----
 
+@cost(7)
 def test_v2_gzip_token_resolution_every_point_once():
     r = Remote()
     rig = Rig(r.px.url, 3000, rate=1000)
@@ -238,6 +201,7 @@ def test_v2_gzip_token_resolution_every_point_once():
         r.stop()
 
 
+@cost(3)
 def test_resolution_zero_sends_every_sample():
     r = Remote()
     rig = Rig(r.px.url, 1500, rate=1000, cloud={"resolution_ms": "0", "gzip": "false"})
@@ -255,6 +219,7 @@ def test_resolution_zero_sends_every_sample():
         r.stop()
 
 
+@cost(18)
 def test_v1_influxd_restarts_and_kills_give_the_same_points():
     """Clean restarts (the open bucket goes out provisionally, then is rebuilt
     from the journal and superseded) and kill -9 (the checkpoint is before
@@ -295,6 +260,7 @@ def test_v1_influxd_restarts_and_kills_give_the_same_points():
         ix.stop()
 
 
+@cost(63)
 def test_offline_long_stretch_then_back_paced_live_first():
     r = Remote()
     r.px.default({"reset": True})  # the remote is down: every connection is reset
@@ -321,19 +287,25 @@ def test_offline_long_stretch_then_back_paced_live_first():
         measure("cloud_pacing_busiest_window_bytes", busiest, "bytes per %d s (limit %d)" % (
             window, limit))
         assert busiest <= limit, busiest
-        # the backlog drained at the paced rate: from the return to the last
-        # write that still carried backlog (points older than t_pub)
-        drain = [e for e in ok if e["tmin"] < t_pub - 5000]
+        # live first: the first writes after the return carry the newest
+        # samples (those since the last round, a batch or more of them: a
+        # paced batch is small), then the backlog goes oldest-first from the
+        # oldest point
+        oldest = min(t for (_, t) in want)
+        assert ok[0]["tmax"] >= t_pub - 30000, (ok[0], t_pub)
+        first = next((i for i, e in enumerate(ok) if e["tmin"] == oldest), None)
+        assert first is not None, ("the oldest point never came", oldest)
+        assert first <= 10, ("the backlog started late", first, ok[:first + 1])
+        assert all(e["tmin"] >= t_pub - 120000 for e in ok[:first]), (ok[:first + 1], t_pub)
+        # the backlog drained at the paced rate: from its first write to the
+        # last that still carried backlog (points older than t_pub)
+        drain = [e for e in ok[first:] if e["tmin"] < t_pub - 5000]
         span = drain[-1]["t"] - drain[0]["t"]
         rate = sum(e["raw_bytes"] for e in drain[:-1]) / span
         measure("cloud_backlog_drain_rate", round(rate), "bytes/s (limit %d)" % (limit // window))
         measure("cloud_backlog_drain_vs_limit", round(rate / (limit / window), 3), "")
         measure("cloud_backlog_bytes_on_disk", backlog_bytes, "bytes")
         assert 0.75 * limit / window <= rate <= limit / window, rate
-        # live first: the first write after the return carries the newest
-        # samples, then the backlog goes oldest-first
-        assert ok[0]["tmax"] >= t_pub - 30000, (ok[0], t_pub)
-        assert ok[0]["tmin"] == min(t for (_, t) in want), ok[0]
         mins = [e["tmin"] for e in drain]
         assert mins == sorted(mins), "backlog not oldest-first"
         assert r.px.stats(log=False)["duplicates"] == 0
@@ -343,6 +315,7 @@ def test_offline_long_stretch_then_back_paced_live_first():
         r.stop()
 
 
+@cost(44)
 def test_status_codes_split_retry_after_backoff_dead_letter_auth():
     r = Remote()
     rig = Rig(r.px.url, 5000, rate=250)
@@ -407,6 +380,7 @@ def test_status_codes_split_retry_after_backoff_dead_letter_auth():
         r.stop()
 
 
+@cost(23)
 def test_slow_responses_time_out_without_blocking_the_worker():
     r = Remote()
     px = r.px
@@ -439,6 +413,7 @@ def test_slow_responses_time_out_without_blocking_the_worker():
         r.stop()
 
 
+@cost(23)
 def test_kill9_worker_mid_upload_loses_nothing():
     r = Remote()
     px = r.px
@@ -481,6 +456,7 @@ def kill_everything(d):
     wait_for(lambda: not any(pid_alive(p) for p in pids), 10, "everything dead")
 
 
+@cost(15)
 def test_kill_everything_mid_upload_loses_nothing():
     r = Remote()
     px = r.px
@@ -500,6 +476,7 @@ def test_kill_everything_mid_upload_loses_nothing():
         r.stop()
 
 
+@cost(8)
 def test_power_cut_torn_tail_rest_delivered():
     """A power cut: every process gone, RUNDIR (tmpfs) gone with the journal,
     the newest segment torn at a random byte. What was committed before the
@@ -540,6 +517,7 @@ def test_power_cut_torn_tail_rest_delivered():
         r.stop()
 
 
+@cost(12)
 def test_disk_cap_during_long_outage_drops_oldest_counted():
     r = Remote()
     px = r.px
@@ -576,6 +554,7 @@ def test_disk_cap_during_long_outage_drops_oldest_counted():
         r.stop()
 
 
+@cost(15)
 def test_stop_is_quick_and_loses_nothing():
     r = Remote()
     rig = Rig(r.px.url, 5000, rate=500)
@@ -593,6 +572,7 @@ def test_stop_is_quick_and_loses_nothing():
         r.stop()
 
 
+@cost(7)
 def test_retention_drops_old_records_with_a_count():
     r = Remote()
     days = 30
@@ -616,6 +596,7 @@ def test_retention_drops_old_records_with_a_count():
         r.stop()
 
 
+@cost(25)
 def test_sync_rounds_ping_first_and_quick_return():
     r = Remote()
     px = r.px
@@ -651,6 +632,7 @@ def make_cert(d):
     return cert, key
 
 
+@cost(5)
 def test_tls_verified_with_ca_file():
     r = Remote()
     tls = FaultProxy(r.px.url)
@@ -763,6 +745,7 @@ def ground_truth(ix):
     return out
 
 
+@cost(32)
 def test_real_drive_offline_then_back_every_point():
     """A real ZE1 e+ drive replays while the remote is down; when it is back,
     every (measurement, second) the car produced arrives once, with the last
@@ -816,6 +799,8 @@ def test_real_drive_offline_then_back_every_point():
         ix.stop()
 
 
+@cost(136)
+@measurement
 def test_real_drive_bytes_per_hour():
     """Bytes per hour of driving: the three ZE1 e+ drives looped at speed 40
     into a counting proxy, with a sync round every 8 s (320 s of driving, as
@@ -867,7 +852,7 @@ def test_real_drive_bytes_per_hour():
 
 
 def doctor(cloud, rundir=None):
-    """Run the cloud checks (leafmon-doctor-cloud-stub) with a [cloud] section."""
+    """leafmon doctor cloud with a [cloud] section: (exit code, {check: (level, detail)}, text)."""
     import tempfile
     d = tempfile.mkdtemp(prefix="leafmon-doctor-")
     conf = os.path.join(d, "leafmon.conf")
@@ -878,16 +863,14 @@ def doctor(cloud, rundir=None):
         f.write("[supervisor]\nrundir = %s\nstatedir = %s\n[influx]\nenabled = false\n[cloud]\n" % (
             rundir or os.path.join(d, "run"), os.path.join(d, "state")))
         f.write("".join("%s = %s\n" % kv for kv in sec.items()))
-    r = subprocess.run([bin_path("workers/cloud/leafmon-doctor-cloud-stub"), "-c", conf],
+    r = subprocess.run([bin_path("cli/leafmon"), "-c", conf, "doctor", "--json", "cloud"],
                        capture_output=True, text=True, timeout=60)
-    res = {}
-    for line in r.stdout.splitlines():
-        level, rest = line.split(" ", 1)
-        check, detail = rest.split(": ", 1)
-        res[check] = (level, detail)
-    return r.returncode, res, r.stdout
+    res = {e["check"]: (e["result"], e["detail"]) for e in json.loads(r.stdout)}
+    text = "".join("%s %s: %s\n" % (lvl, check, detail) for check, (lvl, detail) in res.items())
+    return r.returncode, res, text
 
 
+@cost(4)
 def test_doctor_cloud_checks():
     import socket
     r = Remote()

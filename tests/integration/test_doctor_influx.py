@@ -2,6 +2,7 @@
 database, a working 1.6.7, a refused password, a 2.x-shaped API (the fake)
 with and without the bucket, and a spool and dead-letter file to report."""
 
+import json
 import os
 import subprocess
 import sys
@@ -15,17 +16,21 @@ SRC = os.path.join(os.path.dirname(__file__), "..", "..")
 
 
 def doctor(influx, statedir=None):
+    """leafmon doctor --json influx with an [influx] section: {check: [(level, detail, fix)]}."""
     tmp = tempfile.mkdtemp(prefix="leafmon-doctor-")
     conf = os.path.join(tmp, "leafmon.conf")
     with open(conf, "w") as f:
+        f.write("[supervisor]\nrundir = %s\nstatedir = %s\n" % (
+            os.path.join(tmp, "run"), statedir or tmp))
         f.write("[influx]\n" + "".join("%s = %s\n" % kv for kv in influx.items()))
-    r = subprocess.run([bin_path("tests/doctor-influx-run"), conf, statedir or tmp],
+    r = subprocess.run([bin_path("cli/leafmon"), "-c", conf, "doctor", "--json", "influx"],
                        capture_output=True, text=True, timeout=60)
-    assert r.returncode == 0, r.stderr
+    assert r.returncode in (0, 1), (r.returncode, r.stderr)  # 1: something FAILed
     out = {}
-    for line in r.stdout.splitlines():
-        lvl, check, detail, fix = line.split("|", 3)
-        out.setdefault(check, []).append((lvl, detail, fix))
+    for e in json.loads(r.stdout):
+        out.setdefault(e["check"], []).append((e["result"], e["detail"], e.get("fix", "")))
+    fails = any(lvl == "FAIL" for v in out.values() for (lvl, _, _) in v)
+    assert r.returncode == (1 if fails else 0), (r.returncode, out)
     return out
 
 

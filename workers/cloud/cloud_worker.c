@@ -12,14 +12,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "journal.h"
 #include "log.h"
 #include "lp.h"
 #include "netwatch.h"
 #include "signals.h"
 #include "spool_payload.h"
 
-#define DRAIN_PER_CALL 4096
 #define NETLINK_ROUND_GAP_NS (2 * NSEC_PER_SEC)
 
 /* ---- records into the spool ---- */
@@ -45,8 +43,9 @@ emit(struct cw *cw, const struct agg_out *o)
 }
 
 static void
-take(struct cw *cw, const Sample *m, int64_t now_real, int64_t now_boot)
+take(void *arg, const Sample *m, int64_t now_real, int64_t now_boot)
 {
+	struct cw *cw = arg;
 	struct agg_out *o = &(struct agg_out){0};
 	/* as the influx writer: a can worker that stamps boot time and sync
 	 * state is believed; else the sample is young, the offset is now's */
@@ -66,36 +65,6 @@ take(struct cw *cw, const Sample *m, int64_t now_real, int64_t now_boot)
 		emit(cw, o);
 }
 
-static void
-drain(struct cw *cw)
-{
-	Sample *m;
-	int64_t now_real = now_real_ns(), now_boot = now_boot_ns();
-	int k = 0;
-	for (; k < DRAIN_PER_CALL && (m = sampsub_next(cw->ss)) != NULL; k++) {
-		take(cw, m, now_real, now_boot);
-		sampsub_free(m);
-	}
-	if (k > 0)
-		cw->last_sample = now_mono_ns();
-	if (sampsub_pending(cw->ss) && !loop_timer_armed(cw->catchup))
-		loop_timer_after(cw->catchup, 2 * NSEC_PER_MSEC);
-}
-
-static void
-on_samples(struct loop *l, int fd, uint32_t ev, void *arg)
-{
-	drain(arg);
-}
-
-static void
-on_catchup(struct loop *l, struct loop_timer *t, void *arg)
-{
-	struct cw *cw = arg;
-	if (cw->ss != NULL)
-		drain(cw);
-}
-
 /* The bus went quiet: the open bucket goes out now, provisionally. */
 static void
 flush_open(struct cw *cw)
@@ -107,24 +76,13 @@ flush_open(struct cw *cw)
 
 /* ---- subscription from the checkpoint ---- */
 
-/* No checkpoint (a new spool): everything the journal still holds. */
+/* Where to resume: after what this process already took (a
+ * re-subscription), else after the durable checkpoint, else (a new spool)
+ * from the oldest sample the journal holds. */
 static void
-from_journal_start(struct cw *cw, uint64_t *gen, uint64_t *seq)
+resume(void *arg, uint64_t *gen, uint64_t *seq)
 {
-	struct journal *j;
-	if (journal_open(&j, cw->w->rundir, false) < 0)
-		return;
-	*gen = journal_generation(j);
-	uint64_t oldest = journal_oldest_seq(j);
-	*seq = oldest > 0 ? oldest - 1 : 0;
-	journal_close(j);
-}
-
-/* Where to resume: after the durable checkpoint, or after what this
- * process already took (a re-subscription). */
-static void
-resume_point(struct cw *cw, uint64_t *gen, uint64_t *seq)
-{
+	struct cw *cw = arg;
 	uint8_t raw[SPOOL_MARK_MAX];
 	struct agg_mark m;
 	size_t len = spool_mark(cw->sp, raw, sizeof(raw));
@@ -135,32 +93,9 @@ resume_point(struct cw *cw, uint64_t *gen, uint64_t *seq)
 	} else if (len > 0 && agg_mark_decode(raw, len, &m) == 0) {
 		*gen = m.gen;
 		*seq = m.seq;
-	} else {
-		if (len > 0)
-			log_warnx(
-			    "spool mark of %zu bytes not understood: starting from the journal",
-			    len);
-		from_journal_start(cw, gen, seq);
+	} else if (len > 0) {
+		log_warnx("spool mark of %zu bytes not understood: starting from the journal", len);
 	}
-}
-
-static void
-subscribe(struct cw *cw)
-{
-	uint64_t gen, seq;
-	resume_point(cw, &gen, &seq);
-	if (sampsub_open(&cw->ss, cw->w->rundir, gen, seq) < 0) {
-		if (cw->n.sub_failures++ == 0)
-			log_warnx("no sample journal in %s yet (is leafmond running?): retrying",
-				  cw->w->rundir);
-		cw->ss = NULL;
-		return;
-	}
-	if (loop_add_fd(cw->w->loop, sampsub_fd(cw->ss), EPOLLIN, on_samples, cw) < 0)
-		fatal("samples fd");
-	log_info("subscribed from generation %016llx seq %llu", (unsigned long long)gen,
-		 (unsigned long long)seq);
-	drain(cw);
 }
 
 /* ---- commits and sync rounds ---- */
@@ -235,13 +170,8 @@ on_tick(struct loop *l, struct loop_timer *t, void *arg)
 	int64_t now = now_mono_ns();
 	clock_read(&cw->clk);
 	spool_clock_observe(cw->sp, cw->clk.synced, cw->clk.realtime_ns, cw->clk.boottime_ns);
-	if (cw->ss == NULL)
-		subscribe(cw);
-	if (cw->ss != NULL) {
-		sampsub_poll_journal(cw->ss);
-		drain(cw);
-	}
-	if (agg_is_open(&cw->agg) && now - cw->last_sample >= CW_IDLE_FLUSH_NS)
+	feed_tick(&cw->feed);
+	if (agg_is_open(&cw->agg) && now - cw->feed.last_sample >= CW_IDLE_FLUSH_NS)
 		flush_open(cw);
 	commit(cw);
 	spool_maintain(cw->sp);
@@ -262,60 +192,14 @@ pace_cb(void *arg, size_t bytes)
 }
 
 static void
-sub_counters(struct cw *cw, struct heartbeat *hb)
-{
-	if (cw->ss == NULL) {
-		hb_alert(hb, "no_journal", "no sample journal yet: nothing to sync", 0);
-		return;
-	}
-	const struct sampsub_stats *s = sampsub_stats(cw->ss);
-	hb_counter(hb, "sub_lost", (double)s->lost);
-	hb_counter(hb, "sub_duplicates", (double)s->duplicates);
-	hb_counter(hb, "sub_from_journal", (double)s->from_journal);
-	hb_counter(hb, "sub_generation_changes", (double)s->generation_changes);
-	int64_t now = now_real_ns() / NSEC_PER_SEC;
-	if (s->lost > cw->lost_seen) {
-		cw->lost_seen = s->lost;
-		cw->lost_alert_since = now;
-	}
-	if (cw->lost_alert_since != 0 && now - cw->lost_alert_since < 600) {
-		char text[160];
-		snprintf(
-		    text, sizeof(text),
-		    "%llu samples were overwritten in the journal before they could be spooled",
-		    (unsigned long long)s->lost);
-		hb_alert(hb, "samples_lost", text, cw->lost_alert_since);
-	}
-}
-
-static void
 delivery_counters(struct cw *cw, struct heartbeat *hb)
 {
 	const struct deliver_stats *d = deliver_stats(cw->dl);
 	hb_counter(hb, "rounds", (double)cw->n.rounds);
 	hb_counter(hb, "rounds_skipped", (double)cw->n.rounds_skipped);
-	hb_counter(hb, "pings", (double)d->pings);
-	hb_counter(hb, "requests", (double)d->requests);
-	hb_counter(hb, "http_ok", (double)d->ok);
-	hb_counter(hb, "http_split", (double)d->split);
-	hb_counter(hb, "http_rejected", (double)d->rejected);
-	hb_counter(hb, "http_retried", (double)d->retried);
-	hb_counter(hb, "http_auth", (double)d->auth);
-	hb_counter(hb, "http_not_found", (double)d->not_found);
-	hb_counter(hb, "network_errors", (double)d->network);
-	hb_counter(hb, "lines_ok", (double)d->lines_ok);
-	hb_counter(hb, "lines_dead", (double)d->lines_dead);
-	hb_counter(hb, "bisections", (double)d->bisections);
-	hb_counter(hb, "records_rebased", (double)d->records_rebased);
-	hb_counter(hb, "records_unsynced", (double)d->records_unsynced);
-	hb_counter(hb, "records_expired", (double)d->records_expired);
-	hb_counter(hb, "holding_for_clock", d->holding ? 1 : 0);
-	hb_counter(hb, "api", d->api == API_V1 ? 1 : d->api == API_V2 ? 2 : 0);
-	hb_counter(hb, "last_request_s", d->last_seconds);
+	deliver_counters(cw->dl, hb);
 	hb_counter(hb, "bytes_lp", (double)d->bytes);	     /* uncompressed, 2xx */
 	hb_counter(hb, "bytes_body", (double)d->wire_bytes); /* as sent (gzip), 2xx */
-	hb_counter(hb, "http_sent_bytes", (double)d->http_sent_bytes);
-	hb_counter(hb, "http_recv_bytes", (double)d->http_recv_bytes);
 	hb_counter(hb, "pace_waits", (double)cw->pace.waits);
 	hb_counter(hb, "pace_bytes", (double)cw->pace.passed);
 	hb_counter(hb, "pace_rate_bps", pace_rate(&cw->pace));
@@ -332,7 +216,7 @@ on_heartbeat(struct worker *w, struct heartbeat *hb, void *arg)
 	hb->has_ledger = true;
 	deliver_ledger(cw->dl, &hb->ledger);
 	deliver_alerts(cw->dl, hb);
-	sub_counters(cw, hb);
+	feed_counters(&cw->feed, hb);
 	hb_counter(hb, "samples", (double)cw->n.samples);
 	hb_counter(hb, "records", (double)cw->n.appended);
 	hb_counter(hb, "records_provisional", (double)cw->agg.st.provisional);
@@ -354,12 +238,7 @@ static void
 on_stop(struct worker *w, void *arg)
 {
 	struct cw *cw = arg;
-	int64_t deadline = now_mono_ns() + 2 * NSEC_PER_SEC;
-	if (cw->ss != NULL) {
-		do
-			drain(cw);
-		while (sampsub_pending(cw->ss) && now_mono_ns() < deadline);
-	}
+	feed_drain_until(&cw->feed, now_mono_ns() + 2 * NSEC_PER_SEC);
 	/* the open bucket goes out provisionally; the checkpoint stays before
 	 * it, so a restart rebuilds it whole from the journal and supersedes
 	 * this record (agg.h) */
@@ -370,9 +249,7 @@ on_stop(struct worker *w, void *arg)
 	if (spool_close(cw->sp) < 0)
 		log_warnx("stopping with records not written to disk (see above)");
 	cw->sp = NULL;
-	if (cw->ss != NULL)
-		sampsub_close(cw->ss);
-	cw->ss = NULL;
+	feed_close(&cw->feed);
 	log_info("stopped: %llu samples taken, %llu records spooled",
 		 (unsigned long long)cw->n.samples, (unsigned long long)cw->n.appended);
 	worker_exit(w, 0);
@@ -476,12 +353,10 @@ cw_start(struct cw *cw, struct worker *w)
 	if (open_spool(cw) < 0 || start_delivery(cw) < 0)
 		return -1;
 	cw->tick = loop_timer_new(w->loop, on_tick, cw);
-	cw->catchup = loop_timer_new(w->loop, on_catchup, cw);
-	if (cw->tick == NULL || cw->catchup == NULL)
+	if (cw->tick == NULL || feed_start(&cw->feed, w, take, resume, cw,
+					   "no sample journal yet: nothing to sync") < 0)
 		return -1;
 	watch_network(cw);
-	cw->last_sample = now_mono_ns();
-	subscribe(cw);
 	loop_timer_after(cw->tick, NSEC_PER_SEC); /* the first round goes at the first tick */
 	worker_set_heartbeat(w, on_heartbeat, cw);
 	worker_set_stop(w, on_stop, cw);

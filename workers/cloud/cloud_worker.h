@@ -16,8 +16,8 @@
 #include "agg.h"
 #include "clock.h"
 #include "deliver.h"
+#include "feed.h"
 #include "pace.h"
-#include "sampsub.h"
 #include "spool.h"
 #include "util.h"
 #include "worker.h"
@@ -30,14 +30,12 @@ struct cw {
 	const struct cfg_writer *cfg;
 	struct spool *sp;
 	struct deliver *dl;
-	struct sampsub *ss;
+	struct feed feed;
 	struct agg agg;
 	struct pace pace;
 	struct loop_timer *tick;    /* every second: clock, idle flush, commit, upkeep, rounds */
-	struct loop_timer *catchup; /* the subscriber has more to read from the journal */
 	int nl_fd;		    /* route netlink, or -1 */
 	bool dirty;		    /* the checkpoint moved since the last commit */
-	int64_t last_sample;	    /* mono time */
 	int64_t next_round;	    /* mono time of the next sync round */
 	int64_t last_nl_round;	    /* mono time of the last round a netlink event started */
 	uint64_t round_rid;	    /* spool_next_rid() when the last round started */
@@ -47,11 +45,9 @@ struct cw {
 	char dir[PATH_MAX];
 	char spool_dir[PATH_MAX];
 	char deadletter[PATH_MAX];
-	int64_t lost_alert_since;
-	uint64_t lost_seen;
 	struct {
 		uint64_t samples, appended, append_failed, superseded;
-		uint64_t commits, commit_failed, sub_failures;
+		uint64_t commits, commit_failed;
 		uint64_t rounds, rounds_skipped, netlink_events, netlink_rounds;
 	} n;
 };

@@ -10,14 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "journal.h"
 #include "log.h"
 #include "lp.h"
 #include "signals.h"
 #include "spool_fmt.h"
 #include "spool_payload.h"
-
-#define DRAIN_PER_CALL 4096
 
 void
 iw_mark_encode(uint8_t out[IW_MARK_LEN], uint64_t gen, uint64_t seq)
@@ -41,8 +38,9 @@ iw_mark_decode(const uint8_t *in, size_t len, uint64_t *gen, uint64_t *seq)
 /* ---- samples into the spool ---- */
 
 static void
-take(struct iw *iw, const Sample *m, int64_t now_real, int64_t now_boot)
+take(void *arg, const Sample *m, int64_t now_real, int64_t now_boot)
 {
+	struct iw *iw = arg;
 	struct spool_value v[SIG_ID_MAX];
 	size_t n = 0;
 	uint64_t rid;
@@ -82,78 +80,25 @@ take(struct iw *iw, const Sample *m, int64_t now_real, int64_t now_boot)
 	iw->n.appended++;
 }
 
+/* Where to resume: after what this process already took (a
+ * re-subscription), else after the durable checkpoint, else (a new spool)
+ * from the oldest sample the journal holds; a resend of what an older spool
+ * delivered is harmless (same timestamps: the server overwrites). */
 static void
-on_catchup(struct loop *l, struct loop_timer *t, void *arg);
-
-static void
-drain(struct iw *iw)
-{
-	Sample *m;
-	int64_t now_real = now_real_ns(), now_boot = now_boot_ns();
-	for (int k = 0; k < DRAIN_PER_CALL && (m = sampsub_next(iw->ss)) != NULL; k++) {
-		take(iw, m, now_real, now_boot);
-		sampsub_free(m);
-	}
-	if (sampsub_pending(iw->ss) && !loop_timer_armed(iw->catchup))
-		loop_timer_after(iw->catchup, 2 * NSEC_PER_MSEC);
-}
-
-static void
-on_samples(struct loop *l, int fd, uint32_t ev, void *arg)
-{
-	drain(arg);
-}
-
-static void
-on_catchup(struct loop *l, struct loop_timer *t, void *arg)
+resume(void *arg, uint64_t *gen, uint64_t *seq)
 {
 	struct iw *iw = arg;
-	if (iw->ss != NULL)
-		drain(iw);
-}
-
-/* No checkpoint (a new spool): everything the journal still holds, not
- * just what comes next; a resend of what an older spool delivered is
- * harmless (same timestamps: the server overwrites). */
-static void
-from_journal_start(struct iw *iw, uint64_t *gen, uint64_t *seq)
-{
-	struct journal *j;
-	if (journal_open(&j, iw->w->rundir, false) < 0)
-		return;
-	*gen = journal_generation(j);
-	uint64_t oldest = journal_oldest_seq(j);
-	*seq = oldest > 0 ? oldest - 1 : 0;
-	journal_close(j);
-}
-
-static void
-subscribe(struct iw *iw)
-{
 	uint8_t mark[SPOOL_MARK_MAX];
-	uint64_t gen = 0, seq = 0;
 	size_t len = spool_mark(iw->sp, mark, sizeof(mark));
-	if (len > 0 && iw_mark_decode(mark, len, &gen, &seq) < 0)
-		log_warnx("spool mark of %zu bytes not understood: starting from the journal's head",
+	*gen = *seq = 0;
+	if (iw->gen != 0) {
+		*gen = iw->gen;
+		*seq = iw->seq;
+	} else if (len > 0 && iw_mark_decode(mark, len, gen, seq) < 0) {
+		log_warnx("spool mark of %zu bytes not understood: starting from the journal",
 			  len);
-	if (iw->gen != 0) { /* taken but not yet durable: continue after them */
-		gen = iw->gen;
-		seq = iw->seq;
-	} else if (len == 0) {
-		from_journal_start(iw, &gen, &seq);
+		*gen = *seq = 0;
 	}
-	if (sampsub_open(&iw->ss, iw->w->rundir, gen, seq) < 0) {
-		if (iw->n.sub_failures++ == 0)
-			log_warnx("no sample journal in %s yet (is leafmond running?): retrying",
-				  iw->w->rundir);
-		iw->ss = NULL;
-		return;
-	}
-	if (loop_add_fd(iw->w->loop, sampsub_fd(iw->ss), EPOLLIN, on_samples, iw) < 0)
-		fatal("samples fd");
-	log_info("subscribed from generation %016llx seq %llu", (unsigned long long)gen,
-		 (unsigned long long)seq);
-	drain(iw);
 }
 
 /* ---- the 1 s tick ---- */
@@ -181,12 +126,7 @@ on_tick(struct loop *l, struct loop_timer *t, void *arg)
 	struct iw *iw = arg;
 	clock_read(&iw->clk);
 	spool_clock_observe(iw->sp, iw->clk.synced, iw->clk.realtime_ns, iw->clk.boottime_ns);
-	if (iw->ss == NULL)
-		subscribe(iw);
-	if (iw->ss != NULL) {
-		sampsub_poll_journal(iw->ss);
-		drain(iw);
-	}
+	feed_tick(&iw->feed);
 	commit(iw);
 	spool_maintain(iw->sp);
 	deliver_kick(iw->dl);
@@ -194,32 +134,6 @@ on_tick(struct loop *l, struct loop_timer *t, void *arg)
 }
 
 /* ---- heartbeat ---- */
-
-static void
-sub_counters(struct iw *iw, struct heartbeat *hb)
-{
-	if (iw->ss == NULL) {
-		hb_alert(hb, "no_journal", "no sample journal yet: nothing to write", 0);
-		return;
-	}
-	const struct sampsub_stats *s = sampsub_stats(iw->ss);
-	hb_counter(hb, "sub_lost", (double)s->lost);
-	hb_counter(hb, "sub_duplicates", (double)s->duplicates);
-	hb_counter(hb, "sub_from_journal", (double)s->from_journal);
-	hb_counter(hb, "sub_generation_changes", (double)s->generation_changes);
-	int64_t now = now_real_ns() / NSEC_PER_SEC;
-	if (s->lost > iw->lost_seen) {
-		iw->lost_seen = s->lost;
-		iw->lost_alert_since = now;
-	}
-	if (iw->lost_alert_since != 0 && now - iw->lost_alert_since < 600) {
-		char text[160];
-		snprintf(text, sizeof(text),
-			 "%llu samples were overwritten in the journal before they could be spooled",
-			 (unsigned long long)s->lost);
-		hb_alert(hb, "samples_lost", text, iw->lost_alert_since);
-	}
-}
 
 static void
 on_heartbeat(struct worker *w, struct heartbeat *hb, void *arg)
@@ -231,7 +145,7 @@ on_heartbeat(struct worker *w, struct heartbeat *hb, void *arg)
 	hb->has_ledger = true;
 	deliver_ledger(iw->dl, &hb->ledger);
 	deliver_alerts(iw->dl, hb);
-	sub_counters(iw, hb);
+	feed_counters(&iw->feed, hb);
 	hb_counter(hb, "samples", (double)iw->n.samples);
 	hb_counter(hb, "spooled", (double)iw->n.appended);
 	hb_counter(hb, "samples_unpublished_only", (double)iw->n.empty);
@@ -239,23 +153,8 @@ on_heartbeat(struct worker *w, struct heartbeat *hb, void *arg)
 	hb_counter(hb, "commits", (double)iw->n.commits);
 	hb_counter(hb, "commit_failed", (double)iw->n.commit_failed);
 	hb_counter(hb, "fsyncs", (double)st.fsyncs);
-	hb_counter(hb, "requests", (double)d->requests);
-	hb_counter(hb, "http_ok", (double)d->ok);
-	hb_counter(hb, "http_split", (double)d->split);
-	hb_counter(hb, "http_rejected", (double)d->rejected);
-	hb_counter(hb, "http_retried", (double)d->retried);
-	hb_counter(hb, "http_auth", (double)d->auth);
-	hb_counter(hb, "http_not_found", (double)d->not_found);
-	hb_counter(hb, "network_errors", (double)d->network);
-	hb_counter(hb, "lines_ok", (double)d->lines_ok);
-	hb_counter(hb, "lines_dead", (double)d->lines_dead);
-	hb_counter(hb, "bisections", (double)d->bisections);
-	hb_counter(hb, "records_rebased", (double)d->records_rebased);
-	hb_counter(hb, "records_unsynced", (double)d->records_unsynced);
-	hb_counter(hb, "holding_for_clock", d->holding ? 1 : 0);
 	hb_counter(hb, "clock_synced", iw->clk.synced ? 1 : 0);
-	hb_counter(hb, "api", d->api == API_V1 ? 1 : d->api == API_V2 ? 2 : 0);
-	hb_counter(hb, "last_request_s", d->last_seconds);
+	deliver_counters(iw->dl, hb);
 	hb_counter(hb, "bytes_sent", (double)d->bytes);
 }
 
@@ -265,21 +164,14 @@ static void
 on_stop(struct worker *w, void *arg)
 {
 	struct iw *iw = arg;
-	int64_t deadline = now_mono_ns() + 2 * NSEC_PER_SEC;
-	if (iw->ss != NULL) {
-		do
-			drain(iw);
-		while (sampsub_pending(iw->ss) && now_mono_ns() < deadline);
-	}
+	feed_drain_until(&iw->feed, now_mono_ns() + 2 * NSEC_PER_SEC);
 	commit(iw);
 	deliver_free(iw->dl); /* what is in flight is not acked: it goes again next time */
 	iw->dl = NULL;
 	if (spool_close(iw->sp) < 0)
 		log_warnx("stopping with records not written to disk (see above)");
 	iw->sp = NULL;
-	if (iw->ss != NULL)
-		sampsub_close(iw->ss);
-	iw->ss = NULL;
+	feed_close(&iw->feed);
 	log_info("stopped: %llu samples taken, %llu spooled", (unsigned long long)iw->n.samples,
 		 (unsigned long long)iw->n.appended);
 	worker_exit(w, 0);
@@ -323,10 +215,9 @@ iw_start(struct iw *iw, struct worker *w)
 	if (deliver_new(&iw->dl, w->loop, iw->sp, &o) < 0)
 		return -1;
 	iw->tick = loop_timer_new(w->loop, on_tick, iw);
-	iw->catchup = loop_timer_new(w->loop, on_catchup, iw);
-	if (iw->tick == NULL || iw->catchup == NULL)
+	if (iw->tick == NULL ||
+	    feed_start(&iw->feed, w, take, resume, iw, "no sample journal yet: nothing to write") < 0)
 		return -1;
-	subscribe(iw);
 	loop_timer_after(iw->tick, NSEC_PER_SEC);
 	worker_set_heartbeat(w, on_heartbeat, iw);
 	worker_set_stop(w, on_stop, iw);

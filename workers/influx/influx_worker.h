@@ -12,7 +12,7 @@
 
 #include "clock.h"
 #include "deliver.h"
-#include "sampsub.h"
+#include "feed.h"
 #include "spool.h"
 #include "util.h"
 #include "worker.h"
@@ -24,9 +24,8 @@ struct iw {
 	const struct cfg_writer *cfg;
 	struct spool *sp;
 	struct deliver *dl;
-	struct sampsub *ss;
+	struct feed feed;
 	struct loop_timer *tick;    /* every second: clock, commit, upkeep, delivery */
-	struct loop_timer *catchup; /* the subscriber has more to read from the journal */
 	uint64_t gen, seq;	    /* the last sample taken (the checkpoint to write) */
 	bool dirty;		    /* taken since the last commit */
 	struct clock_state clk;
@@ -34,11 +33,9 @@ struct iw {
 	char vehicle[128];
 	char spool_dir[PATH_MAX];
 	char deadletter[PATH_MAX];
-	int64_t lost_alert_since; /* the subscriber lost samples recently */
-	uint64_t lost_seen;
 	struct {
 		uint64_t samples, appended, empty, values_skipped, append_failed;
-		uint64_t commits, commit_failed, sub_failures;
+		uint64_t commits, commit_failed;
 	} n;
 };
 
