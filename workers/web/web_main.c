@@ -14,7 +14,6 @@
 
 #include <curl/curl.h>
 
-#include "journal.h"
 #include "log.h"
 #include "sampsub.h"
 #include "snap.h"
@@ -105,25 +104,18 @@ on_pump(struct loop *l, struct loop_timer *t, void *arg)
 	drain(arg);
 }
 
-/* Subscribe from the journal's oldest sample, so the history ring starts
- * with the last half hour or so instead of empty. */
+/* Subscribe from the journal's oldest sample (generation 0), so the
+ * history ring starts with the last half hour or so instead of empty. */
 static void
 open_subscriber(struct web_main *wm)
 {
 	struct web *web = &wm->web;
-	struct journal *j;
-	uint64_t gen = 0, seq = 0;
-	if (journal_open(&j, wm->w.rundir, false) < 0)
-		return;
-	gen = journal_generation(j);
-	seq = journal_oldest_seq(j);
-	journal_close(j);
-	if (sampsub_open(&web->sub, wm->w.rundir, gen, seq > 0 ? seq - 1 : 0) < 0) {
+	if (sampsub_open(&web->sub, wm->w.rundir, 0, 0) < 0) {
 		web->sub = NULL;
 		return;
 	}
 	loop_add_fd(wm->w.loop, sampsub_fd(web->sub), EPOLLIN, on_samples, wm);
-	log_info("web: subscribed to samples (history from seq %llu)", (unsigned long long)seq);
+	log_info("web: subscribed to samples (history from the journal's oldest)");
 	drain(wm);
 }
 
