@@ -27,6 +27,8 @@ struct httpc_req {
 	char retry_after[64];
 	char errbuf[CURL_ERROR_SIZE];
 	uint64_t header_out; /* request line and headers as sent */
+	size_t body_max;
+	bool whole_body, too_large;
 	bool done;
 	struct httpc_req *next;
 };
@@ -168,9 +170,14 @@ write_cb(char *p, size_t size, size_t n, void *arg)
 {
 	struct httpc_req *r = arg;
 	size_t len = size * n;
-	if (r->body.len < HTTPC_BODY_MAX) {
-		size_t take = HTTPC_BODY_MAX - r->body.len < len ? HTTPC_BODY_MAX - r->body.len : len;
-		buf_append(&r->body, p, take);
+	if (r->body.len + len > r->body_max && r->whole_body) {
+		r->too_large = true;
+		return 0; /* aborts the transfer */
+	}
+	if (r->body.len < r->body_max) {
+		size_t take = r->body_max - r->body.len < len ? r->body_max - r->body.len : len;
+		if (buf_append(&r->body, p, take) < 0 && r->whole_body)
+			return 0; /* no memory for what was asked whole */
 	}
 	return len;
 }
@@ -222,6 +229,8 @@ setup(struct httpc_req *r, const char *method, const char *url, const void *body
 			r->hdrs = curl_slist_append(r->hdrs, *hd);
 	if (r->hdrs == NULL)
 		return -1;
+	r->body_max = o->body_max ? o->body_max : HTTPC_BODY_MAX;
+	r->whole_body = o->whole_body;
 	curl_easy_setopt(e, CURLOPT_URL, url);
 	curl_easy_setopt(e, CURLOPT_PRIVATE, r);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
@@ -243,6 +252,8 @@ setup(struct httpc_req *r, const char *method, const char *url, const void *body
 	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
 	if (o->ca_file != NULL && o->ca_file[0] != '\0')
 		curl_easy_setopt(e, CURLOPT_CAINFO, o->ca_file);
+	if (o->compressed)
+		curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
 	if (strcmp(method, "POST") == 0) {
 		curl_easy_setopt(e, CURLOPT_POST, 1L);
 		curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
@@ -338,6 +349,7 @@ finish(struct httpc_req *r, CURLcode code)
 	resp.seconds = secs;
 	resp.sent_bytes = sent_bytes(r);
 	resp.recv_bytes = recv_bytes(r->easy);
+	resp.too_large = r->too_large;
 	r->done = true; /* a cancel from inside the callback is a no-op */
 	r->cb(&resp, r->arg);
 }

@@ -3,11 +3,13 @@
  * worker's reactor (common/loop.h): curl's sockets become loop fds, curl's
  * timeout a loop timer. Nothing here ever blocks the loop; a hung server
  * costs a pending request until its total timeout. Used by the influx and
- * the cloud writer and by nothing that needs answers synchronously.
+ * the cloud writer (writes, pings) and the web worker (history queries),
+ * by nothing that needs answers synchronously.
  */
 #ifndef LEAFMON_HTTPC_H
 #define LEAFMON_HTTPC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -29,6 +31,7 @@ struct httpc_resp {
 	double seconds;	      /* total time */
 	uint64_t sent_bytes;  /* request line, headers and body as sent (HTTP level, before TLS) */
 	uint64_t recv_bytes;  /* response headers and body as received */
+	bool too_large;	      /* whole_body: the body passed body_max (transfer aborted) */
 };
 
 typedef void (*httpc_cb)(const struct httpc_resp *r, void *arg);
@@ -38,6 +41,9 @@ struct httpc_opts {
 	int timeout_ms;		      /* the whole request */
 	const char *ca_file;	      /* NULL: the system's CAs; verification is always on */
 	const char *const *headers;   /* extra "Name: value" lines, NULL-terminated */
+	size_t body_max;	      /* response bytes kept; 0: HTTPC_BODY_MAX */
+	bool whole_body;	      /* past body_max: abort, too_large (else: count only) */
+	bool compressed;	      /* ask for any encoding curl can decode */
 };
 
 int httpc_new(struct httpc **hp, struct loop *l);

@@ -11,7 +11,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import measure, run, wait_for  # noqa: E402
+from harness import measure, rss_kb, run, wait_for  # noqa: E402
 from webtest import SSE, Influxd, WebStack, qs  # noqa: E402
 
 GEARS = ["P", "R", "N", "D", "B"]
@@ -120,6 +120,45 @@ def test_history_falls_back_to_the_ring():
         ix.stop()
 
 
+def test_an_oversized_answer_is_cut_and_falls_back():
+    """A server that answers /query with far more than the grid can hold
+    (here 200 MB, streamed): the web worker stops reading at its cap, says
+    so in the note and answers from memory; its memory stays small."""
+    import http.server
+    import threading
+
+    class Huge(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(200 << 20))
+            self.end_headers()
+            chunk = b'{"results":[' + b" " * 65524
+            try:
+                for _ in range(200 * 16):
+                    self.wfile.write(chunk)
+            except OSError:
+                pass  # the client hung up: what we want
+
+        def log_message(self, *a):
+            pass
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Huge)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    s = WebStack(influx={"enabled": "true", "url": "http://127.0.0.1:%d" % srv.server_port,
+                         "database": "leaf"}).start()
+    try:
+        h = wait_for(lambda: (lambda x: x if x["points"] > 0 else None)(
+            s.get_json("/api/history?signals=vehicle_speed_kmh")), 10, "ring points")
+        assert h["source"] == "ring" and "larger than the cap" in h["note"], h
+        rss = rss_kb(s.d.worker("web")["pid"])
+        measure("web_history_oversized_answer_rss", rss, "kB")
+        assert rss < 64 * 1024, rss
+    finally:
+        s.stop()
+        srv.shutdown()
+
+
 def test_ring_matches_the_live_stream():
     s = WebStack().start()
     try:
@@ -164,4 +203,5 @@ def test_no_history_at_all():
 
 if __name__ == "__main__":
     run([test_history_from_influxdb, test_history_falls_back_to_the_ring,
+         test_an_oversized_answer_is_cut_and_falls_back,
          test_ring_matches_the_live_stream, test_no_history_at_all])

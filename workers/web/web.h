@@ -15,7 +15,7 @@
 #include <microhttpd.h>
 
 #include "ctlq.h"
-#include "curlm.h"
+#include "httpc.h"
 #include "hgrid.h"
 #include "hring.h"
 #include "sse.h"
@@ -55,7 +55,7 @@ struct wreq {
 	char *url;
 	struct wreq *wprev, *wnext; /* in web->waiting */
 	bool wants_status;	    /* in the status waiters */
-	struct curlm_req *creq;
+	struct httpc_req *creq;
 	struct ctlq_job *cjob;
 	struct hgrid grid;
 	bool has_grid;
@@ -92,7 +92,7 @@ struct web {
 	struct sse sse;
 	struct wauth auth;
 	struct ctlq *ctl;
-	struct curlm *curl;
+	struct httpc *curl;
 	char *signals_json; /* /api/signals, built once */
 
 	struct wreq *waiting; /* suspended requests */

@@ -127,16 +127,16 @@ from_ring(struct wreq *r, const char *note)
 }
 
 static void
-influx_done(void *arg, const struct curlm_result *res)
+influx_done(const struct httpc_resp *res, void *arg)
 {
 	static struct log_rl rl = LOG_RL_INIT(3, 300);
 	struct wreq *r = arg;
 	struct web *web = r->web;
 	char err[200], note[260];
 	r->creq = NULL;
-	if (res->curl_code == 0 && res->http_status == 200 &&
-	    influxql_parse(res->body->p ? res->body->p : "", res->body->len, &r->grid, err,
-			   sizeof(err)) == 0) {
+	if (res->curl_code == 0 && res->status == 200 &&
+	    influxql_parse(res->body ? res->body : "", res->body_len, &r->grid, err, sizeof(err)) ==
+		0) {
 		web->st.history_influx++;
 		finish(r, "influx", NULL);
 		web_wake(r);
@@ -145,9 +145,9 @@ influx_done(void *arg, const struct curlm_result *res)
 	if (res->too_large)
 		snprintf(err, sizeof(err), "answer larger than the cap");
 	else if (res->curl_code != 0)
-		snprintf(err, sizeof(err), "%s", res->errtext);
-	else if (res->http_status != 200)
-		snprintf(err, sizeof(err), "HTTP %ld", res->http_status);
+		snprintf(err, sizeof(err), "%.*s", (int)sizeof(err) - 1, res->error);
+	else if (res->status != 200)
+		snprintf(err, sizeof(err), "HTTP %d", res->status);
 	snprintf(note, sizeof(note), "InfluxDB did not answer (%s): recent history from memory",
 		 err);
 	log_rl(&rl, LOG_WARNING, "web: history query: %s", note);
@@ -195,8 +195,14 @@ ask_influx(struct web *web, struct wreq *r)
 		snprintf(auth, sizeof(auth), "Authorization: Token %s", ix->token);
 	long timeout = (ix->timeout_s < 10 ? ix->timeout_s : 10) * 1000L;
 	size_t cap = r->grid.r.nrows * (size_t)(r->grid.nsig + 1) * 48 + 64 * 1024;
-	r->creq = curlm_get(web->curl, url.p, ix->token[0] ? auth : NULL, timeout, cap,
-			    influx_done, r);
+	const char *headers[] = {ix->token[0] ? auth : NULL, NULL};
+	struct httpc_opts o = {.connect_timeout_ms = timeout < 3000 ? (int)timeout : 3000,
+			       .timeout_ms = (int)timeout,
+			       .headers = headers,
+			       .body_max = cap,
+			       .whole_body = true,
+			       .compressed = true};
+	r->creq = httpc_request(web->curl, "GET", url.p, NULL, 0, &o, influx_done, r);
 	explicit_bzero(auth, sizeof(auth));
 	buf_free(&url);
 	return r->creq != NULL ? 0 : -1;
@@ -231,7 +237,7 @@ start(struct wreq *r, bool csv)
 		return web_send_error(r, 503, "out of memory");
 	r->has_grid = true;
 	if (web->cfg->influx.enabled) {
-		if (curlm_inflight(web->curl) >= WEB_MAX_QUERIES) {
+		if (httpc_pending(web->curl) >= WEB_MAX_QUERIES) {
 			web->st.busy++;
 			return web_send_error(r, 503, "busy: %d history queries running",
 					      WEB_MAX_QUERIES);

@@ -422,7 +422,7 @@ wreq_free(struct wreq *r)
 	if (r->cjob != NULL)
 		ctlq_cancel(r->web->ctl, r->cjob);
 	if (r->creq != NULL)
-		curlm_cancel(r->web->curl, r->creq);
+		httpc_cancel(r->creq);
 	if (r->has_grid)
 		hgrid_free(&r->grid);
 	if (r->resp != NULL)
@@ -638,7 +638,7 @@ web_http_stop(struct web *web)
 		if (r->cjob != NULL)
 			ctlq_cancel(web->ctl, r->cjob);
 		if (r->creq != NULL)
-			curlm_cancel(web->curl, r->creq);
+			httpc_cancel(r->creq);
 		r->cjob = NULL;
 		r->creq = NULL;
 		web_prepare_error(r, 503, "shutting down");

@@ -247,7 +247,7 @@ on_stop(struct worker *w, void *arg)
 	web_http_stop(web);
 	ctlq_free(web->ctl);
 	web->ctl = NULL;
-	curlm_free(web->curl);
+	httpc_free(web->curl);
 	web->curl = NULL;
 	if (web->sub != NULL) {
 		loop_del_fd(w->loop, sampsub_fd(web->sub));
@@ -323,7 +323,7 @@ setup(struct web_main *wm)
 		   path, web_now_ms() / 1000);
 	sse_init(&web->sse, api_snapshot_event, web);
 	if (api_build_signals(web) < 0 || ctlq_new(&web->ctl, wm->w.loop, wm->w.rundir) < 0 ||
-	    curlm_new(&web->curl, wm->w.loop) < 0)
+	    httpc_new(&web->curl, wm->w.loop) < 0)
 		fatalx("web: setup failed");
 	wm->pump = loop_timer_new(wm->w.loop, on_pump, wm);
 	check_snapshot(wm);
