@@ -212,6 +212,70 @@ class Leafmond:
             return ""
 
 
+def catalogue():
+    """signal name -> (group, type) from common/signals*.def; the group is
+    the InfluxDB measurement."""
+    import re
+    out = {}
+    for name in ("signals.def", "signals_cells.def"):
+        with open(os.path.join(SRC, "common", name)) as f:
+            for m in re.finditer(r"^SIG\(\d+,\s*(\w+),\s*\"[^\"]*\",\s*(\w+),\s*(\w+)",
+                                 f.read(), re.M):
+                out[m.group(1)] = (m.group(2).lower(), m.group(3))
+    return out
+
+
+def decoded(path, skip_groups=()):
+    """{(measurement, t_ms): {field: value}} as `leafmon decode` cuts the
+    log, without the groups named in skip_groups."""
+    r = subprocess.run([bin_path("cli/leafmon"), "decode", "--json", path], capture_output=True,
+                       text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-500:]
+    cat = catalogue()
+    out = {}
+    for line in r.stdout.splitlines():
+        sample = json.loads(line)
+        t_ms = round(sample.pop("t") * 1e6) // 1000
+        for name, v in sample.items():
+            if cat[name][0] not in skip_groups:
+                out.setdefault((cat[name][0], t_ms), {})[name] = v
+    return out
+
+
+def cut_inside_a_record(path, newest=0.75):
+    """A power cut mid-write: truncate a spool segment at a random byte
+    strictly inside one of its records, among the newest fraction of them
+    (spool/spool_fmt.h: 64-byte segment header, records of a 32-byte header
+    with the payload length at offset 4). Returns (size before, cut)."""
+    import random
+    with open(path, "rb") as f:
+        b = f.read()
+    starts, off = [], 64
+    while off + 32 <= len(b):
+        ln = int.from_bytes(b[off + 4:off + 8], "little")
+        starts.append((off, off + 32 + ln))
+        off += 32 + ln
+    if not starts:
+        return len(b), len(b)
+    start, end = random.choice(starts[int(len(starts) * (1 - newest)):])
+    cut = random.randint(start + 1, end - 1)
+    os.truncate(path, cut)
+    return len(b), cut
+
+
+def kill_everything(d):
+    """SIGKILL leafmond and every worker at once (a power cut, as the
+    processes see it)."""
+    pids = [w["pid"] for w in d.status()["workers"] if w.get("pid")]
+    d.kill9()
+    for p in pids:
+        try:
+            os.kill(p, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    wait_for(lambda: not any(pid_alive(p) for p in pids), 10, "everything dead")
+
+
 class WriterRig:
     """leafmond with leafmon-samplepub standing in for the can worker
     (deterministic samples: count, rate, base_ms, step_ms) and one real

@@ -20,8 +20,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (DATA, REAL_BINARIES, Leafmond, Skip, bin_path, measure,  # noqa: E402
-                     pid_alive, run, wait_for)
+from harness import (DATA, REAL_BINARIES, Leafmond, Skip, bin_path,  # noqa: E402
+                     cut_inside_a_record, decoded, measure, pid_alive, run, wait_for)
 
 LOG = "logs/ze1_2018plus/EV_can-bus_from_62_ZE1_QCcharging.txt"  # 3m46s of a ZE1 quick charge
 COPIES = 3  # back to back: an 11-minute drive-and-charge log
@@ -75,35 +75,6 @@ def long_log(path):
             for t, rest in frames:
                 f.write("(%.6f) %s\n" % (base + t + k * span, rest))
     measure("chaos_log_minutes", "%.1f" % (COPIES * span / 60), "min")
-    return out
-
-
-def catalogue():
-    """signal name -> group (the InfluxDB measurement), from the catalogue."""
-    import re
-    from harness import SRC
-    out = {}
-    for name in ("signals.def", "signals_cells.def"):
-        with open(os.path.join(SRC, "common", name)) as f:
-            for m in re.finditer(r"^SIG\(\d+,\s*(\w+),\s*\"[^\"]*\",\s*(\w+),", f.read(), re.M):
-                out[m.group(1)] = m.group(2).lower()
-    return out
-
-
-def decoded(path):
-    """{(measurement, t_ms): {field: value}} as `leafmon decode` cuts the
-    log, without the can worker's own bus-health group."""
-    r = subprocess.run([bin_path("cli/leafmon"), "decode", "--json", path], capture_output=True,
-                       text=True, timeout=300)
-    assert r.returncode == 0, r.stderr[-500:]
-    cat = catalogue()
-    out = {}
-    for line in r.stdout.splitlines():
-        s = json.loads(line)
-        t_ms = round(s.pop("t") * 1e6) // 1000
-        for name, v in s.items():
-            if cat[name] != "can":
-                out.setdefault((cat[name], t_ms), {})[name] = v
     return out
 
 
@@ -237,29 +208,10 @@ class Chaos:
         return led.get("queued_records") == 0 and can.get("bus_asleep") == 1 and cloud_done
 
 
-def cut_tail(path):
-    """A power cut mid-write: truncate the last segment strictly inside one
-    of its records (64-byte segment header; 32-byte record headers with the
-    payload length at offset 4)."""
-    with open(path, "rb") as f:
-        b = f.read()
-    starts, off = [], 64
-    while off + 32 <= len(b):
-        ln = int.from_bytes(b[off + 4:off + 8], "little")
-        starts.append((off, off + 32 + ln))
-        off += 32 + ln
-    if not starts:
-        return 0
-    start, end = random.choice(starts[len(starts) // 2:])
-    cut = random.randint(start + 1, end - 1)
-    os.truncate(path, cut)
-    return len(b) - cut
-
-
 def test_chaos_kills_outage_supervisor_power_cut():
     log = need()
     from servers import FaultProxy, Influxd
-    want = decoded(log)
+    want = decoded(log, skip_groups=("can",))
     ix = Influxd().start()
     ix.create_db("leaf")
     # a pass-through proxy that counts every point sent, to measure resends
@@ -307,7 +259,7 @@ def test_chaos_kills_outage_supervisor_power_cut():
         max_spool = max(max_spool, spool_bytes(c))
         c.power_cut()
         segs = sorted(glob.glob(os.path.join(c.spool_dir(), "*.seg")))
-        torn = cut_tail(segs[-1]) if segs else 0
+        torn = (lambda sz, cut: sz - cut)(*cut_inside_a_record(segs[-1], 0.5)) if segs else 0
         measure("chaos_power_cut_truncated_bytes", torn, "bytes")
         ix.start()
         c.d.start()
@@ -412,7 +364,7 @@ def test_chaos_spool_cap():
         times = set()
         for meas in ("battery", "motor", "vehicle", "charge", "climate", "can"):
             times |= {r["time"] // 1000000 for r in ix.rows("leaf", meas)}
-        first_logged = min(t for _, t in decoded(log))
+        first_logged = min(t for _, t in decoded(log, skip_groups=("can",)))
         measure("chaos_cap", "samples=%d dropped=%d delivered_samples=%d spool_bytes_at_cap=%d" % (
             spooled, led.get("dropped", 0), len(times), cap))
         assert cap <= (1 << 20) + (256 << 10), "spool %d bytes over a 1 MiB cap" % cap
@@ -430,7 +382,7 @@ def test_chaos_read_only_state_dir():
     if subprocess.run(["which", "chattr"], capture_output=True).returncode != 0:
         raise Skip("chattr not installed (e2fsprogs)")
     from servers import Influxd
-    want = decoded(log)
+    want = decoded(log, skip_groups=("can",))
     ix = Influxd().start()
     ix.create_db("leaf")
     c = Chaos(log, ix)

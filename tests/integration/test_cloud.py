@@ -14,8 +14,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import (DATA, Leafmond, Skip, WriterRig, bin_path, cost, measure,  # noqa: E402
-                     measurement, pid_alive, run, wait_for)
+from harness import (DATA, Leafmond, Skip, WriterRig, bin_path, cost,  # noqa: E402
+                     kill_everything, measure, measurement, run, wait_for)
 
 from servers import FaultProxy, Influxd, VictoriaMetrics, VMAuth  # noqa: E402
 import test_influx  # noqa: E402  (what leafmon-samplepub publishes)
@@ -442,18 +442,6 @@ def test_kill9_worker_mid_upload_loses_nothing():
     finally:
         rig.stop()
         r.stop()
-
-
-def kill_everything(d):
-    st = d.status()
-    pids = [w["pid"] for w in st["workers"] if w.get("pid")]
-    d.kill9()
-    for p in pids:
-        try:
-            os.kill(p, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    wait_for(lambda: not any(pid_alive(p) for p in pids), 10, "everything dead")
 
 
 @cost(15)

@@ -4,20 +4,17 @@ writer + a real InfluxDB 1.6.7, with our fault proxy and victoria-metrics
 where the test needs them. Every test polls with deadlines."""
 
 import glob
-import json
 import os
 import random
-import re
 import signal
-import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import (DATA, Leafmond, SRC, Skip, WriterRig, bin_path, cost,  # noqa: E402
-                     measure, pid_alive, run, wait_for)
+from harness import (DATA, Leafmond, Skip, WriterRig, bin_path, catalogue, cost,  # noqa: E402
+                     cut_inside_a_record, decoded, kill_everything, measure, run, wait_for)
 
-from servers import FaultProxy, Influxd, VictoriaMetrics, VMAuth, http  # noqa: E402
+from servers import FaultProxy, Influxd, VictoriaMetrics, VMAuth  # noqa: E402
 
 VEHICLE = "leaf, one=1"  # a tag value that needs escaping
 GEARS = ["P", "R", "N", "D", "B"]
@@ -294,35 +291,6 @@ def test_kill9_writer_repeatedly_loses_nothing():
         ix.stop()
 
 
-def cut_inside_a_record(path):
-    """Truncate a spool segment at a random byte strictly inside one of its
-    records (spool/spool_fmt.h: 64-byte header, records of a 32-byte header
-    with the payload length at offset 4): a torn write, never a clean cut."""
-    with open(path, "rb") as f:
-        b = f.read()
-    starts, off = [], 64
-    while off + 32 <= len(b):
-        ln = int.from_bytes(b[off + 4:off + 8], "little")
-        starts.append((off, off + 32 + ln))
-        off += 32 + ln
-    start, end = random.choice(starts[len(starts) // 4:])
-    cut = random.randint(start + 1, end - 1)
-    os.truncate(path, cut)
-    return len(b), cut
-
-
-def kill_everything(d):
-    st = d.status()
-    pids = [w["pid"] for w in st["workers"] if w.get("pid")]
-    d.kill9()
-    for p in pids:
-        try:
-            os.kill(p, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    wait_for(lambda: not any(pid_alive(p) for p in pids), 10, "everything dead")
-
-
 @cost(4)
 def test_power_cut_torn_tail_detected_and_rest_delivered():
     ix = influx_with_db()
@@ -436,17 +404,6 @@ def test_v2_token_org_bucket_precision_via_victoria_metrics():
 QC_LOG = "logs/ze1_2018plus/EV_can-bus_from_62_ZE1_QCcharging.txt"
 
 
-def catalogue():
-    """signal name -> (group, type) from common/signals*.def."""
-    out = {}
-    for name in ("signals.def", "signals_cells.def"):
-        with open(os.path.join(SRC, "common", name)) as f:
-            for m in re.finditer(r"^SIG\(\d+,\s*(\w+),\s*\"[^\"]*\",\s*(\w+),\s*(\w+)",
-                                 f.read(), re.M):
-                out[m.group(1)] = (m.group(2).lower(), m.group(3))
-    return out
-
-
 def real_log(rel):
     path = os.path.join(DATA, rel)
     if not os.path.exists(path):
@@ -454,21 +411,6 @@ def real_log(rel):
     if not os.path.exists(bin_path("libexec/leafmon-can")):
         raise Skip("leafmon-can not built")
     return path
-
-
-def decoded(path):
-    """{(measurement, t_ms): {field: value}} as `leafmon decode` cuts the log."""
-    r = subprocess.run([bin_path("cli/leafmon"), "decode", "--json", path], capture_output=True,
-                       text=True, timeout=120)
-    assert r.returncode == 0, r.stderr[-500:]
-    cat = catalogue()
-    out = {}
-    for line in r.stdout.splitlines():
-        sample = json.loads(line)
-        t_ms = round(sample.pop("t") * 1e6) // 1000
-        for name, v in sample.items():
-            out.setdefault((cat[name][0], t_ms), {})[name] = v
-    return out
 
 
 def check_real(ix, want, health_exact=True, db="leaf"):
