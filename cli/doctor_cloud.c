@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "httpc.h"
 #include "doctor_cloud.h"
 #include "influx_api.h"
 #include "status.h"
@@ -24,15 +25,6 @@
 #define CHECK_PING "cloud reachable"
 #define CHECK_TOKEN "cloud token"
 #define CHECK_SYNC "cloud sync"
-
-struct answer {
-	long status; /* 0: no answer */
-	CURLcode code;
-	char error[CURL_ERROR_SIZE];
-	char version[64]; /* X-Influxdb-Version */
-	struct buf body;
-	double seconds;
-};
 
 enum dc_token
 doctor_cloud_token_verdict(int status, const char *text)
@@ -54,77 +46,17 @@ doctor_cloud_token_verdict(int status, const char *text)
 	return DC_OTHER;
 }
 
-static size_t
-on_body(char *p, size_t size, size_t n, void *arg)
-{
-	struct buf *b = arg;
-	if (b->len < 4096)
-		buf_append(b, p, size * n);
-	return size * n;
-}
-
-static size_t
-on_header(char *p, size_t size, size_t n, void *arg)
-{
-	struct answer *a = arg;
-	size_t len = size * n;
-	static const char name[] = "X-Influxdb-Version:";
-	if (len > sizeof(name) && strncasecmp(p, name, sizeof(name) - 1) == 0) {
-		size_t i = sizeof(name) - 1, j = len;
-		while (i < j && (p[i] == ' ' || p[i] == '\t'))
-			i++;
-		while (j > i && (p[j - 1] == '\r' || p[j - 1] == '\n' || p[j - 1] == ' '))
-			j--;
-		snprintf(a->version, sizeof(a->version), "%.*s", (int)(j - i), p + i);
-	}
-	return len;
-}
-
-/* One request; headers NULL-terminated. */
+/* One blocking request; headers NULL-terminated. */
 static void
 call(const struct cfg_writer *w, const char *url, bool post, const char *const *headers,
-     int timeout_s, struct answer *a)
+     int timeout_s, struct httpc_answer *a)
 {
-	struct curl_slist *hl = NULL;
-	CURL *e = curl_easy_init();
-	memset(a, 0, sizeof(*a));
-	buf_init(&a->body);
-	if (e == NULL) {
-		a->code = CURLE_OUT_OF_MEMORY;
-		snprintf(a->error, sizeof(a->error), "curl: out of memory");
-		return;
-	}
-	for (int i = 0; headers != NULL && headers[i] != NULL; i++)
-		hl = curl_slist_append(hl, headers[i]);
-	curl_easy_setopt(e, CURLOPT_URL, url);
-	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(e, CURLOPT_USERAGENT, "leafmon-doctor/" LEAFMON_VERSION);
-	curl_easy_setopt(e, CURLOPT_TIMEOUT, (long)timeout_s);
-	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, (long)(timeout_s < 5 ? timeout_s : 5));
-	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
-	if (w->ca_file[0] != '\0')
-		curl_easy_setopt(e, CURLOPT_CAINFO, w->ca_file);
-	curl_easy_setopt(e, CURLOPT_HTTPHEADER, hl);
-	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(e, CURLOPT_WRITEDATA, &a->body);
-	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(e, CURLOPT_HEADERDATA, a);
-	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, a->error);
-	if (post) {
-		curl_easy_setopt(e, CURLOPT_POST, 1L);
-		curl_easy_setopt(e, CURLOPT_POSTFIELDS, "");
-		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, 0L);
-	}
-	a->code = curl_easy_perform(e);
-	if (a->code == CURLE_OK)
-		curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &a->status);
-	else if (a->error[0] == '\0')
-		snprintf(a->error, sizeof(a->error), "%s", curl_easy_strerror(a->code));
-	curl_easy_getinfo(e, CURLINFO_TOTAL_TIME, &a->seconds);
-	curl_slist_free_all(hl);
-	curl_easy_cleanup(e);
+	struct httpc_opts o = {.connect_timeout_ms = (timeout_s < 5 ? timeout_s : 5) * 1000,
+			       .timeout_ms = timeout_s * 1000,
+			       .ca_file = w->ca_file,
+			       .headers = headers,
+			       .body_max = 4096};
+	httpc_fetch(post ? "POST" : "GET", url, post ? "" : NULL, 0, &o, a);
 }
 
 static bool
@@ -182,11 +114,11 @@ static bool
 check_ping(struct doctor *d, const struct cfg_writer *w)
 {
 	char url[600];
-	struct answer a;
+	struct httpc_answer a;
 	influx_ping_url(url, sizeof(url), w->url);
 	call(w, url, false, NULL, w->ping_timeout_s, &a);
-	buf_free(&a.body);
-	if (a.status == 0 && tls_failure(a.code)) {
+	httpc_answer_free(&a);
+	if (a.status == 0 && tls_failure(a.curl_code)) {
 		doctor_report(
 		    d, DOC_FAIL, CHECK_TLS,
 		    "a private CA: set ca_file in [cloud]; else check the URL's host name",
@@ -202,7 +134,7 @@ check_ping(struct doctor *d, const struct cfg_writer *w)
 	}
 	if (a.status < 200 || a.status >= 300) {
 		doctor_report(d, DOC_WARN, CHECK_PING, "is the URL the server's base URL?",
-			      "%s answered HTTP %ld in %.0f ms", url, a.status, a.seconds * 1000);
+			      "%s answered HTTP %d in %.0f ms", url, a.status, a.seconds * 1000);
 		return true; /* something answers: the write tells more */
 	}
 	doctor_report(d, DOC_OK, CHECK_PING, NULL, "%s answered in %.0f ms%s%s%s", url,
@@ -212,7 +144,7 @@ check_ping(struct doctor *d, const struct cfg_writer *w)
 }
 
 static void
-report_token(struct doctor *d, const struct cfg_writer *w, const struct answer *a, const char *text)
+report_token(struct doctor *d, const struct cfg_writer *w, const struct httpc_answer *a, const char *text)
 {
 	const char *where = w->api == API_V1 ? "database" : "bucket";
 	const char *name = w->api == API_V1 ? w->database : w->bucket;
@@ -226,7 +158,7 @@ report_token(struct doctor *d, const struct cfg_writer *w, const struct answer *
 		doctor_report(
 		    d, DOC_FAIL, CHECK_TOKEN,
 		    "put a token with write access to the bucket in token_file (chmod 600)",
-		    "the server refuses the token from %s: HTTP %ld %s", w->token_origin, a->status,
+		    "the server refuses the token from %s: HTTP %d %s", w->token_origin, a->status,
 		    text);
 		break;
 	case DC_NOT_FOUND:
@@ -236,11 +168,11 @@ report_token(struct doctor *d, const struct cfg_writer *w, const struct answer *
 		break;
 	case DC_RATE_LIMITED:
 		doctor_report(d, DOC_WARN, CHECK_TOKEN, "try again in a few minutes",
-			      "the server is busy or limits us: HTTP %ld %s", a->status, text);
+			      "the server is busy or limits us: HTTP %d %s", a->status, text);
 		break;
 	default:
 		doctor_report(d, DOC_WARN, CHECK_TOKEN, "see the server's message",
-			      "an empty write got HTTP %ld %s", a->status, text);
+			      "an empty write got HTTP %d %s", a->status, text);
 	}
 }
 
@@ -249,7 +181,7 @@ check_token(struct doctor *d, const struct cfg_writer *w)
 {
 	char url[1400], auth[1200], text[256];
 	const char *headers[3] = {"Content-Type: text/plain; charset=utf-8", NULL, NULL};
-	struct answer a;
+	struct httpc_answer a;
 	int api = w->api == API_AUTO ? API_V2 : w->api;
 	if (influx_write_url(url, sizeof(url), w, api) < 0 ||
 	    influx_auth_header(auth, sizeof(auth), api, w->token) < 0) {
@@ -261,7 +193,7 @@ check_token(struct doctor *d, const struct cfg_writer *w)
 		headers[1] = auth;
 	call(w, url, true, headers, w->timeout_s, &a);
 	influx_error_text(a.body.p ? a.body.p : "", a.body.len, text, sizeof(text));
-	buf_free(&a.body);
+	httpc_answer_free(&a);
 	if (a.status == 0)
 		doctor_report(d, DOC_FAIL, CHECK_TOKEN, "see the error", "write to %s: %s", w->url,
 			      a.error);
@@ -318,7 +250,6 @@ doctor_cloud_checks(struct doctor *d)
 		doctor_report(d, DOC_SKIP, "cloud", NULL, "disabled in the config");
 		return;
 	}
-	curl_global_init(CURL_GLOBAL_DEFAULT);
 	bool tls = check_url(d, w);
 	check_ca_file(d, w, tls);
 	if (check_ping(d, w))

@@ -4,7 +4,6 @@
  * bucket (2.x) exist, how full is the spool, are there dead letters, and
  * what does the writer's ledger say. Each check names the fix.
  */
-#include <curl/curl.h>
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "cli.h"
+#include "httpc.h"
 #include "influx_api.h"
 #include "status.h"
 #include "util.h"
@@ -19,73 +19,19 @@
 #define CHECK_NAME "influx"
 #define SETUP_FIX "scripts/setup-influxdb -c CONFIG (creates it and writes the [influx] keys)"
 
-struct reply {
-	long status;
-	char version[64];
-	struct buf body;
-	char error[CURL_ERROR_SIZE];
-};
-
-static size_t
-on_body(char *p, size_t size, size_t n, void *arg)
-{
-	struct reply *r = arg;
-	if (r->body.len < 65536)
-		buf_append(&r->body, p, size * n);
-	return size * n;
-}
-
-static size_t
-on_header(char *p, size_t size, size_t n, void *arg)
-{
-	struct reply *r = arg;
-	size_t len = size * n;
-	static const char name[] = "x-influxdb-version:";
-	if (len > sizeof(name) && strncasecmp(p, name, sizeof(name) - 1) == 0) {
-		const char *v = p + sizeof(name) - 1;
-		while (*v == ' ')
-			v++;
-		snprintf(r->version, sizeof(r->version), "%.*s", (int)strcspn(v, "\r\n"), v);
-	}
-	return len;
-}
-
-/* One blocking request (the CLI may block); 0 with r filled, -1 no answer. */
+/* One blocking request (the CLI may block): a POST when form is given; 0
+ * with r filled, -1 when no answer came (r->error says why). */
 static int
 fetch(const struct cfg_writer *w, const char *url, const char *form, const char *auth,
-      struct reply *r)
+      struct httpc_answer *r)
 {
-	struct curl_slist *h = NULL;
-	CURL *e = curl_easy_init();
-	memset(r, 0, sizeof(*r));
-	buf_init(&r->body);
-	if (e == NULL)
-		return -1;
-	if (auth != NULL && auth[0] != '\0')
-		h = curl_slist_append(h, auth);
-	curl_easy_setopt(e, CURLOPT_URL, url);
-	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(e, CURLOPT_TIMEOUT, (long)(w->timeout_s > 0 ? w->timeout_s : 10));
-	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, 5L);
-	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->error);
-	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
-	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(e, CURLOPT_HEADERDATA, r);
-	curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
-	if (w->ca_file[0] != '\0')
-		curl_easy_setopt(e, CURLOPT_CAINFO, w->ca_file);
-	if (form != NULL)
-		curl_easy_setopt(e, CURLOPT_POSTFIELDS, form);
-	CURLcode rc = curl_easy_perform(e);
-	if (rc == CURLE_OK)
-		curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &r->status);
-	else if (r->error[0] == '\0')
-		snprintf(r->error, sizeof(r->error), "%s", curl_easy_strerror(rc));
-	curl_slist_free_all(h);
-	curl_easy_cleanup(e);
-	buf_str(&r->body);
-	return rc == CURLE_OK ? 0 : -1;
+	const char *headers[] = {auth, NULL};
+	struct httpc_opts o = {.connect_timeout_ms = 5000,
+			       .timeout_ms = (w->timeout_s > 0 ? w->timeout_s : 10) * 1000,
+			       .ca_file = w->ca_file,
+			       .headers = auth != NULL ? headers : NULL};
+	return httpc_fetch(form != NULL ? "POST" : "GET", url, form, form ? strlen(form) : 0, &o,
+			   r);
 }
 
 /* /ping: reachable, and the API it speaks. -1 when it does not answer. */
@@ -93,22 +39,22 @@ static int
 check_ping(struct doctor *d, const struct cfg_writer *w, int *api)
 {
 	char url[600];
-	struct reply r;
+	struct httpc_answer r;
 	influx_ping_url(url, sizeof(url), w->url);
 	if (fetch(w, url, NULL, NULL, &r) < 0) {
 		doctor_report(d, DOC_FAIL, "influx reachable",
 			      "start InfluxDB (systemctl start influxdb) or fix [influx] url",
 			      "%s: %s", url, r.error);
-		buf_free(&r.body);
+		httpc_answer_free(&r);
 		return -1;
 	}
 	*api = w->api != API_AUTO ? w->api : influx_api_detect(r.version[0] ? r.version : NULL);
 	enum doctor_level lvl = r.status >= 200 && r.status < 300 ? DOC_OK : DOC_WARN;
 	doctor_report(d, lvl, "influx reachable", "is [influx] url an InfluxDB?",
-		      "%s answers HTTP %ld, InfluxDB %s, API %s%s", w->url, r.status,
+		      "%s answers HTTP %d, InfluxDB %s, API %s%s", w->url, r.status,
 		      r.version[0] ? r.version : "(no version header)", *api == API_V1 ? "v1" : "v2",
 		      w->api == API_AUTO ? " (auto)" : "");
-	buf_free(&r.body);
+	httpc_answer_free(&r);
 	return 0;
 }
 
@@ -124,12 +70,12 @@ static void
 check_v1(struct doctor *d, const struct cfg_writer *w, const char *auth)
 {
 	char url[600], form[600], esc[400];
-	struct reply r;
+	struct httpc_answer r;
 	snprintf(url, sizeof(url), "%.*s/query", (int)strcspn(w->url, "?"), w->url);
 	if (fetch(w, url, "q=SHOW%20DATABASES", auth, &r) < 0 || r.status == 401 || r.status == 403) {
 		doctor_report(d, DOC_FAIL, "influx authorized", SETUP_FIX,
 			      "%s", r.status ? "the server refuses our credentials (HTTP 401)" : r.error);
-		buf_free(&r.body);
+		httpc_answer_free(&r);
 		return;
 	}
 	doctor_report(d, DOC_OK, "influx authorized", NULL, "%s",
@@ -137,11 +83,11 @@ check_v1(struct doctor *d, const struct cfg_writer *w, const char *auth)
 	if (!json_has_name(r.body.p, w->database)) {
 		doctor_report(d, DOC_FAIL, "influx database", SETUP_FIX, "database %s does not exist",
 			      w->database);
-		buf_free(&r.body);
+		httpc_answer_free(&r);
 		return;
 	}
 	doctor_report(d, DOC_OK, "influx database", NULL, "database %s exists", w->database);
-	buf_free(&r.body);
+	httpc_answer_free(&r);
 	if (w->retention_policy[0] == '\0')
 		return;
 	influx_url_escape(esc, sizeof(esc), w->database);
@@ -152,14 +98,14 @@ check_v1(struct doctor *d, const struct cfg_writer *w, const char *auth)
 	else
 		doctor_report(d, DOC_FAIL, "influx retention", SETUP_FIX,
 			      "retention policy %s not found on %s", w->retention_policy, w->database);
-	buf_free(&r.body);
+	httpc_answer_free(&r);
 }
 
 static void
 check_v2(struct doctor *d, const struct cfg_writer *w, const char *auth)
 {
 	char url[900], org[400], bucket[400];
-	struct reply r;
+	struct httpc_answer r;
 	influx_url_escape(org, sizeof(org), w->org);
 	influx_url_escape(bucket, sizeof(bucket), w->bucket);
 	snprintf(url, sizeof(url), "%.*s/api/v2/buckets?org=%s&name=%s", (int)strcspn(w->url, "?"),
@@ -185,7 +131,7 @@ check_v2(struct doctor *d, const struct cfg_writer *w, const char *auth)
 		doctor_report(d, DOC_OK, "influx bucket", NULL, "bucket %s exists in org %s", w->bucket,
 			      w->org);
 	}
-	buf_free(&r.body);
+	httpc_answer_free(&r);
 }
 
 static void
@@ -265,7 +211,6 @@ doctor_influx_checks(struct doctor *d)
 		doctor_report(d, DOC_SKIP, CHECK_NAME, NULL, "[influx] enabled = false");
 		return;
 	}
-	curl_global_init(CURL_GLOBAL_DEFAULT);
 	if (check_ping(d, w, &api) == 0) {
 		influx_auth_header(auth, sizeof(auth), api, w->token);
 		if (api == API_V1)

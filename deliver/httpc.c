@@ -372,3 +372,57 @@ check_done(struct httpc *h)
 		req_free(r);
 	}
 }
+
+/* ---- blocking, for the CLI ---- */
+
+struct fetch {
+	struct httpc_answer *a;
+	bool done;
+};
+
+static void
+fetch_done(const struct httpc_resp *r, void *arg)
+{
+	struct fetch *f = arg;
+	struct httpc_answer *a = f->a;
+	a->status = r->status;
+	a->curl_code = r->curl_code;
+	snprintf(a->error, sizeof(a->error), "%s", r->error);
+	snprintf(a->version, sizeof(a->version), "%s", r->version);
+	a->seconds = r->seconds;
+	if (r->body_len > 0)
+		buf_append(&a->body, r->body, r->body_len);
+	f->done = true;
+}
+
+int
+httpc_fetch(const char *method, const char *url, const void *body, size_t len,
+	    const struct httpc_opts *o, struct httpc_answer *a)
+{
+	struct fetch f = {.a = a};
+	struct loop *l = loop_new();
+	struct httpc *h = NULL;
+	memset(a, 0, sizeof(*a));
+	buf_init(&a->body);
+	if (l == NULL || httpc_new(&h, l) < 0 ||
+	    httpc_request(h, method, url, body, len, o, fetch_done, &f) == NULL) {
+		snprintf(a->error, sizeof(a->error), "cannot start the request (out of memory?)");
+		a->curl_code = CURLE_OUT_OF_MEMORY;
+	} else {
+		while (!f.done)
+			if (loop_once(l, NSEC_PER_SEC) < 0) {
+				snprintf(a->error, sizeof(a->error), "epoll failed");
+				break;
+			}
+	}
+	httpc_free(h);
+	loop_free(l);
+	buf_str(&a->body); /* NUL-terminated, even when empty */
+	return f.done && a->curl_code == CURLE_OK ? 0 : -1;
+}
+
+void
+httpc_answer_free(struct httpc_answer *a)
+{
+	buf_free(&a->body);
+}

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "loop.h"
+#include "util.h"
 
 #define HTTPC_BODY_MAX 65536 /* response bytes kept; the rest is counted only */
 
@@ -59,5 +60,20 @@ struct httpc_req *httpc_request(struct httpc *h, const char *method, const char 
 				httpc_cb cb, void *arg);
 void httpc_cancel(struct httpc_req *r);
 int httpc_pending(const struct httpc *h);
+
+/* A blocking request, for the CLI (leafmon doctor): a loop of its own runs
+ * until the answer comes or the timeout passes. Returns 0 when the server
+ * answered (any status), -1 when not (error says why). */
+struct httpc_answer {
+	int status;
+	int curl_code;
+	char error[256];
+	char version[64]; /* X-Influxdb-Version */
+	double seconds;
+	struct buf body; /* up to o->body_max; free with httpc_answer_free() */
+};
+int httpc_fetch(const char *method, const char *url, const void *body, size_t len,
+		const struct httpc_opts *o, struct httpc_answer *a);
+void httpc_answer_free(struct httpc_answer *a);
 
 #endif
