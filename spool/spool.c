@@ -226,14 +226,8 @@ list_segments(const char *dir, size_t *n)
 static int
 seg_push(struct spool *sp, const struct seg *sg)
 {
-	if (sp->nseg == sp->segcap) {
-		size_t cap = sp->segcap ? sp->segcap * 2 : 16;
-		struct seg *p = realloc(sp->segs, cap * sizeof(*p));
-		if (p == NULL)
-			return -1;
-		sp->segs = p;
-		sp->segcap = cap;
-	}
+	if (seg_reserve(sp) < 0)
+		return -1;
 	sp->segs[sp->nseg++] = *sg;
 	return 0;
 }

@@ -88,6 +88,7 @@ struct pent {
 /* spool_seg.c */
 void seg_path(const struct spool *sp, uint64_t first_rid, char *out, size_t len);
 int seg_load(struct spool *sp, const char *file, struct seg *sg, bool last);
+int seg_reserve(struct spool *sp);
 int seg_create(struct spool *sp, uint64_t first_rid);
 int seg_seal(struct spool *sp);
 int seg_find(const struct spool *sp, uint64_t rid); /* index of the segment holding rid, or of the first after it; nseg if none */

@@ -290,6 +290,21 @@ seg_load(struct spool *sp, const char *file, struct seg *sg, bool last)
 	return 0;
 }
 
+/* Room for one more segment in sp->segs. */
+int
+seg_reserve(struct spool *sp)
+{
+	if (sp->nseg == sp->segcap) {
+		size_t cap = sp->segcap ? sp->segcap * 2 : 16;
+		struct seg *p = realloc(sp->segs, cap * sizeof(*p));
+		if (p == NULL)
+			return -1;
+		sp->segs = p;
+		sp->segcap = cap;
+	}
+	return 0;
+}
+
 int
 seg_create(struct spool *sp, uint64_t first_rid)
 {
@@ -299,14 +314,8 @@ seg_create(struct spool *sp, uint64_t first_rid)
 				   .created_ns = now_real_ns()};
 	size_t len = SPOOL_SEGHDR_LEN;
 
-	if (sp->nseg == sp->segcap) {
-		size_t cap = sp->segcap ? sp->segcap * 2 : 16;
-		struct seg *p = realloc(sp->segs, cap * sizeof(*p));
-		if (p == NULL)
-			return -1;
-		sp->segs = p;
-		sp->segcap = cap;
-	}
+	if (seg_reserve(sp) < 0)
+		return -1;
 	memcpy(hdr.boot_id, sp->boot, 16);
 	spool_fmt_seghdr_encode(&hdr, b);
 	if (sp->mark_len > 0) { /* the newest segment always holds the current mark */
