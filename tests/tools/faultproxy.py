@@ -145,7 +145,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def body(self):
         n = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(n) if n else b""
+        b = self.rfile.read(n) if n else b""
+        if len(b) < n:
+            # the client died mid-request (a kill -9 of the writer): a real
+            # server never sees a short body as a request, so neither may
+            # the server behind us (it would store the lines, the last one
+            # cut short: a point at a truncated timestamp)
+            raise ConnectionAbortedError("request body: %d of %d bytes" % (len(b), n))
+        return b
 
     def reply(self, status, body=b"", headers=None):
         self.send_response(status)
