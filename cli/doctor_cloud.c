@@ -4,18 +4,17 @@
  * verified, the token accepted by an empty write (nothing is stored: InfluxDB
  * Cloud and 2.x answer 204, older 2.x "writing requires points" after the
  * authorization), and the sync ledger from leafmond's status. Blocking
- * libcurl calls with the configured timeouts: this runs in the CLI.
+ * requests (httpc_fetch) with the configured timeouts: this runs in the CLI.
  */
 #include <curl/curl.h>
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
-#include "httpc.h"
 #include "doctor_cloud.h"
+#include "httpc.h"
 #include "influx_api.h"
 #include "status.h"
 #include "util.h"

@@ -3,8 +3,8 @@
  * worker's reactor (common/loop.h): curl's sockets become loop fds, curl's
  * timeout a loop timer. Nothing here ever blocks the loop; a hung server
  * costs a pending request until its total timeout. Used by the influx and
- * the cloud writer (writes, pings) and the web worker (history queries),
- * by nothing that needs answers synchronously.
+ * the cloud writer (writes, pings) and the web worker (history queries);
+ * httpc_fetch() below wraps it for the CLI, which may wait for an answer.
  */
 #ifndef LEAFMON_HTTPC_H
 #define LEAFMON_HTTPC_H

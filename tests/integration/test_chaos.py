@@ -259,7 +259,10 @@ def test_chaos_kills_outage_supervisor_power_cut():
         max_spool = max(max_spool, spool_bytes(c))
         c.power_cut()
         segs = sorted(glob.glob(os.path.join(c.spool_dir(), "*.seg")))
-        torn = (lambda sz, cut: sz - cut)(*cut_inside_a_record(segs[-1], 0.5)) if segs else 0
+        torn = 0
+        if segs:
+            size, cut = cut_inside_a_record(segs[-1], 0.5)
+            torn = size - cut
         measure("chaos_power_cut_truncated_bytes", torn, "bytes")
         ix.start()
         c.d.start()
