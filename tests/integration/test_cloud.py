@@ -15,7 +15,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import (DATA, Leafmond, Skip, WriterRig, bin_path, cost,  # noqa: E402
-                     kill_everything, measure, measurement, run, wait_for)
+                     cut_inside_a_record, kill_everything, measure, measurement, run,
+                     wait_for)
 
 from servers import FaultProxy, Influxd, VictoriaMetrics, VMAuth  # noqa: E402
 import test_influx  # noqa: E402  (what leafmon-samplepub publishes)
@@ -482,9 +483,10 @@ def test_power_cut_torn_tail_rest_delivered():
         import shutil
         shutil.rmtree(rig.d.rundir)
         segs = sorted(glob.glob(os.path.join(rig.spool_dir(), "*.seg")))
-        size = os.path.getsize(segs[-1])
-        cut = random.randint(64 + 200, size - 1)
-        os.truncate(segs[-1], cut)
+        # strictly inside one of the newest three quarters of the records: a
+        # cut on a record boundary leaves no torn tail to report, and one in
+        # the first record of a lone segment leaves nothing to deliver
+        size, cut = cut_inside_a_record(segs[-1])
         measure("cloud_powercut_truncated_bytes", size - cut, "bytes")
         rig.d.env["LEAFMON_SAMPLEPUB"] = rig.pub_env(0)  # the car is off now
         px.default({"forward": True})
