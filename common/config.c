@@ -54,6 +54,7 @@ static const struct key keys[] = {
 
     {SEC_CAN, "source", K_SOURCE, F(can.source), 0, 0, "socketcan:can0@ev"},
     {SEC_CAN, "publish_interval_ms", K_INT, F(can.publish_interval_ms), 10, 60000, "100"},
+    {SEC_CAN, "keyframe_s", K_INT, F(can.keyframe_s), 0, 86400, "60"},
     {SEC_CAN, "generation", K_GEN, F(can.generation), 0, 0, "auto"},
     {SEC_CAN, "asleep_after_s", K_INT, F(can.asleep_after_s), 1, 86400, "30"},
     {SEC_CAN, "record", K_BOOL, F(can.record), 0, 0, "false"},

@@ -67,6 +67,7 @@ struct config {
 	struct {
 		char source[1024];
 		int publish_interval_ms;
+		int keyframe_s; /* every fresh value at least this often; 0: off */
 		int generation;
 		int asleep_after_s;
 		bool record;

@@ -104,6 +104,7 @@ publish_sample(struct can_worker *cw)
 	}
 	bus_publish_raw(cw->pub_samples, cw->pack, len + 1);
 	cw->samples++;
+	cw->keyframes += cw->so.keyframe;
 }
 
 static void
@@ -203,6 +204,11 @@ src_try(struct can_worker *cw, int i)
 				 (double)gap / 1e9);
 		}
 		cw->src_down_since[i] = 0;
+		if (s->spec.kind == SRC_REPLAY && !cw->key_origin_set) {
+			/* keyframes where `leafmon decode` puts them in the log */
+			cutter_keyframes_from(&cw->cut, s->rebase_ns);
+			cw->key_origin_set = true;
+		}
 		return 0;
 	}
 	if (cw->src_down_since[i] == 0) {
@@ -330,7 +336,7 @@ can_worker_start(struct can_worker *cw, struct worker *w)
 		return -1;
 	decoder_init(&cw->dec, cfg->can.generation);
 	energy_restore(cw);
-	cutter_init(&cw->cut, cfg->can.publish_interval_ms);
+	cutter_init(&cw->cut, cfg->can.publish_interval_ms, cfg->can.keyframe_s);
 	if (cfg->can.record) {
 		if (recorder_open(&cw->rec, w->statedir, cfg->can.record_max_mb) == 0)
 			cw->recording = true;
@@ -384,6 +390,7 @@ can_worker_heartbeat(struct can_worker *cw, struct heartbeat *hb)
 	hb_counter(hb, "implausible", (double)st->implausible);
 	hb_counter(hb, "generation", cw->dec.gen);
 	hb_counter(hb, "samples", (double)cw->samples);
+	hb_counter(hb, "keyframes", (double)cw->keyframes);
 	hb_counter(hb, "sample_errors", (double)cw->sample_errors);
 	hb_counter(hb, "rx_overflows", (double)cw->rx_overflows);
 	hb_counter(hb, "bus_asleep", cw->asleep);
