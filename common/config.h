@@ -105,7 +105,10 @@ struct config {
  */
 int config_load(struct config *cfg, const char *path, bool allow_missing, char *err,
 		size_t errlen);
-/* Parse from a string (tests, fuzzing); name is used in messages. */
+/* Parse from memory (tests, fuzzing; NUL bytes are an error); name is used
+ * in messages. */
+int config_load_mem(struct config *cfg, const void *data, size_t len, const char *name, char *err,
+		    size_t errlen);
 int config_load_string(struct config *cfg, const char *text, const char *name, char *err,
 		       size_t errlen);
 void config_defaults(struct config *cfg);

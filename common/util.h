@@ -27,6 +27,8 @@ int mkdir_p(const char *path, mode_t mode);
 int file_write_atomic(const char *path, const void *data, size_t len, mode_t mode);
 /* Read a whole (small) file into a NUL-terminated malloc'd string. */
 char *file_read_str(const char *path, size_t max, size_t *lenp);
+/* The same from an open fd (left open); EFBIG beyond max bytes. */
+char *fd_read_str(int fd, size_t max, size_t *lenp);
 int fsync_dir_of(const char *path);
 
 /* Strict parsers: the whole string must be a number in range. 0 or -1. */
@@ -39,6 +41,14 @@ int str_copy(char *dst, const char *src, size_t len);
 bool str_starts(const char *s, const char *prefix);
 /* The value of a hex digit, -1 for anything else. */
 int hex_digit(char c);
+/* Is s (len bytes) valid UTF-8 without control characters (C0, DEL, C1)? */
+bool str_is_text(const char *s, size_t len);
+/*
+ * Copy src for a message: printable text as it is, every other byte (control
+ * characters, invalid UTF-8) as \xNN, so nothing from outside can move a
+ * terminal's cursor or break a log line. Always terminated; -1 when cut.
+ */
+int str_escape(char *dst, size_t cap, const char *src);
 
 struct buf {
 	char *p;
