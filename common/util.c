@@ -97,6 +97,47 @@ mkdir_p(const char *path, mode_t mode)
 }
 
 int
+dir_make_trusted(const char *path, mode_t mode, char *why, size_t len)
+{
+	struct stat st;
+
+	if (mkdir_p(path, mode) < 0 || stat(path, &st) < 0) {
+		snprintf(why, len, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode))
+		snprintf(why, len, "%s is not a directory", path);
+	else if (st.st_uid != geteuid())
+		snprintf(why, len,
+			 "%s belongs to uid %u, not to us (uid %u): someone else made it; refusing "
+			 "to use it (remove it, or set another directory)",
+			 path, (unsigned)st.st_uid, (unsigned)geteuid());
+	else if (st.st_mode & (S_IWGRP | S_IWOTH))
+		snprintf(why, len,
+			 "%s is writable by %s (mode %04o): refusing to use it (chmod go-w %s)",
+			 path, st.st_mode & S_IWOTH ? "others" : "its group",
+			 (unsigned)(st.st_mode & 07777), path);
+	else
+		return 0;
+	errno = EPERM;
+	return -1;
+}
+
+int
+file_create(const char *path, int flags, mode_t mode)
+{
+	if (unlink(path) == -1 && errno != ENOENT)
+		return -1;
+	return open(path, flags | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+}
+
+int
+file_open_append(const char *path, mode_t mode)
+{
+	return open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, mode);
+}
+
+int
 fsync_dir_of(const char *path)
 {
 	char dir[PATH_MAX];
@@ -125,7 +166,7 @@ file_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	int fd = file_create(tmp, O_WRONLY, mode);
 	if (fd == -1)
 		return -1;
 	if (write_all(fd, data, len) < 0 || fsync(fd) == -1) {

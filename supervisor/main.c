@@ -17,6 +17,7 @@
 #include "journal.h"
 #include "leafmond.h"
 #include "log.h"
+#include "shm.h"
 #include "snap.h"
 #include "status.h"
 #include "util.h"
@@ -39,7 +40,7 @@ write_status_file(struct daemon *d)
 	buf_putc(&b, '\n');
 	control_free_status(st);
 	snprintf(path, sizeof(path), "%s/status.json", d->rundir);
-	if (!b.oom && file_write_atomic(path, b.p, b.len, 0644) < 0)
+	if (!b.oom && file_write_atomic(path, b.p, b.len, SHM_MODE) < 0)
 		log_warn("%s", path);
 	buf_free(&b);
 }
@@ -195,7 +196,7 @@ lock_rundir(struct daemon *d)
 {
 	char path[512], pid[32] = "";
 	snprintf(path, sizeof(path), "%s/leafmond.lock", d->rundir);
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, SHM_MODE);
 	if (fd == -1)
 		fatal("%s", path);
 	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
@@ -214,11 +215,17 @@ lock_rundir(struct daemon *d)
 static void
 setup_dirs(struct daemon *d)
 {
-	if (mkdir_p(d->rundir, 0755) < 0)
-		fatal("rundir %s", d->rundir);
+	char why[700];
+
+	if (dir_make_trusted(d->rundir, RUNDIR_MODE, why, sizeof(why)) < 0) {
+		log_msg(LOG_ERR, "rundir %s", why);
+		exit(EX_CONFIG_ERR);
+	}
 	lock_rundir(d);
-	if (mkdir_p(d->statedir, 0750) < 0)
-		fatal("statedir %s", d->statedir);
+	if (dir_make_trusted(d->statedir, RUNDIR_MODE, why, sizeof(why)) < 0) {
+		log_msg(LOG_ERR, "statedir %s", why);
+		exit(EX_CONFIG_ERR);
+	}
 	bool re_s, re_j;
 	uint64_t gen;
 	if (snap_create(d->rundir, &re_s, NULL) < 0)

@@ -61,7 +61,7 @@ energy_save(struct can_worker *cw)
 	char txt[128];
 	int n = snprintf(txt, sizeof(txt), "%.9f %.9f\n", cw->dec.e_out_kwh, cw->dec.e_in_kwh);
 
-	if (file_write_atomic(cw->energy_path, txt, (size_t)n, 0644) < 0)
+	if (file_write_atomic(cw->energy_path, txt, (size_t)n, 0640) < 0)
 		log_warn("save %s", cw->energy_path);
 	cw->energy_saved_mono = now_mono_ns();
 }
@@ -290,7 +290,6 @@ open_shm(struct can_worker *cw)
 	uint64_t gen;
 
 	if (cw->w->standalone) { /* no supervisor made them: make them */
-		mkdir_p(rd, 0750);
 		if (snap_create(rd, &re, &gen) < 0 ||
 		    journal_create(rd, (size_t)cw->w->cfg.sup.journal_mb << 20, &re, &gen) < 0)
 			return -1;
@@ -326,7 +325,6 @@ can_worker_start(struct can_worker *cw, struct worker *w)
 	atomic_init(&cw->frame_pipes, 0);
 	if ((cw->pack = malloc(1 + MSG_SAMPLE_MAX)) == NULL)
 		return -1;
-	mkdir_p(w->statedir, 0750);
 	snprintf(cw->energy_path, sizeof(cw->energy_path), "%s/can-energy", w->statedir);
 	if (open_shm(cw) < 0) {
 		log_warn("shared memory in %s", w->rundir);
