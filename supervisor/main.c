@@ -22,6 +22,7 @@
 #include "status.h"
 #include "util.h"
 #include "worker.h"
+#include "workerdir.h"
 
 /* Start consumers first, the producer last; stop in reverse, so the can
  * worker flushes its last sample while the writers still run. */
@@ -237,6 +238,19 @@ setup_dirs(struct daemon *d)
 		 (unsigned long long)gen);
 }
 
+/* The version, and where the workers would come from without worker_dir. */
+static int
+print_version(void)
+{
+	char exe[4096], dir[4096];
+	enum workerdir_origin o;
+
+	workerdir_self_exe(exe, sizeof(exe));
+	o = workerdir_find(NULL, exe, dir, sizeof(dir));
+	printf("leafmond %s (workers in %s: %s)\n", LEAFMON_VERSION, dir, workerdir_origin_name(o));
+	return 0;
+}
+
 static void
 usage(void)
 {
@@ -291,9 +305,7 @@ main(int argc, char **argv)
 			verbose = true;
 			break;
 		case 'V':
-			printf("leafmond %s (workers in %s)\n", LEAFMON_VERSION,
-			       config_builtin_worker_dir());
-			return 0;
+			return print_version();
 		default:
 			usage();
 		}
