@@ -6,8 +6,6 @@
  */
 #include "config_int.h"
 
-#include <arpa/inet.h>
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ini.h>
@@ -382,10 +380,13 @@ static int
 check_paths(struct loader *ld)
 {
 	const struct config *cfg = ld->cfg;
+	const struct cfg_writer *w;
 
-	if (cfg->influx.enabled && check_path(ld, SEC_INFLUX, "ca_file", cfg->influx.ca_file, false) < 0)
+	w = &cfg->influx;
+	if (w->enabled && check_path(ld, SEC_INFLUX, "ca_file", w->ca_file, false) < 0)
 		return -1;
-	if (cfg->cloud.enabled && check_path(ld, SEC_CLOUD, "ca_file", cfg->cloud.ca_file, false) < 0)
+	w = &cfg->cloud;
+	if (w->enabled && check_path(ld, SEC_CLOUD, "ca_file", w->ca_file, false) < 0)
 		return -1;
 	if (!cfg->web.enabled)
 		return 0;
@@ -619,9 +620,7 @@ config_diff(const struct config *a, const struct config *b)
 	for (size_t i = 0; i < NKEYS; i++) {
 		const char *fa = (const char *)a + keys[i].off;
 		const char *fb = (const char *)b + keys[i].off;
-		bool str = keys[i].type == K_STR || keys[i].type == K_PATH ||
-			   keys[i].type == K_URL || keys[i].type == K_SOURCE ||
-			   keys[i].type == K_ADDR;
+		bool str = config_key_is_string(keys[i].type);
 		if (str ? strcmp(fa, fb) != 0 : memcmp(fa, fb, keys[i].size) != 0)
 			mask |= 1u << keys[i].sec;
 	}

@@ -5,6 +5,7 @@
 #ifndef LEAFMON_CONFIG_INT_H
 #define LEAFMON_CONFIG_INT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -36,6 +37,8 @@ struct key {
 	const char *def;
 };
 
+/* A type stored as a string field (char[size]). */
+bool config_key_is_string(enum ktype t);
 /* Index of v in names[0..n), or -1. */
 int config_pick(const char *v, const char *const *names, int n);
 /* Parse and check v as k's type into its field of cfg; 0, or -1 with err. */

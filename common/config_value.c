@@ -25,6 +25,12 @@ config_precision_name(int prec, int api)
 	return (prec >= 0 && prec < (int)ARRAY_LEN(prec_names)) ? prec_names[prec] : "ms";
 }
 
+bool
+config_key_is_string(enum ktype t)
+{
+	return t == K_STR || t == K_PATH || t == K_URL || t == K_SOURCE || t == K_ADDR;
+}
+
 int
 config_pick(const char *v, const char *const *names, int n)
 {
@@ -147,16 +153,13 @@ config_value_set(struct config *cfg, const struct key *k, const char *v, char *e
 	bool bv;
 	int idx;
 
-	switch (k->type) {
-	case K_STR:
-	case K_PATH:
-	case K_URL:
-	case K_SOURCE:
-	case K_ADDR:
+	if (config_key_is_string(k->type)) {
 		if (check_string(k, v, err, errlen) < 0)
 			return -1;
 		strcpy(field, v);
 		return 0;
+	}
+	switch (k->type) {
 	case K_INT:
 	case K_I64:
 		if (parse_i64(v, k->min, k->max, &iv) < 0) {
@@ -212,22 +215,20 @@ config_value_set(struct config *cfg, const struct key *k, const char *v, char *e
 		}
 		*(int *)field = idx;
 		return 0;
+	default:
+		return -1;
 	}
-	return -1;
 }
 
 void
 config_value_dump(struct buf *b, const struct config *cfg, const struct key *k)
 {
 	const char *field = (const char *)cfg + k->off;
-	switch (k->type) {
-	case K_STR:
-	case K_PATH:
-	case K_URL:
-	case K_SOURCE:
-	case K_ADDR:
+	if (config_key_is_string(k->type)) {
 		buf_puts(b, field);
-		break;
+		return;
+	}
+	switch (k->type) {
 	case K_INT:
 		buf_printf(b, "%d", *(const int *)field);
 		break;
@@ -251,5 +252,7 @@ config_value_dump(struct buf *b, const struct config *cfg, const struct key *k)
 		buf_puts(b, g == CFG_GEN_AUTO ? "auto" : gen_names[g]);
 		break;
 	}
+	default:
+		break;
 	}
 }

@@ -64,7 +64,7 @@ keyframe_due(struct cutter *c)
 	if (first)
 		return false;
 	for (unsigned id = 0; id < SIG_ID_MAX; id++)
-		if (c->have_pub[id] && c->newest_t - c->seen_t[id] <= CUTTER_FRESH_NS)
+		if (c->have_val[id] && c->newest_t - c->seen_t[id] <= CUTTER_FRESH_NS)
 			mark_dirty(c, id);
 	return true;
 }
@@ -119,6 +119,7 @@ cutter_add(struct cutter *c, const struct sig_update *u, size_t n)
 		if (id >= SIG_ID_MAX || !c->published[id])
 			continue;
 		c->cur[id] = u[i].value;
+		c->have_val[id] = true;
 		c->seen_t[id] = c->frame_t;
 		mark_dirty(c, id);
 	}

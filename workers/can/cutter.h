@@ -53,6 +53,7 @@ struct cutter {
 	bool have_pub[SIG_ID_MAX];
 	double cur[SIG_ID_MAX];
 	double last_pub[SIG_ID_MAX];
+	bool have_val[SIG_ID_MAX];  /* cur holds a value */
 	int64_t seen_t[SIG_ID_MAX]; /* frame time of the last update */
 };
 

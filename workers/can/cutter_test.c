@@ -127,6 +127,17 @@ test_cutter_keyframes(void)
 	CHECK_INT(temp_repeats, ==, 5);
 	/* first seen at 30 s, repeated at 60 s; stale by 120 s */
 	CHECK_INT(qc_repeats, ==, 2);
+	/* a new journal generation: the next keyframe carries every fresh value
+	 * again, also those the previous generation had */
+	cutter_reset_published(&c);
+	int again = 0;
+	for (int64_t t = 250000; t < 310000; t += 50) {
+		struct sig_update u = {SIG_battery_temp_max_c, 21};
+		if (feed(t, SIG_battery_current_a, (double)(t / 100 % 7)) && out.keyframe)
+			again += has(SIG_battery_temp_max_c);
+		cutter_add(&c, &u, 1);
+	}
+	CHECK_INT(again, ==, 1);
 	/* keyframe_s = 0: never repeated */
 	cutter_init(&c, 100, 0);
 	temp_repeats = 0;
