@@ -3,7 +3,9 @@
  *   bench_decode [--runs N] [--data DIR] [--worker PATH]
  * 1. decode throughput on binary frames (simulator, and the real logs when
  *    DIR is given), frames/s;
- * 2. candump -l parsing, and parsing + decoding, frames/s;
+ * 2. candump -l parsing, and parsing + decoding, frames/s; with DIR, the
+ *    whole of `leafmon decode` (decode_file: read, parse, decode, cut, one
+ *    JSON line per sample to /dev/null) over the real logs, frames/s;
  * 3. frame -> snapshot latency: a fake bus (socketpair, another process)
  *    sends 0x1DB frames at 1 kHz; the frame's kernel receive timestamp is
  *    compared with the moment a reader thread sees it in the snapshot;
@@ -30,6 +32,7 @@
 
 #include "can_worker.h"
 #include "decode.h"
+#include "decode_run.h"
 #include "logfmt.h"
 #include "logread.h"
 #include "sim.h"
@@ -164,6 +167,27 @@ candump_rates(const struct frames *fs, double *parse, double *both)
 	*parse = median(vp, runs);
 	*both = median(vb, runs);
 	buf_free(&b);
+}
+
+/* `leafmon decode` of each log, samples as JSON into /dev/null */
+static double
+decode_file_rate(const char *const *paths, size_t n, size_t frames)
+{
+	double v[64];
+	struct decode_opts o;
+	FILE *null = fopen("/dev/null", "w");
+
+	if (null == NULL)
+		return 0;
+	decode_opts_init(&o);
+	for (int r = 0; r < runs; r++) {
+		double t0 = cpu_now();
+		for (size_t i = 0; i < n; i++)
+			decode_file(paths[i], &o, null, null);
+		v[r] = frames / (cpu_now() - t0);
+	}
+	fclose(null);
+	return median(v, runs);
 }
 
 /* ---- frame -> snapshot latency ---- */
@@ -321,7 +345,9 @@ main(int argc, char **argv)
 					     {NULL, 0, NULL, 0}};
 	const char *data = NULL, *worker = NULL;
 	struct frames sim = {0}, real = {0};
-	char path[600];
+	char path[600], paths[8][600];
+	const char *pp[8];
+	size_t np = 0;
 	double p, b;
 	int ch;
 
@@ -343,12 +369,26 @@ main(int argc, char **argv)
 					     "aze0_2013-2017/ch1_20250804_161600_bypass.csv",
 					     "ze1_2018plus/EV-CANepluseco.log",
 					     "env200/env200-2015-with-40kWh-startup-nobridge.crtd"};
+		struct frames all = {0};
 		for (size_t i = 0; i < sizeof(logs) / sizeof(logs[0]); i++) {
-			snprintf(path, sizeof(path), "%s/logs/%s", data, logs[i]);
-			log_frames(&real, path);
+			snprintf(paths[np], sizeof(paths[np]), "%s/logs/%s", data, logs[i]);
+			pp[np] = paths[np];
+			log_frames(&real, paths[np++]);
 		}
+		/* and an untimed candump text log, for `leafmon decode` only */
+		snprintf(paths[np], sizeof(paths[np]), "%s/logs/%s", data,
+			 "ze1_2018plus/EV_can-bus_from_62_ZE1_QCcharging.txt");
+		pp[np] = paths[np];
+		for (size_t i = 0; i <= np; i++)
+			log_frames(&all, pp[i]);
+		np++;
 		printf("decode, real log frames (%zu, ZE0+AZE0+ZE1+e-NV200): %.2f M frames/s\n", real.n,
 		       decode_rate(&real) / 1e6);
+		printf(
+		    "leafmon decode (read, parse, decode, cut, JSON), those and the ZE1 QC text\n"
+		    "  log (%zu frames): %.2f M frames/s\n",
+		    all.n, decode_file_rate(pp, np, all.n) / 1e6);
+		free(all.f);
 	}
 	candump_rates(&sim, &p, &b);
 	printf("candump -l parse: %.2f M frames/s; parse + decode: %.2f M frames/s\n", p / 1e6, b / 1e6);
