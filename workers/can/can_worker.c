@@ -404,6 +404,8 @@ can_worker_heartbeat(struct can_worker *cw, struct heartbeat *hb)
 		hb_counter(hb, name, (double)cw->src_outages[i]);
 		snprintf(name, sizeof(name), "src%d_down_s", i);
 		hb_counter(hb, name, (double)cw->src_down_ns[i] / 1e9);
+		if (s->state == SRC_FAILED)
+			hb_alert(hb, "bad_log", s->err, s->failed_ns / NSEC_PER_SEC);
 		if (s->state == SRC_DOWN && cw->src_down_since[i] != 0) {
 			char text[256];
 			snprintf(text, sizeof(text), "CAN source %s %.150s is down: %.80s",

@@ -138,10 +138,16 @@ decode_file(const char *path, const struct decode_opts *o, FILE *out, FILE *errf
 	if (r->sm.parse_errors > (uint64_t)o->max_errors)
 		fprintf(errf, "%s: %llu unparseable lines in all (skipped)\n", lr.name,
 			(unsigned long long)r->sm.parse_errors);
-	if (o->summary)
+	char why[1024];
+	int rc = logread_why_none(&lr, why, sizeof(why)) == 0 ? -1 : 0;
+	if (rc < 0)
+		fprintf(errf, "leafmon decode: %s\n", why);
+	else if (o->summary) {
+		logread_time_note(&lr, r->sm.time_note, sizeof(r->sm.time_note));
 		print_summary(r);
+	}
 	logread_close(&lr);
 	buf_free(&r->line);
 	free(r);
-	return 0;
+	return rc;
 }

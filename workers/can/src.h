@@ -17,7 +17,9 @@
 
 #define SRC_BATCH 64
 
-enum src_state { SRC_DOWN, SRC_UP, SRC_DONE };
+/* DONE: a replay reached its end; FAILED: a replay whose file holds no frame
+ * (not retried: the file is not going to change by itself) */
+enum src_state { SRC_DOWN, SRC_UP, SRC_DONE, SRC_FAILED };
 
 struct can_src;
 typedef void (*src_frames_fn)(struct can_src *s, const struct can_rec *f, size_t n, void *arg);
@@ -39,6 +41,7 @@ struct can_src {
 	uint64_t rx_overflows; /* SO_RXQ_OVFL: dropped by the kernel */
 	uint64_t errors;       /* unparseable lines or adapter errors */
 	bool bus_off;	       /* error frames said bus-off */
+	int64_t failed_ns;     /* real time it went SRC_FAILED */
 	void *priv;	       /* kind-specific state */
 	void (*close_fn)(struct can_src *s);
 	int gen;	       /* sim: generation to simulate (set before src_open) */

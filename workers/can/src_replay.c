@@ -107,6 +107,12 @@ on_timer(struct loop *l, struct loop_timer *t, void *arg)
 			return;
 	}
 	if (!p->have_pending) {
+		if (logread_why_none(&p->lr, s->err, sizeof(s->err)) == 0) {
+			log_warnx("replay: %s", s->err);
+			s->state = SRC_FAILED;
+			s->failed_ns = now_real_ns();
+			return;
+		}
 		log_info("replay %s: end of log (%llu frames, %llu bad lines)", s->spec.path,
 			 (unsigned long long)s->frames, (unsigned long long)s->errors);
 		s->state = SRC_DONE;
