@@ -149,24 +149,46 @@ wake(struct can_worker *cw, const struct can_rec *f)
 	log_info("bus awake");
 }
 
+/* One frame through the cutter and the decoder (as decode_run.c does). */
+static void
+pipe_frame(struct can_worker *cw, const struct can_rec *f)
+{
+	struct sig_update u[DEC_MAX_UPDATES];
+
+	if (cutter_frame(&cw->cut, f->t_ns, &cw->so))
+		publish_sample(cw);
+	if (cw->asleep)
+		wake(cw, f);
+	size_t k = decoder_frame(&cw->dec, f, u, DEC_MAX_UPDATES);
+	take(cw, u, k, f->t_ns, f->bus);
+}
+
+/* Decode what the hold kept (the bus asleep, a stop). */
+static void
+release_held(struct can_worker *cw)
+{
+	const struct can_rec *held;
+	size_t n = dec_hold_flush(&cw->hold, &held);
+
+	for (size_t i = 0; i < n; i++)
+		pipe_frame(cw, &held[i]);
+}
+
 void
 can_worker_frames(struct can_worker *cw, const struct can_rec *f, size_t n)
 {
-	struct sig_update u[DEC_MAX_UPDATES];
 	bool listeners = atomic_load_explicit(&cw->frame_pipes, memory_order_relaxed) > 0;
+	const struct can_rec *out;
 
 	cw->last_frame_mono = now_mono_ns();
 	for (size_t i = 0; i < n; i++) {
-		if (cutter_frame(&cw->cut, f[i].t_ns, &cw->so))
-			publish_sample(cw);
-		if (cw->asleep)
-			wake(cw, &f[i]);
-		size_t k = decoder_frame(&cw->dec, &f[i], u, DEC_MAX_UPDATES);
-		take(cw, u, k, f[i].t_ns, f[i].bus);
-		if (listeners)
+		if (listeners) /* raw frames go out as they come, held or not */
 			publish_frame(cw, &f[i]);
 		if (cw->recording)
 			recorder_write(&cw->rec, &f[i], f[i].t_ns);
+		size_t k = dec_hold_push(&cw->hold, &cw->dec, &f[i], &out);
+		for (size_t j = 0; j < k; j++)
+			pipe_frame(cw, &out[j]);
 	}
 }
 
@@ -220,6 +242,7 @@ fall_asleep(struct can_worker *cw)
 	struct sig_update u = {SIG_can_bus_asleep, 1};
 	int64_t t = now_real_ns();
 
+	release_held(cw);
 	cw->asleep = true;
 	if (cutter_frame(&cw->cut, t, &cw->so))
 		publish_sample(cw);
@@ -329,6 +352,7 @@ can_worker_start(struct can_worker *cw, struct worker *w)
 	if (open_sockets(cw) < 0)
 		return -1;
 	decoder_init(&cw->dec, cfg->can.generation);
+	dec_hold_init(&cw->hold, &cw->dec);
 	energy_restore(cw);
 	cutter_init(&cw->cut, cfg->can.publish_interval_ms);
 	if (cfg->can.record) {
@@ -354,6 +378,7 @@ can_worker_start(struct can_worker *cw, struct worker *w)
 void
 can_worker_stop(struct can_worker *cw)
 {
+	release_held(cw);
 	if (cutter_flush(&cw->cut, &cw->so))
 		publish_sample(cw);
 	energy_save(cw);
@@ -368,6 +393,7 @@ can_worker_stop(struct can_worker *cw)
 	nng_close(cw->pub_samples);
 	snap_close(cw->snap);
 	journal_close(cw->journal);
+	dec_hold_free(&cw->hold);
 	free(cw->pack);
 }
 

@@ -1,7 +1,8 @@
 /*
- * The CAN worker's state and its frame path: sources -> decoder ->
- * snapshot (every value, every frame) -> cutter -> journal + samples.ipc;
- * raw frames to frames.ipc while someone listens and to the recorder.
+ * The CAN worker's state and its frame path: sources -> the hold (only the
+ * first frames wait, for the generation) -> decoder -> snapshot (every
+ * value, every frame) -> cutter -> journal + samples.ipc; raw frames to
+ * frames.ipc while someone listens and to the recorder, as they come.
  * can_main.c wires it to the worker runtime.
  */
 #ifndef LEAFMON_CAN_WORKER_H
@@ -30,6 +31,7 @@ struct can_worker {
 	nng_socket pub_samples, pub_frames;
 	atomic_int frame_pipes; /* subscribers on frames.ipc (nng threads) */
 	struct decoder dec;
+	struct dec_hold hold; /* the first frames wait for the generation */
 	struct cutter cut;
 	struct sample_out so;
 	struct can_src src[SRC_MAX];

@@ -51,6 +51,7 @@ struct run {
 	const struct decode_opts *o;
 	FILE *out;
 	struct decoder dec;
+	struct dec_hold hold;
 	struct cutter cut;
 	struct summary sm;
 	struct sample_out so;
@@ -81,11 +82,27 @@ run_frame(struct run *r, const struct can_rec *f)
 	summary_add(&r->sm, u, n);
 }
 
+/* Every frame goes through the hold first, as in the live worker. */
+static void
+run_push(struct run *r, const struct can_rec *f)
+{
+	const struct can_rec *out;
+	size_t n = dec_hold_push(&r->hold, &r->dec, f, &out);
+
+	for (size_t i = 0; i < n; i++)
+		run_frame(r, &out[i]);
+}
+
 static void
 run_end(struct run *r)
 {
 	struct sig_update u[DEC_MAX_UPDATES];
-	size_t n = decoder_health(&r->dec, u, DEC_MAX_UPDATES);
+	const struct can_rec *held;
+	size_t n = dec_hold_flush(&r->hold, &held);
+
+	for (size_t i = 0; i < n; i++)
+		run_frame(r, &held[i]);
+	n = decoder_health(&r->dec, u, DEC_MAX_UPDATES);
 
 	/* the final health counters ride in the last sample */
 	cutter_add(&r->cut, u, n);
@@ -123,12 +140,13 @@ decode_file(const char *path, const struct decode_opts *o, FILE *out, FILE *errf
 	r->o = o;
 	r->out = out;
 	decoder_init(&r->dec, o->gen);
+	dec_hold_init(&r->hold, &r->dec);
 	cutter_init(&r->cut, o->interval_ms);
 	summary_init(&r->sm);
 	buf_init(&r->line);
 	while ((k = logread_next(&lr, &f)) != 0) {
 		if (k > 0) {
-			run_frame(r, &f);
+			run_push(r, &f);
 			continue;
 		}
 		if (r->sm.parse_errors++ < (uint64_t)o->max_errors)
@@ -147,6 +165,7 @@ decode_file(const char *path, const struct decode_opts *o, FILE *out, FILE *errf
 		print_summary(r);
 	}
 	logread_close(&lr);
+	dec_hold_free(&r->hold);
 	buf_free(&r->line);
 	free(r);
 	return rc;
