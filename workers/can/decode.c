@@ -342,7 +342,8 @@ health_emit(struct decoder *d, struct emit *e, bool all)
 static void
 health_tick(struct decoder *d, int64_t t, struct emit *e)
 {
-	if (d->rate_window_ns == 0 || t < d->rate_window_ns) {
+	if (!d->rate_started || t < d->rate_window_ns) {
+		d->rate_started = true; /* not rate_window_ns == 0: relative logs start at 0 */
 		d->rate_window_ns = t;
 		d->rate_frames = 0;
 	}

@@ -77,6 +77,7 @@ struct decoder {
 	bool ready_from_bcm;	  /* 0x60D seen: it owns vehicle_ready */
 
 	/* health counters emitted once per second of frame time */
+	bool rate_started;
 	int64_t rate_window_ns;
 	uint64_t rate_frames;
 	struct dec_stats emitted;
@@ -112,7 +113,10 @@ const char *decoder_gen_name(int gen);
  * are not lost to generation-dependent fields. A frame waits at most
  * DEC_HOLD_NS of frame time after the first held one, and at most
  * DEC_HOLD_MAX frames wait; then they go as they are (the generation still
- * unknown). Only the first frames of a decoder's life can wait: once
+ * unknown); the live worker also lets them go after DEC_HOLD_NS of its own
+ * clock when a live bus falls quiet meanwhile (not for a replay, whose
+ * frame times are not that clock's). Only the first frames of a decoder's
+ * life can wait: once
  * released, every frame passes at once. The live worker and `leafmon
  * decode` put every frame through it before the cutter and the decoder, so
  * a replay still cuts the samples `leafmon decode` cuts.
