@@ -291,6 +291,8 @@ test_logfmt_asc(void)
 	CHECK_INT(one(&p, "   0.090000 9  1DB   Rx   d 1 00", &f), ==, -1);
 	CHECK_INT(one(&p, "   0.090000 CANFD 1 Rx 123 1 0 9 8 00", &f), ==, -1);
 	CHECK_INT(one(&p, "date Someday", &f), ==, -1);
+	/* found by fuzz_logfmt_asc: a date past 2262 overflowed int64 ns */
+	CHECK_INT(one(&p, "date Wed Apr 16 09:21:13.159 am 4028", &f), ==, -1);
 	/* the date is local time: two hours east of UTC */
 	logparse_init(&p, LF_AUTO, BUS_EV, 0);
 	p.utc_off_s = 7200;
@@ -398,7 +400,15 @@ test_logfmt_trc(void)
 	CHECK_INT(one(&p, "     1)         1.5  1  Rx   01DB -  8  00 11 22 33 44 55 66 77", &f),
 		  ==, -1);
 	CHECK_INT(one(&p, ";$STARTTIME=yesterday", &f), ==, -1);
+	CHECK_INT(one(&p, ";$STARTTIME=391831.5", &f), ==, -1); /* fuzz_logfmt_trc: past 2262 */
 	CHECK_INT(one(&p, ";$COLUMNS=N,O", &f), ==, -1);
+	/* found by fuzz_logfmt_trc: a refused $COLUMNS left half its columns, or
+	 * the data before a column it needs */
+	logparse_init(&p, LF_TRC, BUS_EV, 0);
+	CHECK_INT(one(&p, ";$FILEVERSION=2.1", &f), ==, 0);
+	CHECK_INT(one(&p, ";$COLUMNS=N,O,T,D,I,L", &f), ==, -1);
+	CHECK_INT(one(&p, ";$COLUMNS=N,O,D", &f), ==, -1);
+	CHECK_INT(one(&p, "      1         1.500 DT 1      01DB Rx -  1    00", &f), ==, 1);
 	/* 1.0 lines without a header */
 	logparse_init(&p, LF_AUTO, BUS_EV, 0);
 	CHECK_INT(one(&p, "     1)      1059.9  0300  8  00 00 00 00 00 00 00 01", &f), ==, 1);
@@ -479,6 +489,16 @@ test_logfmt_usbcan(void)
 			 "4~~Listen~~00:00:00:040~~Data frame~~Standard frame~~000001db~~1~~00"),
 		&f),
 	    ==, -1);
+	/* found by fuzz_logread: a midnight on every row overflowed the times */
+	logparse_init(&p, LF_USBCAN, BUS_EV, 0);
+	int r = 1;
+	for (int i = 0; i < 200002 && r > 0; i++)
+		r = one(&p,
+			i % 2 ? "1 Receive 01:00:00:000 Data frame Standard frame 1db 0"
+			      : "1 Receive 23:00:00:000 Data frame Standard frame 1db 0",
+			&f);
+	CHECK_INT(r, ==, -1);
+	CHECK(p.frames > 100000);
 	/* rows without a time: the bus clock's */
 	logparse_init(&p, LF_USBCAN, BUS_EV, 0);
 	CHECK_INT(one_len(&p, b,

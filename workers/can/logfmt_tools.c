@@ -18,6 +18,7 @@
 #define DAY_MS (86400LL * 1000)
 #define DAY_NS (DAY_MS * MS_NS)
 #define OLE_EPOCH_DAYS 25569 /* 1899-12-30 -> 1970-01-01 */
+#define OLE_MAX_DAYS 109575  /* -> 2200-01-01: dates in int64 ns end in 2262 */
 
 /* ---- shared helpers ---- */
 
@@ -141,7 +142,7 @@ asc_date(struct logparse *p, struct sc *s)
 	else if (eat_word(s, "am") && h == 12)
 		h = 0;
 	skip_ws(s);
-	if (dec_u64(s, &yr) < 0 || yr < 1970 || yr > 9999 || day < 1 || day > 31 || h > 23 ||
+	if (dec_u64(s, &yr) < 0 || yr < 1970 || yr > 2200 || day < 1 || day > 31 || h > 23 ||
 	    mi > 59 || sec_ns >= 61000000000LL)
 		return -1;
 	p->tool.base_ns =
@@ -352,25 +353,32 @@ trc_default_cols(struct logparse_tool *t)
 				t->trc_col[k] = (int8_t)i;
 }
 
+/* "$COLUMNS=N,O,T,B,I,d,R,L,D": taken only when O, T, I, L or l and D are
+ * there and D (the data) comes last */
 static int
 trc_columns(struct logparse_tool *t, struct sc *s)
 {
+	int8_t col[TC_COUNT];
 	int i = 0;
 
-	memset(t->trc_col, -1, sizeof(t->trc_col));
+	memset(col, -1, sizeof(col));
 	while (!at_end(s) && i < 16) {
 		for (int k = 0; k < TC_COUNT; k++)
 			if (trc_letters[k] == *s->p)
-				t->trc_col[k] = (int8_t)i;
+				col[k] = (int8_t)i;
 		s->p++;
 		i++;
 		if (!eat(s, ','))
 			break;
 	}
-	return t->trc_col[TC_O] < 0 || t->trc_col[TC_T] < 0 || t->trc_col[TC_I] < 0 ||
-		       t->trc_col[TC_DATA] < 0 || (t->trc_col[TC_L] < 0 && t->trc_col[TC_LEN] < 0)
-		   ? -1
-		   : 0;
+	if (col[TC_O] < 0 || col[TC_T] < 0 || col[TC_I] < 0 || col[TC_DATA] < 0 ||
+	    (col[TC_L] < 0 && col[TC_LEN] < 0))
+		return -1;
+	for (int k = 0; k < TC_COUNT; k++)
+		if (k != TC_DATA && col[k] >= col[TC_DATA])
+			return -1;
+	memcpy(t->trc_col, col, sizeof(col));
+	return 0;
 }
 
 /* "$STARTTIME=39414.8339742292": days since 1899-12-30, local time */
@@ -380,7 +388,7 @@ trc_starttime(struct logparse *p, struct sc *s)
 	uint64_t days, frac = 0;
 	int64_t scale = 1000000000000LL; /* the fraction in 1e-12 days */
 
-	if (dec_u64(s, &days) < 0 || days < OLE_EPOCH_DAYS || days > 2958465)
+	if (dec_u64(s, &days) < 0 || days < OLE_EPOCH_DAYS || days > OLE_MAX_DAYS)
 		return -1;
 	if (eat(s, '.'))
 		while (!at_end(s) && *s->p >= '0' && *s->p <= '9') {
@@ -633,16 +641,21 @@ usb_clock(struct sc *s, int64_t *ms)
 	return 0;
 }
 
-/* a time of day without a date: past midnight when it jumps back > 12 h */
-static int64_t
-usb_time(struct logparse *p, int64_t day_ms)
+/* a time of day without a date: past midnight when it jumps back > 12 h;
+ * -1 past the range of the times (a hostile file's midnights) */
+static int
+usb_time(struct logparse *p, int64_t day_ms, int64_t *t)
 {
-	struct logparse_tool *t = &p->tool;
+	struct logparse_tool *tl = &p->tool;
+	int64_t ns;
 
-	if (p->frames > 0 && day_ms < t->day_ms - DAY_MS / 2)
-		t->days++;
-	t->day_ms = day_ms;
-	return logparse_t_rel(p, (t->days * DAY_MS + day_ms) * MS_NS);
+	if (p->frames > 0 && day_ms < tl->day_ms - DAY_MS / 2)
+		tl->days++;
+	tl->day_ms = day_ms;
+	if (__builtin_mul_overflow(tl->days * DAY_MS + day_ms, MS_NS, &ns) || tl->days > 100000)
+		return -1;
+	*t = logparse_t_rel(p, ns);
+	return 0;
 }
 
 static int
@@ -717,9 +730,9 @@ logfmt_usbcan(struct logparse *p, struct sc *s, struct can_rec *f, char *err, si
 		p->timed = day_ms >= 0;
 	if (p->timed && day_ms < 0)
 		return ERR("no time, unlike the rows before");
-	if (p->timed)
-		f->t_ns = usb_time(p, day_ms);
-	else
+	if (p->timed && usb_time(p, day_ms, &f->t_ns) < 0)
+		return ERR("more midnights than a log can hold");
+	if (!p->timed)
 		p->untimed = true;
 	return 1;
 }
