@@ -170,6 +170,79 @@ candump_rates(const struct frames *fs, double *parse, double *both)
 	buf_free(&b);
 }
 
+/* One frame as a line of a PC tool's format (time in us from the start). */
+static void
+tool_line(struct buf *b, int fmt, const struct can_rec *f, int64_t us, size_t i)
+{
+	int64_t ms = us / 1000;
+
+	switch (fmt) {
+	case LF_ASC:
+		buf_printf(b, "%11.6f 1  %-15X Rx   d %u", (double)us / 1e6, (unsigned)f->id,
+			   f->len);
+		break;
+	case LF_TRC:
+		buf_printf(b, "%7zu %13.3f DT 1 %8X Rx - %u  ", i + 1, (double)us / 1e3,
+			   (unsigned)f->id, f->len);
+		break;
+	case LF_USBCAN:
+		buf_printf(b, "%zu", i);
+		buf_append(b, "\0\0Receive\0\0", 13);
+		buf_printf(b, "%02lld:%02lld:%02lld:%03lld", (long long)(ms / 3600000 % 24),
+			   (long long)(ms / 60000 % 60), (long long)(ms / 1000 % 60),
+			   (long long)(ms % 1000));
+		buf_append(b, "\0\0Data frame\0\0Standard frame\0\0", 34);
+		buf_printf(b, "%08x", (unsigned)f->id);
+		buf_append(b, "\0\0", 2);
+		buf_printf(b, "%u", f->len);
+		buf_append(b, "\0\0", 2);
+		break;
+	case LF_MICROS:
+		buf_printf(b, "%011lld %08X %02u", (long long)us, (unsigned)f->id, f->len);
+		break;
+	}
+	for (int k = 0; k < f->len; k++)
+		buf_printf(b, " %02X", f->data[k]);
+	buf_puts(b, fmt == LF_USBCAN || fmt == LF_TRC ? "\r\n" : "\n");
+}
+
+/* lines of the simulator's classic frames in fmt, then the parse rate */
+static double
+tool_rate(const struct frames *fs, int fmt, uint64_t *ok, uint64_t *lines)
+{
+	struct buf b;
+	double v[64];
+	char err[200];
+
+	buf_init(&b);
+	if (fmt == LF_ASC)
+		buf_puts(&b,
+			 "date Wed Apr 16 09:21:13.159 am 2014\nbase hex  timestamps absolute\n");
+	if (fmt == LF_TRC)
+		buf_puts(&b,
+			 ";$FILEVERSION=2.1\n;$STARTTIME=41744.375\n;$COLUMNS=N,O,T,B,I,d,R,L,D\n");
+	for (size_t i = 0; i < fs->n; i++)
+		tool_line(&b, fmt, &fs->f[i], (fs->f[i].t_ns - fs->f[0].t_ns) / 1000, i);
+	for (int r = 0; r < runs; r++) {
+		struct logparse p;
+		struct can_rec f;
+		logparse_init(&p, LF_AUTO, BUS_EV, 0);
+		*lines = 0;
+		double t0 = cpu_now();
+		for (const char *c = b.p, *end = b.p + b.len; c < end; (*lines)++) {
+			const char *nl = memchr(c, '\n', (size_t)(end - c));
+			logparse_line(&p, c, (size_t)(nl - c), &f, err, sizeof(err));
+			c = nl + 1;
+		}
+		v[r] = (double)p.frames / (cpu_now() - t0);
+		*ok = p.frames;
+		if (p.fmt != fmt)
+			*ok = 0; /* detected as something else: a bench bug */
+	}
+	buf_free(&b);
+	return median(v, runs);
+}
+
 /* `leafmon decode` of each log, samples as JSON into /dev/null */
 static double
 decode_file_rate(const char *const *paths, size_t n, size_t frames)
@@ -406,6 +479,13 @@ main(int argc, char **argv)
 	}
 	candump_rates(&sim, &p, &b);
 	printf("candump -l parse: %.2f M frames/s; parse + decode: %.2f M frames/s\n", p / 1e6, b / 1e6);
+	for (int fmt = LF_ASC; fmt <= LF_MICROS; fmt++) {
+		uint64_t ok = 0, lines = 0;
+		double rate = tool_rate(&sim, fmt, &ok, &lines);
+		printf("%s parse: %.2f M frames/s (%llu of %llu lines are frames)\n",
+		       logfmt_name(fmt), rate / 1e6, (unsigned long long)ok,
+		       (unsigned long long)lines);
+	}
 	latency();
 	if (worker != NULL && data != NULL) {
 		snprintf(path, sizeof(path), "%s/logs/ze0_2011-2012/ZE0w24kWhstock.log", data);
