@@ -21,7 +21,8 @@ decode_usage(void)
 	fprintf(stderr,
 		"usage: leafmon decode [--format F] [--json] [--summary] [--start T] [--bus ev|car|qc]\n"
 		"                      [--generation ZE0|AZE0|ZE1] [--interval MS] [--keyframe S] FILE|-\n"
-		"  formats: auto candump text gvret crtd tabexp spaceexp tsv\n");
+		"  formats: %s\n",
+		logfmt_names());
 }
 
 static int

@@ -15,6 +15,7 @@
 #include <nng/protocol/pubsub0/pub.h>
 
 #include "bus.h"
+#include "can_resume.h"
 #include "journal.h"
 #include "log.h"
 #include "msg.h"
@@ -66,6 +67,138 @@ energy_save(struct can_worker *cw)
 	cw->energy_saved_mono = now_mono_ns();
 }
 
+/* ---- where a replay was (can_resume.h) ---- */
+
+/* The state as of the sample about to go into the journal as seq. */
+static void
+resume_save(struct can_worker *cw, uint64_t gen, uint64_t seq, int64_t t)
+{
+	struct replay_timeline tl;
+	struct resume_rec *r;
+	const struct can_rec *f = cw->cur_frame;
+
+	if (cw->resume == NULL || src_replay_timeline(&cw->src[0], &tl) < 0)
+		return;
+	r = can_resume_begin(cw->resume);
+	memcpy(r->boot_id, cw->clock.boot_id, sizeof(r->boot_id));
+	memcpy(r->spec, cw->resume_spec, sizeof(r->spec));
+	r->journal_gen = gen;
+	r->seq = seq;
+	r->sample_t_ns = t;
+	r->dev = cw->file_id->dev;
+	r->ino = cw->file_id->ino;
+	r->size = cw->file_id->size;
+	r->mtime_ns = cw->file_id->mtime_ns;
+	r->at.tl = tl;
+	r->at.pos = cw->pipe_frames; /* the frame going through closed the sample: it is next */
+	r->at.next_t = f != NULL ? f->t_ns : 0;
+	r->at.next_id = f != NULL ? f->id : REPLAY_NEXT_UNKNOWN;
+	r->at.errors = cw->src[0].errors;
+	r->asleep = cw->asleep;
+	r->hold_done = cw->hold.done;
+	r->dec = cw->dec;
+	r->cut = cw->cut;
+	can_resume_commit(cw->resume);
+}
+
+/* The time of the journal's sample seq (0 for none, seq 0). */
+static int
+journal_t(struct can_worker *cw, uint64_t seq, int64_t *t)
+{
+	size_t len;
+	Sample *m;
+
+	*t = 0;
+	if (seq == 0)
+		return 0;
+	if (journal_read(cw->journal, seq, cw->pack, MSG_SAMPLE_MAX, &len) < 0 ||
+	    (m = msg_sample_unpack(cw->pack, len)) == NULL)
+		return -1;
+	*t = m->t_ns;
+	leafmon__v1__sample__free_unpacked(m, NULL);
+	return 0;
+}
+
+/* The saved state, when it belongs to this replay, boot, file and journal. */
+static int
+resume_check(struct can_worker *cw, struct resume_rec *r, char *why, size_t len)
+{
+	uint64_t gen = journal_generation(cw->journal), seq = journal_next_seq(cw->journal) - 1;
+	int64_t t;
+
+	if (can_resume_find(cw->resume, gen, seq, r, why, len) < 0)
+		return -1;
+	if (strcmp(r->boot_id, cw->clock.boot_id) != 0)
+		return snprintf(why, len, "saved before a reboot"), -1;
+	if (strcmp(r->spec, cw->resume_spec) != 0)
+		return snprintf(why, len, "saved for another source or settings (%.200s)", r->spec),
+		       -1;
+	if (r->dev != cw->file_id->dev || r->ino != cw->file_id->ino ||
+	    r->size != cw->file_id->size || r->mtime_ns != cw->file_id->mtime_ns)
+		return snprintf(why, len, "the log file changed"), -1;
+	if (journal_t(cw, seq, &t) < 0 || t != r->sample_t_ns)
+		return snprintf(why, len, "the journal's sample %llu is not the saved one",
+				(unsigned long long)seq),
+		       -1;
+	return 0;
+}
+
+/* Before the replay opens: keep a position to go on from, in cw->resume_at. */
+static void
+resume_prepare(struct can_worker *cw)
+{
+	const struct config *cfg = &cw->w->cfg;
+	const struct src_spec *sp = &cfg->can.src[0];
+	char why[300];
+
+	if (cfg->can.nsrc != 1 || sp->kind != SRC_REPLAY || strcmp(sp->path, "-") == 0)
+		return;
+	if ((cw->file_id = calloc(2, sizeof(*cw->file_id))) == NULL ||
+	    can_resume_open(&cw->resume, cw->w->rundir) < 0) {
+		log_warn("%s/%s: a restart will replay from the top", cw->w->rundir,
+			 CAN_RESUME_FILE);
+		free(cw->file_id);
+		cw->file_id = NULL;
+		return;
+	}
+	can_resume_spec(cw->resume_spec, sizeof(cw->resume_spec), sp, cfg->can.generation,
+			cfg->can.publish_interval_ms);
+	can_resume_file(cw->file_id, sp->path);
+	if (resume_check(cw, &cw->file_id[1], why, sizeof(why)) == 0) {
+		cw->resume_at = cw->file_id[1].at;
+		cw->src[0].resume = &cw->resume_at;
+	} else
+		log_info("replay %s: from the top (%s)", sp->path, why);
+}
+
+/* After the open: take the decoder and the cutter as they were. */
+static void
+resume_apply(struct can_worker *cw)
+{
+	struct can_src *s = &cw->src[0];
+	const struct resume_rec *r = cw->file_id != NULL ? &cw->file_id[1] : NULL;
+
+	if (s->resume != NULL && !s->resumed)
+		log_info("replay %s: from the top (%s)", s->spec.path, s->resume_why);
+	if (s->resume == NULL || !s->resumed) {
+		int64_t t;
+		uint64_t seq = journal_next_seq(cw->journal) - 1;
+		s->resume = NULL;
+		if (cw->resume != NULL && s->state == SRC_UP && journal_t(cw, seq, &t) == 0)
+			resume_save(cw, journal_generation(cw->journal), seq, t); /* the start */
+		return;
+	}
+	s->resume = NULL;
+	cw->dec = r->dec;
+	cw->cut = r->cut;
+	cw->hold.done = r->hold_done;
+	cw->asleep = r->asleep;
+	cw->pipe_frames = r->at.pos;
+	cw->resumed = true;
+	log_info("replay %s: going on at frame %llu after sample %llu", s->spec.path,
+		 (unsigned long long)r->at.pos, (unsigned long long)r->seq);
+}
+
 /* ---- samples ---- */
 
 static void
@@ -95,6 +228,7 @@ publish_sample(struct can_worker *cw)
 		cw->sample_errors++;
 		return;
 	}
+	resume_save(cw, m.generation, m.seq, m.t_ns); /* before the journal: see can_resume.h */
 	cw->pack[0] = TOPIC_SAMPLE;
 	leafmon__v1__sample__pack(&m, cw->pack + 1);
 	if ((rc = journal_append(cw->journal, m.seq, cw->pack + 1, len)) < 0) {
@@ -150,24 +284,51 @@ wake(struct can_worker *cw, const struct can_rec *f)
 	log_info("bus awake");
 }
 
+/* One frame through the cutter and the decoder (as decode_run.c does). */
+static void
+pipe_frame(struct can_worker *cw, const struct can_rec *f)
+{
+	struct sig_update u[DEC_MAX_UPDATES];
+
+	cw->cur_frame = f;
+	if (cutter_frame(&cw->cut, f->t_ns, &cw->so))
+		publish_sample(cw);
+	cw->cur_frame = NULL;
+	if (cw->asleep)
+		wake(cw, f);
+	size_t k = decoder_frame(&cw->dec, f, u, DEC_MAX_UPDATES);
+	take(cw, u, k, f->t_ns, f->bus);
+	cw->pipe_frames++;
+}
+
+/* Decode what the hold kept (the bus asleep, a stop). */
+static void
+release_held(struct can_worker *cw)
+{
+	const struct can_rec *held;
+	size_t n = dec_hold_flush(&cw->hold, &held);
+
+	for (size_t i = 0; i < n; i++)
+		pipe_frame(cw, &held[i]);
+}
+
 void
 can_worker_frames(struct can_worker *cw, const struct can_rec *f, size_t n)
 {
-	struct sig_update u[DEC_MAX_UPDATES];
 	bool listeners = atomic_load_explicit(&cw->frame_pipes, memory_order_relaxed) > 0;
+	const struct can_rec *out;
 
 	cw->last_frame_mono = now_mono_ns();
 	for (size_t i = 0; i < n; i++) {
-		if (cutter_frame(&cw->cut, f[i].t_ns, &cw->so))
-			publish_sample(cw);
-		if (cw->asleep)
-			wake(cw, &f[i]);
-		size_t k = decoder_frame(&cw->dec, &f[i], u, DEC_MAX_UPDATES);
-		take(cw, u, k, f[i].t_ns, f[i].bus);
-		if (listeners)
+		if (listeners) /* raw frames go out as they come, held or not */
 			publish_frame(cw, &f[i]);
 		if (cw->recording)
 			recorder_write(&cw->rec, &f[i], f[i].t_ns);
+		size_t k = dec_hold_push(&cw->hold, &cw->dec, &f[i], &out);
+		if (cw->hold.n == 1)
+			cw->hold_mono = cw->last_frame_mono;
+		for (size_t j = 0; j < k; j++)
+			pipe_frame(cw, &out[j]);
 	}
 }
 
@@ -226,6 +387,7 @@ fall_asleep(struct can_worker *cw)
 	struct sig_update u = {SIG_can_bus_asleep, 1};
 	int64_t t = now_real_ns();
 
+	release_held(cw);
 	cw->asleep = true;
 	if (cutter_frame(&cw->cut, t, &cw->so))
 		publish_sample(cw);
@@ -271,6 +433,11 @@ on_tick(struct loop *l, struct loop_timer *t, void *arg)
 			src_try(cw, i);
 	if (!cw->asleep && quiet >= (int64_t)cw->w->cfg.can.asleep_after_s * NSEC_PER_SEC)
 		fall_asleep(cw);
+	/* a live bus that went quiet (or never spoke of its generation) while
+	 * frames waited: they go now. Not a replay: its frame times are not
+	 * this clock's, and it releases them on frame time as decode does */
+	if (cw->hold.n > 0 && !cw->replaying && now - cw->hold_mono >= DEC_HOLD_NS)
+		release_held(cw);
 	health(cw);
 	clock_read(&cw->clock);
 	if (cw->recording)
@@ -333,6 +500,7 @@ can_worker_start(struct can_worker *cw, struct worker *w)
 	if (open_sockets(cw) < 0)
 		return -1;
 	decoder_init(&cw->dec, cfg->can.generation);
+	dec_hold_init(&cw->hold, &cw->dec);
 	energy_restore(cw);
 	cutter_init(&cw->cut, cfg->can.publish_interval_ms, cfg->can.keyframe_s);
 	if (cfg->can.record) {
@@ -344,10 +512,14 @@ can_worker_start(struct can_worker *cw, struct worker *w)
 	cw->nsrc = cfg->can.nsrc;
 	clock_read(&cw->clock);
 	cw->live_times = true;
-	for (int i = 0; i < cw->nsrc; i++)
+	for (int i = 0; i < cw->nsrc; i++) {
 		cw->live_times &= !cfg->can.src[i].keep_time;
+		cw->replaying |= cfg->can.src[i].kind == SRC_REPLAY;
+	}
+	resume_prepare(cw);
 	for (int i = 0; i < cw->nsrc; i++)
 		up += src_try(cw, i) == 0;
+	resume_apply(cw);
 	cw->tick = loop_timer_new(w->loop, on_tick, cw);
 	loop_timer_after(cw->tick, NSEC_PER_SEC);
 	snprintf(detail, sizeof(detail), "%d of %d sources open", up, cw->nsrc);
@@ -358,6 +530,7 @@ can_worker_start(struct can_worker *cw, struct worker *w)
 void
 can_worker_stop(struct can_worker *cw)
 {
+	release_held(cw);
 	if (cutter_flush(&cw->cut, &cw->so))
 		publish_sample(cw);
 	energy_save(cw);
@@ -372,6 +545,9 @@ can_worker_stop(struct can_worker *cw)
 	nng_close(cw->pub_samples);
 	snap_close(cw->snap);
 	journal_close(cw->journal);
+	dec_hold_free(&cw->hold);
+	can_resume_close(cw->resume);
+	free(cw->file_id);
 	free(cw->pack);
 }
 
@@ -394,6 +570,8 @@ can_worker_heartbeat(struct can_worker *cw, struct heartbeat *hb)
 	hb_counter(hb, "bus_asleep", cw->asleep);
 	hb_counter(hb, "bus_off", cw->bus_off);
 	hb_counter(hb, "frame_subscribers", atomic_load(&cw->frame_pipes));
+	if (cw->resume != NULL)
+		hb_counter(hb, "replay_resumed", cw->resumed);
 	if (cw->recording)
 		hb_counter(hb, "recorded_frames", (double)cw->rec.frames);
 	for (int i = 0; i < cw->nsrc; i++) {
@@ -409,6 +587,8 @@ can_worker_heartbeat(struct can_worker *cw, struct heartbeat *hb)
 		hb_counter(hb, name, (double)cw->src_outages[i]);
 		snprintf(name, sizeof(name), "src%d_down_s", i);
 		hb_counter(hb, name, (double)cw->src_down_ns[i] / 1e9);
+		if (s->state == SRC_FAILED)
+			hb_alert(hb, "bad_log", s->err, s->failed_ns / NSEC_PER_SEC);
 		if (s->state == SRC_DOWN && cw->src_down_since[i] != 0) {
 			char text[256];
 			snprintf(text, sizeof(text), "CAN source %s %.150s is down: %.80s",

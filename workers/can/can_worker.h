@@ -1,7 +1,8 @@
 /*
- * The CAN worker's state and its frame path: sources -> decoder ->
- * snapshot (every value, every frame) -> cutter -> journal + samples.ipc;
- * raw frames to frames.ipc while someone listens and to the recorder.
+ * The CAN worker's state and its frame path: sources -> the hold (only the
+ * first frames wait, for the generation) -> decoder -> snapshot (every
+ * value, every frame) -> cutter -> journal + samples.ipc; raw frames to
+ * frames.ipc while someone listens and to the recorder, as they come.
  * can_main.c wires it to the worker runtime.
  */
 #ifndef LEAFMON_CAN_WORKER_H
@@ -22,6 +23,8 @@
 
 struct snap;
 struct journal;
+struct can_resume;
+struct resume_rec;
 
 struct can_worker {
 	struct worker *w;
@@ -30,6 +33,9 @@ struct can_worker {
 	nng_socket pub_samples, pub_frames;
 	atomic_int frame_pipes; /* subscribers on frames.ipc (nng threads) */
 	struct decoder dec;
+	struct dec_hold hold; /* the first frames wait for the generation */
+	int64_t hold_mono;    /* when the first of them came */
+	bool replaying;	      /* a source is a replay */
 	struct cutter cut;
 	struct sample_out so;
 	struct can_src src[SRC_MAX];
@@ -53,6 +59,14 @@ struct can_worker {
 	uint8_t *pack; /* 1 + MSG_SAMPLE_MAX */
 	struct clock_state clock; /* refreshed every second */
 	bool live_times;	  /* frame times are now-based: boot_ns means something */
+	/* a single replay source goes on where it was after a restart (can_resume.h) */
+	struct can_resume *resume;
+	char resume_spec[400];
+	struct resume_rec *file_id; /* the log's identity, and the state loaded at start */
+	struct replay_resume resume_at;
+	uint64_t pipe_frames;		 /* frames through the cutter and the decoder */
+	const struct can_rec *cur_frame; /* the one going through now */
+	bool resumed;
 };
 
 int can_worker_start(struct can_worker *cw, struct worker *w);

@@ -279,8 +279,9 @@ counter_check(struct decoder *d, const struct msgdef *m, const struct can_rec *f
 	*lt = f->t_ns;
 }
 
-static void
-gen_decide(struct decoder *d, int64_t t, struct emit *e)
+/* The generation the evidence so far gives at frame time t. */
+static int
+gen_of(const struct decoder *d, int64_t t)
 {
 	int g = d->gen;
 
@@ -293,11 +294,30 @@ gen_decide(struct decoder *d, int64_t t, struct emit *e)
 		if (g < d->gen)
 			g = d->gen; /* only forward */
 	}
+	return g;
+}
+
+static void
+gen_decide(struct decoder *d, int64_t t, struct emit *e)
+{
+	int g = gen_of(d, t);
+
 	if (g != d->gen || (g != GEN_UNKNOWN && !d->gen_emitted)) {
 		d->gen = g;
 		d->gen_emitted = true;
 		emit(e, SIG_vehicle_generation, g);
 	}
+}
+
+/* What a frame that passed its checks says of the generation. */
+static void
+gen_note(struct decoder *d, const struct msgdef *m, const struct can_rec *f)
+{
+	if (!d->lbc_seen && m->lbc) {
+		d->lbc_seen = true;
+		d->first_lbc_ns = f->t_ns;
+	}
+	dec_evidence(d, m->evidence);
 }
 
 static void
@@ -318,7 +338,8 @@ health_emit(struct decoder *d, struct emit *e)
 static void
 health_tick(struct decoder *d, int64_t t, struct emit *e)
 {
-	if (d->rate_window_ns == 0 || t < d->rate_window_ns) {
+	if (!d->rate_started || t < d->rate_window_ns) {
+		d->rate_started = true; /* not rate_window_ns == 0: relative logs start at 0 */
 		d->rate_window_ns = t;
 		d->rate_frames = 0;
 	}
@@ -343,10 +364,16 @@ decoder_health(struct decoder *d, struct sig_update *out, size_t cap)
 	return e.n;
 }
 
+static bool
+length_ok(const struct msgdef *m, const struct can_rec *f)
+{
+	return f->len >= m->len && (m->chk != CHK_CRC8 || f->len == m->len);
+}
+
 static void
 decode_known(struct decoder *d, const struct msgdef *m, const struct can_rec *f, struct emit *e)
 {
-	if (f->len < m->len || (m->chk == CHK_CRC8 && f->len != m->len)) {
+	if (!length_ok(m, f)) {
 		d->st.short_frames++;
 		return;
 	}
@@ -357,15 +384,30 @@ decode_known(struct decoder *d, const struct msgdef *m, const struct can_rec *f,
 	if (m->slot >= 0)
 		counter_check(d, m, f);
 	if (f->bus != BUS_QC) { /* CHAdeMO frames say nothing of the car */
-		if (!d->lbc_seen && m->lbc) {
-			d->lbc_seen = true;
-			d->first_lbc_ns = f->t_ns;
-		}
-		dec_evidence(d, m->evidence);
+		gen_note(d, m, f);
 		gen_decide(d, f->t_ns, e);
 	}
 	if (m->fn != NULL)
 		m->fn(d, f, e);
+}
+
+static bool
+classic(const struct can_rec *f)
+{
+	return !(f->flags & (CANF_ERR | CANF_RTR | CANF_EXT)) && f->len <= 8;
+}
+
+int
+decoder_observe(struct decoder *d, const struct can_rec *f)
+{
+	const struct msgdef *m;
+
+	if (classic(f) && f->bus != BUS_QC && (m = msg_find(f->bus, f->id)) != NULL &&
+	    length_ok(m, f) && integrity_ok(m, f)) {
+		gen_note(d, m, f);
+		d->gen = gen_of(d, f->t_ns); /* published when the frame is decoded */
+	}
+	return d->gen;
 }
 
 size_t
@@ -376,7 +418,7 @@ decoder_frame(struct decoder *d, const struct can_rec *f, struct sig_update *out
 
 	d->st.frames++;
 	health_tick(d, f->t_ns, &e);
-	if (f->flags & (CANF_ERR | CANF_RTR | CANF_EXT) || f->len > 8) {
+	if (!classic(f)) {
 		if (!(f->flags & CANF_ERR))
 			d->st.unknown_ids++; /* the Leaf speaks 11-bit classic CAN */
 		return e.n;

@@ -77,6 +77,7 @@ struct decoder {
 	bool ready_from_bcm;	  /* 0x60D seen: it owns vehicle_ready */
 
 	/* health counters restated once per second of frame time */
+	bool rate_started;
 	int64_t rate_window_ns;
 	uint64_t rate_frames;
 
@@ -94,12 +95,52 @@ void decoder_init(struct decoder *d, int forced_gen);
  * cap; DEC_MAX_UPDATES is always enough). */
 size_t decoder_frame(struct decoder *d, const struct can_rec *f, struct sig_update *out,
 		     size_t cap);
+/* Take f's evidence of the generation without decoding it (the hold
+ * below); the generation it decides is published when f is decoded.
+ * Returns d->gen. */
+int decoder_observe(struct decoder *d, const struct can_rec *f);
 /* Restore the energy counters (from the snapshot or STATEDIR) before the
  * first frame; they keep integrating from there. */
 void decoder_set_energy(struct decoder *d, double out_kwh, double in_kwh);
 /* The health counters as updates (can_frames_total ...), for a final flush. */
 size_t decoder_health(struct decoder *d, struct sig_update *out, size_t cap);
 const char *decoder_gen_name(int gen);
+
+/*
+ * The hold: frames that arrive before the generation is known wait and are
+ * decoded once it is, so the values of the first second (a car waking up)
+ * are not lost to generation-dependent fields. A frame waits at most
+ * DEC_HOLD_NS of frame time after the first held one, and at most
+ * DEC_HOLD_MAX frames wait; then they go as they are (the generation still
+ * unknown); the live worker also lets them go after DEC_HOLD_NS of its own
+ * clock when a live bus falls quiet meanwhile (not for a replay, whose
+ * frame times are not that clock's). Only the first frames of a decoder's
+ * life can wait: once
+ * released, every frame passes at once. The live worker and `leafmon
+ * decode` put every frame through it before the cutter and the decoder, so
+ * a replay still cuts the samples `leafmon decode` cuts.
+ */
+#define DEC_HOLD_MAX 4096
+#define DEC_HOLD_NS (2000LL * 1000 * 1000)
+
+struct dec_hold {
+	struct can_rec *q; /* DEC_HOLD_MAX, allocated on the first frame held */
+	size_t n;
+	bool done; /* released: frames pass */
+	int64_t t_first;
+};
+
+void dec_hold_init(struct dec_hold *h, const struct decoder *d);
+void dec_hold_free(struct dec_hold *h);
+/*
+ * Hand f over: returns how many frames are to be decoded now, in order, at
+ * *out (f itself, or the held frames ending with f); valid until the next
+ * call.
+ */
+size_t dec_hold_push(struct dec_hold *h, struct decoder *d, const struct can_rec *f,
+		     const struct can_rec **out);
+/* Release what waits (end of a log, the bus asleep, a stop). */
+size_t dec_hold_flush(struct dec_hold *h, const struct can_rec **out);
 
 /* Integrity helpers, shared with the simulator. */
 uint8_t leaf_crc8(const uint8_t *p, size_t n);

@@ -52,6 +52,7 @@ struct run {
 	const struct decode_opts *o;
 	FILE *out;
 	struct decoder dec;
+	struct dec_hold hold;
 	struct cutter cut;
 	struct summary sm;
 	struct sample_out so;
@@ -82,11 +83,27 @@ run_frame(struct run *r, const struct can_rec *f)
 	summary_add(&r->sm, u, n);
 }
 
+/* Every frame goes through the hold first, as in the live worker. */
+static void
+run_push(struct run *r, const struct can_rec *f)
+{
+	const struct can_rec *out;
+	size_t n = dec_hold_push(&r->hold, &r->dec, f, &out);
+
+	for (size_t i = 0; i < n; i++)
+		run_frame(r, &out[i]);
+}
+
 static void
 run_end(struct run *r)
 {
 	struct sig_update u[DEC_MAX_UPDATES];
-	size_t n = decoder_health(&r->dec, u, DEC_MAX_UPDATES);
+	const struct can_rec *held;
+	size_t n = dec_hold_flush(&r->hold, &held);
+
+	for (size_t i = 0; i < n; i++)
+		run_frame(r, &held[i]);
+	n = decoder_health(&r->dec, u, DEC_MAX_UPDATES);
 
 	/* the final health counters ride in the last sample */
 	cutter_add(&r->cut, u, n);
@@ -124,12 +141,13 @@ decode_file(const char *path, const struct decode_opts *o, FILE *out, FILE *errf
 	r->o = o;
 	r->out = out;
 	decoder_init(&r->dec, o->gen);
+	dec_hold_init(&r->hold, &r->dec);
 	cutter_init(&r->cut, o->interval_ms, o->keyframe_s);
 	summary_init(&r->sm);
 	buf_init(&r->line);
 	while ((k = logread_next(&lr, &f)) != 0) {
 		if (k > 0) {
-			run_frame(r, &f);
+			run_push(r, &f);
 			continue;
 		}
 		if (r->sm.parse_errors++ < (uint64_t)o->max_errors)
@@ -139,10 +157,17 @@ decode_file(const char *path, const struct decode_opts *o, FILE *out, FILE *errf
 	if (r->sm.parse_errors > (uint64_t)o->max_errors)
 		fprintf(errf, "%s: %llu unparseable lines in all (skipped)\n", lr.name,
 			(unsigned long long)r->sm.parse_errors);
-	if (o->summary)
+	char why[1024];
+	int rc = logread_why_none(&lr, why, sizeof(why)) == 0 ? -1 : 0;
+	if (rc < 0)
+		fprintf(errf, "leafmon decode: %s\n", why);
+	else if (o->summary) {
+		logread_time_note(&lr, r->sm.time_note, sizeof(r->sm.time_note));
 		print_summary(r);
+	}
 	logread_close(&lr);
+	dec_hold_free(&r->hold);
 	buf_free(&r->line);
 	free(r);
-	return 0;
+	return rc;
 }

@@ -3,19 +3,16 @@
  * allocation and no sscanf, so a line costs a few hundred nanoseconds and a
  * malformed one can never read past its end. Times are parsed from their
  * decimal text straight into integer nanoseconds (no float rounding).
+ * This file: the dispatch, the time rules and the formats of Linux,
+ * SavvyCAN, OVMS and the exports in data/leaf; logfmt_tools.c the PC tools'.
  */
-#include "logfmt.h"
+#include "logfmt_int.h"
 
 #include <stddef.h>
-#include <stdio.h>
-#include <string.h>
-
-struct sc {
-	const char *p, *end;
-};
 
 static const char *const fmt_names[LF_COUNT] = {
-	"auto", "candump", "text", "gvret", "crtd", "tabexp", "spaceexp", "tsv",
+    "auto",	"candump", "text", "gvret", "crtd",   "tabexp",
+    "spaceexp", "tsv",	   "asc",  "trc",   "usbcan", "micros",
 };
 
 const char *
@@ -33,6 +30,20 @@ logfmt_by_name(const char *name)
 	return -1;
 }
 
+const char *
+logfmt_known(void)
+{
+	return "candump -l, candump text (with or without times), SavvyCAN GVRET CSV, OVMS CRTD, "
+	       "the tab- and space-separated exports, TSV, Vector ASC, PEAK TRC 1.x/2.x, "
+	       "the USB-CAN analyser's TXT export, ESP32 microsecond lines";
+}
+
+const char *
+logfmt_names(void)
+{
+	return "auto candump text gvret crtd tabexp spaceexp tsv asc trc usbcan micros";
+}
+
 void
 logparse_init(struct logparse *p, int fmt, int bus, int64_t start_ns)
 {
@@ -40,140 +51,12 @@ logparse_init(struct logparse *p, int fmt, int bus, int64_t start_ns)
 	p->fmt = fmt;
 	p->bus = bus;
 	p->start_ns = start_ns;
+	p->timed = -1;
+	memset(p->tool.trc_col, -1, sizeof(p->tool.trc_col));
 }
 
-static int
-hexv(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c |= 0x20;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
-static bool
-at_end(const struct sc *s)
-{
-	return s->p >= s->end;
-}
-
-static void
-skip_ws(struct sc *s)
-{
-	while (s->p < s->end && (*s->p == ' ' || *s->p == '\t'))
-		s->p++;
-}
-
-static bool
-eat(struct sc *s, char c)
-{
-	if (s->p < s->end && *s->p == c) {
-		s->p++;
-		return true;
-	}
-	return false;
-}
-
-static bool
-eat_str(struct sc *s, const char *str)
-{
-	size_t n = strlen(str);
-
-	if ((size_t)(s->end - s->p) >= n && memcmp(s->p, str, n) == 0) {
-		s->p += n;
-		return true;
-	}
-	return false;
-}
-
-/* Up to max hex digits (at least one); *ndig gets the count. */
-static int
-hex_num(struct sc *s, int max, uint32_t *v, int *ndig)
-{
-	int n = 0, h;
-
-	*v = 0;
-	while (n < max && s->p < s->end && (h = hexv((unsigned char)*s->p)) >= 0) {
-		*v = (*v << 4) | (uint32_t)h;
-		s->p++;
-		n++;
-	}
-	if (ndig)
-		*ndig = n;
-	return n > 0 ? 0 : -1;
-}
-
-static int
-dec_u64(struct sc *s, uint64_t *v)
-{
-	int n = 0;
-
-	*v = 0;
-	while (s->p < s->end && *s->p >= '0' && *s->p <= '9' && n < 19) {
-		*v = *v * 10 + (uint64_t)(*s->p - '0');
-		s->p++;
-		n++;
-	}
-	return n > 0 ? 0 : -1;
-}
-
-/* "S[.fff]" with `unit` ns per integer unit (1e9 for seconds, 1e6 for ms). */
-static int
-dec_time(struct sc *s, int64_t unit, int64_t *ns)
-{
-	uint64_t ip;
-	int64_t frac = 0, scale = unit;
-
-	if (dec_u64(s, &ip) < 0 || ip > (uint64_t)(INT64_MAX / unit))
-		return -1;
-	if (eat(s, '.')) {
-		while (s->p < s->end && *s->p >= '0' && *s->p <= '9') {
-			if (scale >= 10) {
-				scale /= 10;
-				frac += (*s->p - '0') * scale;
-			}
-			s->p++;
-		}
-	}
-	*ns = (int64_t)ip * unit + frac;
-	return 0;
-}
-
-static int
-need_ws(struct sc *s)
-{
-	if (at_end(s) || (*s->p != ' ' && *s->p != '\t'))
-		return -1;
-	skip_ws(s);
-	return 0;
-}
-
-/* Hex bytes separated by blanks (n of them, or up to the end when n < 0). */
-static int
-hex_bytes(struct sc *s, int n, struct can_rec *f, int max)
-{
-	int i = 0;
-	uint32_t v;
-	int nd;
-
-	for (;;) {
-		skip_ws(s);
-		if (n >= 0 ? i == n : at_end(s))
-			break;
-		if (i >= max || hex_num(s, 2, &v, &nd) < 0 || nd != 2)
-			return -1;
-		if (!at_end(s) && *s->p != ' ' && *s->p != '\t')
-			return -1;
-		f->data[i++] = (uint8_t)v;
-	}
-	f->len = (uint8_t)i;
-	return 0;
-}
-
-static int64_t
-t_rel(struct logparse *p, int64_t raw)
+int64_t
+logparse_t_rel(struct logparse *p, int64_t raw)
 {
 	int64_t d, t;
 	if (!p->have_t0) {
@@ -189,29 +72,12 @@ t_rel(struct logparse *p, int64_t raw)
 	return t;
 }
 
-static int64_t
-t_synth(struct logparse *p)
-{
-	return p->start_ns + (int64_t)(p->nsynth++) * LOGFMT_SYNTH_STEP_NS;
-}
-
-/* Absolute when it looks like a Unix time after 2001, else relative. */
 #define ABS_MIN_NS (1000000000LL * 1000000000LL)
-static int64_t
-t_auto(struct logparse *p, int64_t raw)
+int64_t
+logparse_t_auto(struct logparse *p, int64_t raw)
 {
-	return raw >= ABS_MIN_NS ? raw : t_rel(p, raw);
+	return raw >= ABS_MIN_NS ? raw : logparse_t_rel(p, raw);
 }
-
-static void
-set_id(struct can_rec *f, uint32_t id, int ndig)
-{
-	f->id = id;
-	if (ndig > 3 || id > 0x7FF)
-		f->flags |= CANF_EXT;
-}
-
-#define ERR(...) (snprintf(err, errlen, __VA_ARGS__), -1)
 
 /* candump -l: (1690000000.123456) can0 1DB#0004C26200000386 [R|T] */
 static int
@@ -274,7 +140,7 @@ tail:
 	skip_ws(s);
 	if (!at_end(s))
 		return ERR("unexpected text after the frame");
-	f->t_ns = t_auto(p, t);
+	f->t_ns = logparse_t_auto(p, t);
 	return 1;
 }
 
@@ -311,7 +177,14 @@ p_text(struct logparse *p, struct sc *s, struct can_rec *f, char *err, size_t er
 		f->len = (uint8_t)n;
 	} else if (hex_bytes(s, (int)n, f, 8) < 0 || (skip_ws(s), !at_end(s)))
 		return ERR("expected %u data bytes", n);
-	f->t_ns = t >= 0 ? t_auto(p, t) : t_synth(p);
+	if (p->timed < 0)
+		p->timed = t >= 0; /* the first frame says whether the log has times */
+	if (p->timed && t < 0)
+		return ERR("no '(seconds.micros)' timestamp, unlike the lines before");
+	if (p->timed)
+		f->t_ns = logparse_t_auto(p, t);
+	else
+		p->untimed = true; /* a timestamp on a line of an untimed log is ignored */
 	return 1;
 }
 
@@ -360,12 +233,12 @@ p_gvret(struct logparse *p, struct sc *s, struct can_rec *f, char *err, size_t e
 		int64_t raw = -(int64_t)us * 1000, rel, t;
 		if (!p->have_t0)
 			p->anchor_ns = -raw;
-		if (__builtin_sub_overflow(t_rel(p, raw), p->start_ns, &rel) ||
+		if (__builtin_sub_overflow(logparse_t_rel(p, raw), p->start_ns, &rel) ||
 		    __builtin_add_overflow(p->anchor_ns, rel, &t))
 			return ERR("timestamp out of range of the first one");
 		f->t_ns = t;
 	} else
-		f->t_ns = t_auto(p, (int64_t)us * 1000);
+		f->t_ns = logparse_t_auto(p, (int64_t)us * 1000);
 	return 1;
 }
 
@@ -443,7 +316,7 @@ p_tabexp(struct logparse *p, struct sc *s, struct can_rec *f, char *err, size_t 
 		f->data[i] = (uint8_t)b;
 	}
 	f->len = (uint8_t)n;
-	f->t_ns = t_rel(p, t);
+	f->t_ns = logparse_t_rel(p, t);
 	return 1;
 }
 
@@ -465,7 +338,7 @@ p_spaceexp(struct logparse *p, struct sc *s, struct can_rec *f, char *err, size_
 		return ERR("expected DLC 0..8");
 	if (hex_bytes(s, (int)n, f, 8) < 0 || (skip_ws(s), !at_end(s)))
 		return ERR("expected %u data bytes", (unsigned)n);
-	f->t_ns = t_rel(p, t);
+	f->t_ns = logparse_t_rel(p, t);
 	return 1;
 }
 
@@ -489,7 +362,7 @@ p_tsv(struct logparse *p, struct sc *s, struct can_rec *f, char *err, size_t err
 		return ERR("expected DLC 0..8");
 	if (hex_bytes(s, (int)n, f, 8) < 0 || (skip_ws(s), !at_end(s)))
 		return ERR("expected %u data bytes", (unsigned)n);
-	f->t_ns = t_rel(p, t);
+	f->t_ns = logparse_t_rel(p, t);
 	return 1;
 }
 
@@ -515,6 +388,9 @@ logfmt_detect(const char *line, size_t len)
 		return LF_GVRET;
 	if (len >= 11 && memcmp(line, "# Timestamp", 11) == 0)
 		return LF_TSV;
+	int tool = logfmt_detect_tools(line, len);
+	if (tool != LF_AUTO)
+		return tool;
 	if (*p == '(') {
 		const char *h = memchr(p, '#', len);
 		return h != NULL ? LF_CANDUMP_LOG : LF_CANDUMP_TXT;
@@ -549,6 +425,20 @@ logfmt_detect(const char *line, size_t len)
 	return LF_AUTO;
 }
 
+static const logfmt_fn parsers[LF_COUNT] = {
+    [LF_CANDUMP_LOG] = p_candump,
+    [LF_CANDUMP_TXT] = p_text,
+    [LF_GVRET] = p_gvret,
+    [LF_CRTD] = p_crtd,
+    [LF_TABEXP] = p_tabexp,
+    [LF_SPACEEXP] = p_spaceexp,
+    [LF_TSV] = p_tsv,
+    [LF_ASC] = logfmt_asc,
+    [LF_TRC] = logfmt_trc,
+    [LF_USBCAN] = logfmt_usbcan,
+    [LF_MICROS] = logfmt_micros,
+};
+
 int
 logparse_line(struct logparse *p, const char *line, size_t len, struct can_rec *out,
 	      char *err, size_t errlen)
@@ -557,6 +447,9 @@ logparse_line(struct logparse *p, const char *line, size_t len, struct can_rec *
 	int r;
 
 	p->line++;
+	p->untimed = false;
+	if (p->line == 1 && len >= 3 && memcmp(line, "\xEF\xBB\xBF", 3) == 0)
+		s.p += 3; /* a UTF-8 byte order mark (Windows tools) */
 	while (s.end > s.p && (s.end[-1] == '\n' || s.end[-1] == '\r'))
 		s.end--;
 	if (s.end == s.p || (s.end - s.p == 1 && *s.p == ' ')) {
@@ -572,18 +465,12 @@ logparse_line(struct logparse *p, const char *line, size_t len, struct can_rec *
 	}
 	memset(out, 0, offsetof(struct can_rec, data) + 8);
 	out->bus = (uint8_t)p->bus;
-	switch (p->fmt) {
-	case LF_CANDUMP_LOG: r = p_candump(p, &s, out, err, errlen); break;
-	case LF_CANDUMP_TXT: r = p_text(p, &s, out, err, errlen); break;
-	case LF_GVRET:
-		r = eat_str(&s, "Time Stamp") ? 0 : p_gvret(p, &s, out, err, errlen);
-		break;
-	case LF_CRTD: r = p_crtd(p, &s, out, err, errlen); break;
-	case LF_TABEXP: r = p_tabexp(p, &s, out, err, errlen); break;
-	case LF_SPACEEXP: r = p_spaceexp(p, &s, out, err, errlen); break;
-	case LF_TSV: r = p_tsv(p, &s, out, err, errlen); break;
-	default: r = ERR("unknown format");
-	}
+	if (p->fmt <= LF_AUTO || p->fmt >= LF_COUNT)
+		r = ERR("unknown format");
+	else if (p->fmt == LF_GVRET && eat_str(&s, "Time Stamp"))
+		r = 0;
+	else
+		r = parsers[p->fmt](p, &s, out, err, errlen);
 	if (r > 0)
 		p->frames++;
 	else if (r == 0)

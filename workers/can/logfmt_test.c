@@ -1,7 +1,8 @@
 /*
  * Log-format parser tests: hand-written lines for every format and every
- * candump -l variant, the time rules, errors, and the real logs' frame
- * counts from LEAF-CAN.md section 7.
+ * candump -l variant (the PC tools' formats written from their published
+ * descriptions, never taken from a log), the time rules, errors, and the
+ * real logs' frame counts from LEAF-CAN.md section 7.
  */
 #include <stdlib.h>
 
@@ -100,15 +101,23 @@ test_logfmt_text_untimed(void)
 	logparse_init(&p, LF_AUTO, BUS_EV, 1000);
 	CHECK_INT(one(&p, "  can0  1DB   [8]  00 04 C2 62 00 00 03 B6\n", &f), ==, 1);
 	CHECK_INT(p.fmt, ==, LF_CANDUMP_TXT);
-	CHECK_INT(f.t_ns, ==, 1000);
+	CHECK(p.untimed); /* the reader's bus clock gives it a time (logclock_test) */
 	CHECK_INT(one(&p, "  can0  1ED   [3]  FF E3 62", &f), ==, 1);
 	CHECK_INT(f.len, ==, 3);
-	CHECK_INT(f.t_ns, ==, 1000 + 10000000); /* 10 ms steps */
+	CHECK(p.untimed);
 	CHECK_INT(one(&p, "  can0  1ED   [3]  FF E3", &f), ==, -1);
 	CHECK_INT(one(&p, "smileyscout@host:~$ candump can0", &f), ==, -1);
 	CHECK_INT(one(&p, "", &f), ==, 0);
-	CHECK_INT(one(&p, "  can0  120   [4]  00 00 04 9B", &f), ==, 1);
-	CHECK_INT(f.t_ns, ==, 1000 + 20000000); /* bad lines take no time slot */
+	CHECK(!p.untimed);
+	/* an untimed log stays untimed */
+	CHECK_INT(one(&p, " (1700000000.000000) can0  120   [4]  00 00 04 9B", &f), ==, 1);
+	CHECK(p.untimed);
+	/* and a timed one timed */
+	logparse_init(&p, LF_AUTO, BUS_EV, 0);
+	CHECK_INT(one(&p, " (1700000000.000000)  can0  120   [4]  00 00 04 9B", &f), ==, 1);
+	CHECK(!p.untimed);
+	CHECK_INT(f.t_ns, ==, 1700000000000000000LL);
+	CHECK_INT(one(&p, "  can0  120   [4]  00 00 04 9B", &f), ==, -1);
 }
 
 static void
@@ -209,6 +218,324 @@ test_logfmt_exports(void)
 	CHECK_INT(p.fmt, ==, LF_AUTO);
 }
 
+static int
+one_len(struct logparse *p, const char *line, size_t len, struct can_rec *f)
+{
+	char err[200] = "";
+	int r = logparse_line(p, line, len, f, err, sizeof(err));
+
+	if (r < 0 && err[0] == '\0')
+		t_fail(__FILE__, __LINE__, "an error without a reason");
+	return r;
+}
+
+/* ASC: the header, classic, extended, remote, error and FD lines, events */
+static void
+test_logfmt_asc(void)
+{
+	struct logparse p;
+	struct can_rec f;
+	const int64_t t0 = 1397640073159000000LL; /* 2014-04-16 09:21:13.159 */
+
+	logparse_init(&p, LF_AUTO, BUS_EV, 0);
+	CHECK_INT(one(&p, "date Wed Apr 16 09:21:13.159 am 2014\r\n", &f), ==, 0);
+	CHECK_INT(p.fmt, ==, LF_ASC);
+	CHECK_INT(one(&p, "base hex  timestamps absolute", &f), ==, 0);
+	CHECK_INT(one(&p, "internal events logged", &f), ==, 0);
+	CHECK_INT(one(&p, "// version 8.2.1", &f), ==, 0);
+	CHECK_INT(one(&p, "Begin Triggerblock Wed Apr 16 09:21:13.159 am 2014", &f), ==, 0);
+	CHECK_INT(one(&p, "   0.000000 Start of measurement", &f), ==, 0);
+	CHECK_INT(one(&p,
+		      "   0.010000 1  1DB             Rx   d 8 00 11 22 33 44 55 66 77  "
+		      "Length = 230000 BitCount = 119 ID = 475",
+		      &f),
+		  ==, 1);
+	CHECK_INT(f.id, ==, 0x1DB);
+	CHECK_INT(f.len, ==, 8);
+	CHECK_INT(f.data[7], ==, 0x77);
+	CHECK_INT(f.flags, ==, 0);
+	CHECK_INT(f.bus, ==, BUS_EV);
+	CHECK_INT(f.t_ns, ==, t0 + 10000000);
+	CHECK_INT(one(&p, "   0.020000 2  18DAF1DBx       Tx   d 2 AA BB", &f), ==, 1);
+	CHECK_INT(f.id, ==, 0x18DAF1DB);
+	CHECK_INT(f.flags, ==, CANF_EXT | CANF_TX);
+	CHECK_INT(f.bus, ==, BUS_CAR); /* channel 2 */
+	CHECK_INT(one(&p, "   0.030000 1  79B             Rx   r", &f), ==, 1);
+	CHECK_INT(f.flags, ==, CANF_RTR);
+	CHECK_INT(one(&p, "   0.030500 1  79B             Rx   r 8", &f), ==, 1);
+	CHECK_INT(f.len, ==, 8);
+	CHECK_INT(one(&p, "   0.040000 1  ErrorFrame", &f), ==, 1);
+	CHECK_INT(f.flags, ==, CANF_ERR);
+	CHECK_INT(one(&p,
+		      "   0.050000 CANFD   1 Rx        123  LBC_Status                       1 0 "
+		      "9 12 00 01 02 03 04 05 06 07 08 09 0A 0B   102000  218 303000 c0fe 0 0 0 0",
+		      &f),
+		  ==, 1);
+	CHECK_INT(f.flags, ==, CANF_FD);
+	CHECK_INT(f.len, ==, 12);
+	CHECK_INT(f.data[11], ==, 0x0B);
+	CHECK_INT(one(&p,
+		      "   0.060000 CANFD   3 Tx        5BCx    0 1 8  8 "
+		      "01 02 03 04 05 06 07 08  50000 130 1000 0 0 0 0 0",
+		      &f),
+		  ==, 1);
+	CHECK_INT(f.flags, ==, CANF_FD | CANF_EXT | CANF_TX);
+	CHECK_INT(f.bus, ==, BUS_QC);
+	CHECK_INT(f.t_ns, ==, t0 + 60000000);
+	CHECK_INT(one(&p, "   0.070000 1  Statistic: D 0 R 0 XD 0 XR 0 E 0 O 0 B 0.00%", &f), ==,
+		  0);
+	CHECK_INT(one(&p, "   0.080000 CAN 1 Status:chip status error active", &f), ==, 0);
+	CHECK_INT(one(&p, "End TriggerBlock", &f), ==, 0);
+	/* errors: a short frame, a channel we do not map, a bad FD length */
+	CHECK_INT(one(&p, "   0.090000 1  1DB   Rx   d 8 00 11", &f), ==, -1);
+	CHECK_INT(one(&p, "   0.090000 9  1DB   Rx   d 1 00", &f), ==, -1);
+	CHECK_INT(one(&p, "   0.090000 CANFD 1 Rx 123 1 0 9 8 00", &f), ==, -1);
+	CHECK_INT(one(&p, "date Someday", &f), ==, -1);
+	/* found by fuzz_logfmt_asc: a date past 2262 overflowed int64 ns */
+	CHECK_INT(one(&p, "date Wed Apr 16 09:21:13.159 am 4028", &f), ==, -1);
+	/* the date is local time: two hours east of UTC */
+	logparse_init(&p, LF_AUTO, BUS_EV, 0);
+	p.utc_off_s = 7200;
+	CHECK_INT(one(&p, "date Wed Apr 16 09:21:13.159 pm 2014", &f), ==, 0);
+	CHECK_INT(one(&p, "0.5 1 1DB Rx d 1 00", &f), ==, 1);
+	CHECK_INT(f.t_ns, ==, t0 + 12 * 3600000000000LL - 7200000000000LL + 500000000);
+	/* no date: relative from --start; decimal base; each time since the one before */
+	logparse_init(&p, LF_AUTO, BUS_EV, 1000);
+	CHECK_INT(one(&p, "base dec  timestamps relative", &f), ==, 0);
+	CHECK_INT(one(&p, "  0.010000 1  475  Rx   d 2 0 255", &f), ==, 1);
+	CHECK_INT(f.id, ==, 0x1DB);
+	CHECK_INT(f.data[1], ==, 255);
+	CHECK_INT(f.t_ns, ==, 1000);
+	CHECK_INT(one(&p, "  0.005000 1  475  Rx   d 1 16", &f), ==, 1);
+	CHECK_INT(f.data[0], ==, 16);
+	CHECK_INT(f.t_ns, ==, 1000 + 5000000);
+	CHECK_INT(one(&p, "  0.005000 1  475  Rx   d 1 256", &f), ==, -1);
+	/* frame lines without a header are detected too */
+	logparse_init(&p, LF_AUTO, BUS_EV, 0);
+	CHECK_INT(one(&p, "   2.501000 1  5BC             Rx   d 8 01 02 03 04 05 06 07 08", &f),
+		  ==, 1);
+	CHECK_INT(p.fmt, ==, LF_ASC);
+	logparse_init(&p, LF_AUTO, BUS_EV, 0);
+	CHECK_INT(one(&p, "0.000100 CANFD 1 Rx 1DB 0 0 2 2 AA BB 0 0 0 0 0 0 0 0", &f), ==, 1);
+	CHECK_INT(p.fmt, ==, LF_ASC);
+}
+
+/* PEAK TRC 1.1, 2.0, 2.1 and the headerless 1.0 */
+static void
+test_logfmt_trc(void)
+{
+	struct logparse p;
+	struct can_rec f;
+	const int64_t t0 = 1397552400000000000LL; /* $STARTTIME=41744.375: 2014-04-15 09:00 */
+
+	logparse_init(&p, LF_AUTO, BUS_EV, 0);
+	CHECK_INT(one(&p, ";$FILEVERSION=1.1", &f), ==, 0);
+	CHECK_INT(p.fmt, ==, LF_TRC);
+	CHECK_INT(one(&p, ";$STARTTIME=41744.375", &f), ==, 0);
+	CHECK_INT(one(&p, ";   Message Number", &f), ==, 0);
+	CHECK_INT(one(&p, ";---+--   ----+----  --+--  ----+---  +  -+ -- -- -- -- -- -- --", &f),
+		  ==, 0);
+	CHECK_INT(
+	    one(&p, "     1)         1.5  Rx         01DB  8  00 11 22 33 44 55 66 77\r\n", &f), ==,
+	    1);
+	CHECK_INT(f.id, ==, 0x1DB);
+	CHECK_INT(f.flags, ==, 0);
+	CHECK_INT(f.data[7], ==, 0x77);
+	CHECK_INT(f.t_ns, ==, t0 + 1500000);
+	CHECK_INT(one(&p, "     2)        11.5  Tx     18DAF1DB  2  AA BB", &f), ==, 1);
+	CHECK_INT(f.flags, ==, CANF_EXT | CANF_TX);
+	CHECK_INT(f.t_ns, ==, t0 + 11500000);
+	CHECK_INT(one(&p, "     3)        21.5  Rx         079B  8  RTR", &f), ==, 1);
+	CHECK_INT(f.flags, ==, CANF_RTR);
+	CHECK_INT(f.len, ==, 8);
+	CHECK_INT(one(&p, "     4)        31.5  Warng  FFFFFFFF  4  00 00 00 08  BUSHEAVY", &f), ==,
+		  0);
+	CHECK_INT(one(&p, "     5)        41.5  Rx         01DB  8  00 11", &f), ==, -1);
+	/* 2.1 with $COLUMNS: bus, reserved column, FD, remote, status, error */
+	logparse_init(&p, LF_AUTO, BUS_EV, 0);
+	CHECK_INT(one(&p, ";$FILEVERSION=2.1", &f), ==, 0);
+	CHECK_INT(one(&p, ";$STARTTIME=41744.375", &f), ==, 0);
+	CHECK_INT(one(&p, ";$COLUMNS=N,O,T,B,I,d,R,L,D", &f), ==, 0);
+	CHECK_INT(
+	    one(&p, "      1         1.500 DT 1      01DB Rx -  8    00 11 22 33 44 55 66 77", &f),
+	    ==, 1);
+	CHECK_INT(f.id, ==, 0x1DB);
+	CHECK_INT(f.t_ns, ==, t0 + 1500000);
+	CHECK_INT(one(&p, "      2        11.500 DT 2  18DAF1DB Tx -  2    AA BB", &f), ==, 1);
+	CHECK_INT(f.flags, ==, CANF_EXT | CANF_TX);
+	CHECK_INT(f.bus, ==, BUS_CAR);
+	CHECK_INT(f.data[1], ==, 0xBB);
+	CHECK_INT(one(&p, "      3        21.500 RR 1      079B Rx -  8", &f), ==, 1);
+	CHECK_INT(f.flags, ==, CANF_RTR);
+	CHECK_INT(f.len, ==, 8);
+	CHECK_INT(one(&p,
+		      "      4        31.500 FD 1      0123 Rx -  9    "
+		      "00 01 02 03 04 05 06 07 08 09 0A 0B",
+		      &f),
+		  ==, 1);
+	CHECK_INT(f.flags, ==, CANF_FD);
+	CHECK_INT(f.len, ==, 12); /* DLC 9 */
+	CHECK_INT(one(&p, "      5        41.500 ST 1           Rx    00 00 00 04", &f), ==, 0);
+	CHECK_INT(one(&p, "      6        51.500 ER 1           Rx -  5    00 01 02 03 04", &f), ==,
+		  1);
+	CHECK_INT(f.flags, ==, CANF_ERR);
+	CHECK_INT(one(&p, "      7        61.500 DT 1      01DB Rx -  8    00 11", &f), ==, -1);
+	CHECK_INT(one(&p, "      8        71.500 DT 7      01DB Rx -  1    00", &f), ==, -1);
+	/* 2.0: N O T I d l D (l: the data length in bytes) */
+	logparse_init(&p, LF_AUTO, BUS_EV, 0);
+	CHECK_INT(one(&p, ";$FILEVERSION=2.0", &f), ==, 0);
+	CHECK_INT(one(&p, "      1      1059.900 DT     0300 Rx 8  00 00 00 00 00 00 00 01", &f),
+		  ==, 1);
+	CHECK_INT(f.id, ==, 0x300);
+	CHECK_INT(f.t_ns, ==, 0); /* no $STARTTIME: relative */
+	CHECK_INT(one(&p,
+		      "      2      1069.900 FB     0123 Rx 12 00 01 02 03 04 05 06 07 08 09 0A 0B",
+		      &f),
+		  ==, 1);
+	CHECK_INT(f.len, ==, 12);
+	CHECK_INT(f.t_ns, ==, 10000000);
+	/* a version we do not read, and bad headers */
+	logparse_init(&p, LF_AUTO, BUS_EV, 0);
+	CHECK_INT(one(&p, ";$FILEVERSION=1.3", &f), ==, 0);
+	CHECK_INT(one(&p, "     1)         1.5  1  Rx   01DB -  8  00 11 22 33 44 55 66 77", &f),
+		  ==, -1);
+	CHECK_INT(one(&p, ";$STARTTIME=yesterday", &f), ==, -1);
+	CHECK_INT(one(&p, ";$STARTTIME=391831.5", &f), ==, -1); /* fuzz_logfmt_trc: past 2262 */
+	CHECK_INT(one(&p, ";$COLUMNS=N,O", &f), ==, -1);
+	/* found by fuzz_logfmt_trc: a refused $COLUMNS left half its columns, or
+	 * the data before a column it needs */
+	logparse_init(&p, LF_TRC, BUS_EV, 0);
+	CHECK_INT(one(&p, ";$FILEVERSION=2.1", &f), ==, 0);
+	CHECK_INT(one(&p, ";$COLUMNS=N,O,T,D,I,L", &f), ==, -1);
+	CHECK_INT(one(&p, ";$COLUMNS=N,O,D", &f), ==, -1);
+	CHECK_INT(one(&p, "      1         1.500 DT 1      01DB Rx -  1    00", &f), ==, 1);
+	/* 1.0 lines without a header */
+	logparse_init(&p, LF_AUTO, BUS_EV, 0);
+	CHECK_INT(one(&p, "     1)      1059.9  0300  8  00 00 00 00 00 00 00 01", &f), ==, 1);
+	CHECK_INT(p.fmt, ==, LF_TRC);
+	CHECK_INT(f.id, ==, 0x300);
+}
+
+/* "~" stands for a NUL byte: the USB-CAN tool pads its columns with them */
+static size_t
+nul_line(char *buf, size_t cap, const char *tmpl)
+{
+	size_t n = strlen(tmpl);
+
+	CHECK(n < cap);
+	for (size_t i = 0; i < n; i++)
+		buf[i] = tmpl[i] == '~' ? '\0' : tmpl[i];
+	return n;
+}
+
+static void
+test_logfmt_usbcan(void)
+{
+	struct logparse p;
+	struct can_rec f;
+	char b[256];
+
+	logparse_init(&p, LF_AUTO, BUS_EV, 500);
+	CHECK_INT(one_len(&p, b,
+			  nul_line(b, sizeof(b),
+				   "NO~~~Direction~~Time Scale~~Frame Type~~Frame Format~~Frame ID"
+				   "~~Length~~Data~~\r\n"),
+			  &f),
+		  ==, 0);
+	CHECK_INT(p.fmt, ==, LF_USBCAN);
+	CHECK_INT(
+	    one_len(&p, b,
+		    nul_line(b, sizeof(b),
+			     "0~~Receive~~23:59:59:990~~Data frame~~Standard frame~~000001db~~"
+			     "8~~00 11 22 33 44 55 66 77 ~~\r\n"),
+		    &f),
+	    ==, 1);
+	CHECK_INT(f.id, ==, 0x1DB);
+	CHECK_INT(f.len, ==, 8);
+	CHECK_INT(f.data[7], ==, 0x77);
+	CHECK_INT(f.flags, ==, 0);
+	CHECK_INT(f.t_ns, ==, 500);
+	/* past midnight: the time of day starts again, the log goes on */
+	CHECK_INT(
+	    one_len(&p, b,
+		    nul_line(b, sizeof(b),
+			     "1~~Receive~~00:00:00:010~~Data frame~~Standard frame~~000001dc~~"
+			     "2~~AA BB~~\r\n"),
+		    &f),
+	    ==, 1);
+	CHECK_INT(f.t_ns, ==, 500 + 20000000);
+	CHECK_INT(
+	    one_len(
+		&p, b,
+		nul_line(b, sizeof(b),
+			 "2  Send  00:00:00:020  Remote frame  Extended frame  18daf1db  8  \r\n"),
+		&f),
+	    ==, 1);
+	CHECK_INT(f.flags, ==, CANF_RTR | CANF_EXT | CANF_TX);
+	CHECK_INT(f.id, ==, 0x18DAF1DB);
+	CHECK_INT(f.len, ==, 8);
+	CHECK_INT(f.t_ns, ==, 500 + 30000000);
+	CHECK_INT(
+	    one_len(&p, b,
+		    nul_line(b, sizeof(b),
+			     "3~~Receive~~00:00:00:030~~Data frame~~Standard frame~~000001db~~"
+			     "8~~00 11~~\r\n"),
+		    &f),
+	    ==, -1);
+	CHECK_INT(
+	    one_len(
+		&p, b,
+		nul_line(b, sizeof(b),
+			 "4~~Listen~~00:00:00:040~~Data frame~~Standard frame~~000001db~~1~~00"),
+		&f),
+	    ==, -1);
+	/* found by fuzz_logread: a midnight on every row overflowed the times */
+	logparse_init(&p, LF_USBCAN, BUS_EV, 0);
+	int r = 1;
+	for (int i = 0; i < 200002 && r > 0; i++)
+		r = one(&p,
+			i % 2 ? "1 Receive 01:00:00:000 Data frame Standard frame 1db 0"
+			      : "1 Receive 23:00:00:000 Data frame Standard frame 1db 0",
+			&f);
+	CHECK_INT(r, ==, -1);
+	CHECK(p.frames > 100000);
+	/* rows without a time: the bus clock's */
+	logparse_init(&p, LF_USBCAN, BUS_EV, 0);
+	CHECK_INT(one_len(&p, b,
+			  nul_line(b, sizeof(b),
+				   "0~~Receive~~Data frame~~Standard frame~~000001db~~1~~00~~\r\n"),
+			  &f),
+		  ==, 1);
+	CHECK(p.untimed);
+}
+
+/* the ESP32 loggers' microseconds, and the space export it must not be taken for */
+static void
+test_logfmt_micros(void)
+{
+	struct logparse p;
+	struct can_rec f;
+
+	logparse_init(&p, LF_AUTO, BUS_EV, 7);
+	CHECK_INT(one(&p, "00019402641 00000284 08 00 00 00 00 00 00 51 D7\r\n", &f), ==, 1);
+	CHECK_INT(p.fmt, ==, LF_MICROS);
+	CHECK_INT(f.id, ==, 0x284);
+	CHECK_INT(f.flags, ==, 0);
+	CHECK_INT(f.len, ==, 8);
+	CHECK_INT(f.data[7], ==, 0xD7);
+	CHECK_INT(f.t_ns, ==, 7);
+	CHECK_INT(one(&p, "00019412641 18DAF1DB 02 10 64", &f), ==, 1);
+	CHECK_INT(f.flags, ==, CANF_EXT);
+	CHECK_INT(f.t_ns, ==, 7 + 10000000);
+	CHECK_INT(one(&p, "00019422641 000001DB 08 00 11", &f), ==, -1);
+	CHECK_INT(one(&p, "00019422641 000001DB 09 00 11 22 33 44 55 66 77 88", &f), ==, -1);
+	logparse_init(&p, LF_AUTO, BUS_EV, 0);
+	CHECK_INT(one(&p, "0019.402641 00000284 8 00 00 00 00 00 00 51 D7", &f), ==, 1);
+	CHECK_INT(p.fmt, ==, LF_SPACEEXP);
+	CHECK_INT(logfmt_by_name("micros"), ==, LF_MICROS);
+	CHECK_STR(logfmt_name(LF_USBCAN), "usbcan");
+}
+
 struct logcount {
 	const char *rel;
 	int bus;
@@ -305,5 +632,6 @@ test_logfmt_bad_lines_skipped(void)
 }
 
 T_MAIN(T(test_logfmt_candump_log), T(test_logfmt_candump_roundtrip), T(test_logfmt_text_untimed),
-       T(test_logfmt_gvret), T(test_logfmt_crtd), T(test_logfmt_exports),
-       T(test_logfmt_real_logs), T(test_logfmt_bad_lines_skipped))
+       T(test_logfmt_gvret), T(test_logfmt_crtd), T(test_logfmt_exports), T(test_logfmt_asc),
+       T(test_logfmt_trc), T(test_logfmt_usbcan), T(test_logfmt_micros), T(test_logfmt_real_logs),
+       T(test_logfmt_bad_lines_skipped))

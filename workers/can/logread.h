@@ -2,20 +2,32 @@
  * Reading a CAN log file line by line through the logfmt parsers, with
  * "file:line: reason" errors. Used by `leafmon decode`, the replay source
  * and the tests. A bad line is reported and skipped; reading goes on.
+ * Lines are at most LOGREAD_LINE_MAX bytes: a longer one (a binary file,
+ * /dev/zero) is skipped as one error, so memory stays bounded whatever the
+ * input. NUL bytes are data, not line ends. Frames of an untimed log get
+ * their times from the bus's clock (logclock.h), the same way for a file
+ * and for stdin.
  */
 #ifndef LEAFMON_LOGREAD_H
 #define LEAFMON_LOGREAD_H
 
 #include <stdio.h>
 
+#include "logclock.h"
 #include "logfmt.h"
 
+#define LOGREAD_LINE_MAX 4096
+
 struct logread {
-	FILE *fp;
-	bool own;
-	char *line;
-	size_t cap;
+	int fd;
+	bool own, eof, skipping;
+	char *buf; /* LOGREAD_BUF bytes; [off, len) not read yet */
+	size_t off, len;
 	struct logparse lp;
+	struct logclock clk;
+	bool clocked;	     /* frames went through clk (an untimed log) */
+	uint64_t frames_out; /* frames handed out since the open or the rewind */
+	uint64_t long_lines; /* lines over LOGREAD_LINE_MAX, skipped */
 	char name[256];
 	char err[600];
 	int fmt, bus;
@@ -29,5 +41,10 @@ int logread_next(struct logread *r, struct can_rec *f);
 /* Start again from the top (replay loop); -1 for a pipe. */
 int logread_rewind(struct logread *r);
 void logread_close(struct logread *r);
+/* After the end: why no frame came out ("... is empty", "no line of ...
+ * is a CAN frame in a format leafmon reads: ..."); 0, or -1 when frames did. */
+int logread_why_none(const struct logread *r, char *buf, size_t len);
+/* "times estimated from the bus clock: 0x1DB every 10 ms, ..." or "" */
+void logread_time_note(const struct logread *r, char *buf, size_t len);
 
 #endif

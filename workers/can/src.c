@@ -58,5 +58,5 @@ src_close(struct can_src *s)
 const char *
 src_state_name(int st)
 {
-	return st == SRC_UP ? "up" : st == SRC_DONE ? "done" : "down";
+	return st == SRC_UP ? "up" : st == SRC_DONE ? "done" : st == SRC_FAILED ? "failed" : "down";
 }

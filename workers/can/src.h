@@ -17,7 +17,30 @@
 
 #define SRC_BATCH 64
 
-enum src_state { SRC_DOWN, SRC_UP, SRC_DONE };
+/* DONE: a replay reached its end; FAILED: a replay whose file holds no frame
+ * (not retried: the file is not going to change by itself) */
+enum src_state { SRC_DOWN, SRC_UP, SRC_DONE, SRC_FAILED };
+
+/* A replay's timeline: what a restarted worker needs to go on with it
+ * (can_resume.h) so that its frames get the stamps they would have had. */
+struct replay_timeline {
+	int64_t wall0, mono0; /* the re-based start, real and monotonic */
+	int64_t log0;	      /* the log's first frame time */
+	int64_t loop_span;    /* how far each pass moves the next on (0: no pass ended) */
+	uint64_t per_loop;    /* frames in a pass of the file (0: none ended yet) */
+};
+
+/* Where a replay goes on: frame number pos (counted over every pass from
+ * the first, 0-based), whose stamped time and id are next_t and next_id
+ * (next_id REPLAY_NEXT_UNKNOWN: not checked). */
+#define REPLAY_NEXT_UNKNOWN 0xFFFFFFFFu
+struct replay_resume {
+	struct replay_timeline tl;
+	uint64_t pos;
+	int64_t next_t;
+	uint32_t next_id;
+	uint64_t errors;
+};
 
 struct can_src;
 typedef void (*src_frames_fn)(struct can_src *s, const struct can_rec *f, size_t n, void *arg);
@@ -39,10 +62,16 @@ struct can_src {
 	uint64_t rx_overflows; /* SO_RXQ_OVFL: dropped by the kernel */
 	uint64_t errors;       /* unparseable lines or adapter errors */
 	bool bus_off;	       /* error frames said bus-off */
+	int64_t failed_ns;     /* real time it went SRC_FAILED */
 	void *priv;	       /* kind-specific state */
 	void (*close_fn)(struct can_src *s);
 	int gen;	       /* sim: generation to simulate (set before src_open) */
 	int64_t rebase_ns;     /* replay: frame time minus log time (0 with keep_time) */
+	/* replay: go on from here (set before src_open, NULL: from the top);
+	 * after the open, resumed says whether it did, resume_why why not */
+	const struct replay_resume *resume;
+	bool resumed;
+	char resume_why[200];
 };
 
 int src_open(struct can_src *s, struct loop *l, const struct src_spec *spec, src_frames_fn fn,
@@ -55,6 +84,8 @@ int src_socketcan_open(struct can_src *s);
 int src_slcan_open(struct can_src *s);
 int src_replay_open(struct can_src *s);
 int src_sim_open(struct can_src *s);
+/* The timeline of an open replay (for can_resume.h); -1 when s is none. */
+int src_replay_timeline(const struct can_src *s, struct replay_timeline *tl);
 
 /*
  * The socketcan read loop, apart from the AF_CAN setup so that it can be

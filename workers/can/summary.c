@@ -65,6 +65,8 @@ summary_format(const struct summary *sm, const struct dec_stats *st, int gen, st
 		   (unsigned long long)st->implausible, (unsigned long long)st->invalid,
 		   (unsigned long long)st->short_frames, (unsigned long long)sm->parse_errors);
 	buf_printf(b, "samples %llu\n", (unsigned long long)sm->samples);
+	if (sm->time_note[0] != '\0')
+		buf_printf(b, "%s\n", sm->time_note);
 }
 
 void
@@ -98,5 +100,7 @@ summary_json(const struct summary *sm, const struct dec_stats *st, int gen, stru
 	json_uint(&j, "invalid", st->invalid);
 	json_uint(&j, "parse_errors", sm->parse_errors);
 	json_uint(&j, "samples", sm->samples);
+	if (sm->time_note[0] != '\0')
+		json_str(&j, "times", sm->time_note);
 	json_obj_close(&j);
 }

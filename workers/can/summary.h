@@ -19,6 +19,7 @@ struct summary {
 	struct sig_stat s[SIG_ID_MAX];
 	uint64_t samples;
 	uint64_t parse_errors;
+	char time_note[160]; /* "times estimated from the bus clock: ..." (untimed logs) */
 };
 
 void summary_init(struct summary *sm);
