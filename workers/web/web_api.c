@@ -120,17 +120,22 @@ api_stream(struct wreq *r)
 static void
 metrics_text(struct web *web, const Status *st, struct buf *b)
 {
+	static const char *const classes[] = {"2xx", "3xx", "4xx", "5xx"};
+	const uint64_t by_class[] = {web->st.r2xx, web->st.r3xx, web->st.r4xx, web->st.r5xx};
+	char label[16];
 	prom_signals(b, web->snap);
 	prom_status(b, st);
-	prom_head(b, "leafmon_web_sse_clients", "Open /api/stream connections");
+	prom_head(b, "leafmon_web_sse_clients", "gauge", "Open /api/stream connections");
 	prom_line(b, "leafmon_web_sse_clients", "", (double)web->sse.clients);
-	prom_head(b, "leafmon_web_requests", "HTTP requests answered, by status class");
-	prom_line(b, "leafmon_web_requests", "class=\"2xx\"", (double)web->st.r2xx);
-	prom_line(b, "leafmon_web_requests", "class=\"3xx\"", (double)web->st.r3xx);
-	prom_line(b, "leafmon_web_requests", "class=\"4xx\"", (double)web->st.r4xx);
-	prom_line(b, "leafmon_web_requests", "class=\"5xx\"", (double)web->st.r5xx);
-	prom_head(b, "leafmon_web_samples", "Samples received from the can worker");
-	prom_line(b, "leafmon_web_samples", "", (double)web->st.samples);
+	prom_head(b, "leafmon_web_requests_total", "counter",
+		  "HTTP requests answered, by status class");
+	for (size_t i = 0; i < ARRAY_LEN(classes); i++) {
+		snprintf(label, sizeof(label), "class=\"%s\"", classes[i]);
+		prom_line(b, "leafmon_web_requests_total", label, (double)by_class[i]);
+	}
+	prom_head(b, "leafmon_web_samples_total", "counter",
+		  "Samples received from the can worker");
+	prom_line(b, "leafmon_web_samples_total", "", (double)web->st.samples);
 }
 
 /* fill r's answer from the cached status (or its absence) */
