@@ -22,7 +22,20 @@
 #define LEAFMON_DEFAULT_WORKER_DIR "/usr/local/libexec/leafmon"
 #endif
 
-enum ktype { K_STR, K_INT, K_I64, K_BOOL, K_LEVEL, K_API, K_PREC, K_GEN, K_URL, K_PATH, K_SOURCE };
+enum ktype {
+	K_STR,
+	K_INT,
+	K_I64,
+	K_BOOL,
+	K_LEVEL,
+	K_API,
+	K_PREC,
+	K_GEN,
+	K_URL,
+	K_PATH,
+	K_SOURCE,
+	K_NAMES /* host names, comma or blank separated */
+};
 
 struct key {
 	int sec;
@@ -100,6 +113,7 @@ static const struct key keys[] = {
     {SEC_WEB, "max_clients", K_INT, F(web.max_clients), 1, 10000, "256"},
     {SEC_WEB, "max_per_ip", K_INT, F(web.max_per_ip), 1, 10000, "32"},
     {SEC_WEB, "session_days", K_INT, F(web.session_days), 1, 3650, "30"},
+    {SEC_WEB, "server_name", K_NAMES, F(web.server_name), 0, 0, ""},
 };
 
 #define NKEYS ARRAY_LEN(keys)
@@ -156,6 +170,29 @@ pick(const char *v, const char *const *names, int n)
 	return -1;
 }
 
+/* a list of DNS names separated by commas or blanks: letters, digits, '-'
+ * and '.', each label 1..63 long */
+static int
+names_check(const char *v, char *err, size_t errlen)
+{
+	for (const char *p = v + strspn(v, ", \t"); *p; p += strspn(p, ", \t")) {
+		size_t n = strcspn(p, ", \t"), label = 0;
+		for (size_t i = 0; i < n; i++) {
+			char c = p[i];
+			bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+				  (c >= '0' && c <= '9') || c == '-' || c == '.';
+			label = c == '.' ? 0 : label + 1;
+			if (!ok || label > 63 || (c == '.' && (i == 0 || p[i - 1] == '.'))) {
+				snprintf(err, errlen, "'%.*s' is not a host name", (int)(n < 80 ? n : 80),
+					 p);
+				return -1;
+			}
+		}
+		p += n;
+	}
+	return 0;
+}
+
 static int
 set_value(struct config *cfg, const struct key *k, const char *v, char *err, size_t errlen)
 {
@@ -169,6 +206,7 @@ set_value(struct config *cfg, const struct key *k, const char *v, char *err, siz
 	case K_PATH:
 	case K_URL:
 	case K_SOURCE:
+	case K_NAMES:
 		if (strlen(v) >= k->size) {
 			snprintf(err, errlen, "%s: value longer than %zu characters", k->name,
 				 k->size - 1);
@@ -186,6 +224,13 @@ set_value(struct config *cfg, const struct key *k, const char *v, char *err, siz
 			snprintf(err, errlen, "%s: '%s' contains characters not allowed in a URL",
 				 k->name, v);
 			return -1;
+		}
+		if (k->type == K_NAMES) {
+			char why[200];
+			if (names_check(v, why, sizeof(why)) < 0) {
+				snprintf(err, errlen, "%s: %s", k->name, why);
+				return -1;
+			}
 		}
 		if (k->type == K_SOURCE) {
 			struct src_spec tmp[SRC_MAX];
@@ -620,6 +665,7 @@ dump_value(struct buf *b, const struct config *cfg, const struct key *k)
 	case K_PATH:
 	case K_URL:
 	case K_SOURCE:
+	case K_NAMES:
 		buf_puts(b, field);
 		break;
 	case K_INT:
@@ -689,7 +735,8 @@ config_diff(const struct config *a, const struct config *b)
 		const char *fa = (const char *)a + keys[i].off;
 		const char *fb = (const char *)b + keys[i].off;
 		bool str = keys[i].type == K_STR || keys[i].type == K_PATH ||
-			   keys[i].type == K_URL || keys[i].type == K_SOURCE;
+			   keys[i].type == K_URL || keys[i].type == K_SOURCE ||
+			   keys[i].type == K_NAMES;
 		if (str ? strcmp(fa, fb) != 0 : memcmp(fa, fb, keys[i].size) != 0)
 			mask |= 1u << keys[i].sec;
 	}

@@ -263,14 +263,14 @@ def test_path_traversal_is_404():
     s = WebStack().start()
     try:
         for path in TRAVERSALS:
-            raw = s.raw(("GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" % path).encode())
+            raw = s.raw(("GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n" % path).encode())
             code = status_line(raw)
             assert code in (400, 404), (path, raw[:200])
             assert b"root:" not in raw and b"[core]" not in raw, path
         # the worker's own files outside the root are not reachable either
         leaf = os.path.basename(s.d.conf)
         for path in ("/../" + leaf, "/%2e%2e/%2e%2e/" + leaf):
-            assert status_line(s.raw(("GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % path).encode())) == 404
+            assert status_line(s.raw(("GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n" % path).encode())) == 404
         assert s.d.worker("web")["state"] == "ready"
     finally:
         s.stop()
@@ -280,19 +280,19 @@ def test_request_size_limits():
     s = WebStack().start()
     try:
         big_header = b"X-Big: " + b"a" * 40000 + b"\r\n"
-        raw = s.raw(b"GET /api/latest HTTP/1.1\r\nHost: x\r\n" + big_header + b"\r\n")
+        raw = s.raw(b"GET /api/latest HTTP/1.1\r\nHost: 127.0.0.1\r\n" + big_header + b"\r\n")
         assert status_line(raw) == 431 and b"battery" not in raw, raw[:200]
-        raw = s.raw(b"GET /api/latest?" + b"a" * 40000 + b" HTTP/1.1\r\nHost: x\r\n\r\n")
+        raw = s.raw(b"GET /api/latest?" + b"a" * 40000 + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         assert status_line(raw) == 414 and b"battery" not in raw, raw[:200]
         many = b"".join(b"X-H%d: v\r\n" % i for i in range(3000))
-        raw = s.raw(b"GET /api/latest HTTP/1.1\r\nHost: x\r\n" + many + b"\r\n")
+        raw = s.raw(b"GET /api/latest HTTP/1.1\r\nHost: 127.0.0.1\r\n" + many + b"\r\n")
         assert status_line(raw) == 431 and b"battery" not in raw, raw[:200]
         r = s.req("/api/login", method="POST", body=b"password=" + b"x" * 5000,
                   headers={"Content-Type": "application/x-www-form-urlencoded"})
         assert r.status == 413, r.status
-        raw = s.raw(b"POST /api/login HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999\r\n\r\n")
+        raw = s.raw(b"POST /api/login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 99999999999\r\n\r\n")
         assert status_line(raw) == 413, raw[:200]
-        raw = s.raw(b"POST /api/login HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" +
+        raw = s.raw(b"POST /api/login HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n" +
                     (b"1000\r\n" + b"x" * 4096 + b"\r\n") * 3 + b"0\r\n\r\n")
         assert status_line(raw) == 413, raw[:200]
         raw = s.raw(b"GARBAGE\r\n\r\n")
@@ -309,13 +309,13 @@ def test_connection_limits():
     try:
         def idle():
             c = socket.create_connection(("127.0.0.1", s.port), timeout=3)
-            c.sendall(b"GET /api/latest HTTP/1.1\r\nHost: x\r\n")  # headers never finished
+            c.sendall(b"GET /api/latest HTTP/1.1\r\nHost: 127.0.0.1\r\n")  # headers never finished
             return c
         for _ in range(6):
             socks.append(idle())
         time.sleep(0.3)  # let the worker accept all six
         extra = socket.create_connection(("127.0.0.1", s.port), timeout=3)
-        extra.sendall(b"GET /api/latest HTTP/1.1\r\nHost: x\r\n\r\n")
+        extra.sendall(b"GET /api/latest HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         try:
             got = extra.recv(1000)
         except ConnectionResetError:
@@ -331,7 +331,7 @@ def test_connection_limits():
         streams = [SSE(s, timeout=3) for _ in range(3)]
         try:
             c = socket.create_connection(("127.0.0.1", s.port), timeout=3)
-            c.sendall(b"GET /api/latest HTTP/1.1\r\nHost: x\r\n\r\n")
+            c.sendall(b"GET /api/latest HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
             try:
                 got = c.recv(1000)
             except ConnectionResetError:
@@ -516,7 +516,7 @@ def test_tls_with_a_self_signed_certificate():
                  "values over TLS")
         assert s.get_json("/api/session", headers=ck)["tls"] is True
         # plain HTTP on the TLS port gets no answer worth the name
-        raw = s.raw(b"GET /api/latest HTTP/1.1\r\nHost: x\r\n\r\n")
+        raw = s.raw(b"GET /api/latest HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         assert b"battery" not in raw
         # an untrusting client refuses the self-signed certificate
         ctx = ssl.create_default_context()
