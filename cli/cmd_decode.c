@@ -1,6 +1,6 @@
 /*
  * leafmon decode [--format F] [--json] [--summary] [--start T] [--bus B]
- *                [--generation G] [--interval MS] FILE|-
+ *                [--generation G] [--interval MS] [--keyframe S] FILE|-
  * Decodes a log offline, no daemon needed: one JSON line per sample, cut on
  * frame time exactly as the live worker cuts them, or a summary.
  */
@@ -20,7 +20,7 @@ decode_usage(void)
 {
 	fprintf(stderr,
 		"usage: leafmon decode [--format F] [--json] [--summary] [--start T] [--bus ev|car|qc]\n"
-		"                      [--generation ZE0|AZE0|ZE1] [--interval MS] FILE|-\n"
+		"                      [--generation ZE0|AZE0|ZE1] [--interval MS] [--keyframe S] FILE|-\n"
 		"  formats: auto candump text gvret crtd tabexp spaceexp tsv\n");
 }
 
@@ -49,7 +49,8 @@ parse_opts(struct cli *c, int argc, char **argv, struct decode_opts *o)
 	    {"format", required_argument, NULL, 'f'}, {"json", no_argument, NULL, 'j'},
 	    {"summary", no_argument, NULL, 's'},      {"start", required_argument, NULL, 't'},
 	    {"bus", required_argument, NULL, 'b'},    {"generation", required_argument, NULL, 'g'},
-	    {"interval", required_argument, NULL, 'i'}, {"help", no_argument, NULL, 'h'},
+	    {"interval", required_argument, NULL, 'i'}, {"keyframe", required_argument, NULL, 'k'},
+	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0}};
 	double start;
 	int64_t iv;
@@ -58,9 +59,10 @@ parse_opts(struct cli *c, int argc, char **argv, struct decode_opts *o)
 	decode_opts_init(o);
 	o->gen = c->cfg.can.generation;
 	o->interval_ms = c->cfg.can.publish_interval_ms > 0 ? c->cfg.can.publish_interval_ms : 100;
+	o->keyframe_s = c->cfg.can.keyframe_s;
 	o->json = c->json;
 	optind = 0; /* glibc: re-initialise (leafmon.c parsed with "+") */
-	while ((ch = getopt_long(argc, argv, "f:jst:b:g:i:h", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "f:jst:b:g:i:k:h", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'f':
 			if ((o->fmt = logfmt_by_name(optarg)) < 0)
@@ -85,6 +87,11 @@ parse_opts(struct cli *c, int argc, char **argv, struct decode_opts *o)
 			if (parse_i64(optarg, 10, 60000, &iv) < 0)
 				return fprintf(stderr, "leafmon decode: bad --interval '%s'\n", optarg), -1;
 			o->interval_ms = (int)iv;
+			break;
+		case 'k':
+			if (parse_i64(optarg, 0, 86400, &iv) < 0)
+				return fprintf(stderr, "leafmon decode: bad --keyframe '%s' (seconds, 0: off)\n", optarg), -1;
+			o->keyframe_s = (int)iv;
 			break;
 		default: return -1;
 		}

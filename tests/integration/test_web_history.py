@@ -1,7 +1,7 @@
 """/api/history and /api/export.csv: downsampled by a real InfluxDB 1.6
 (GROUP BY time, mean for numbers, last for bools and enums) and compared
 with the same buckets computed here, values carried into the empty buckets
-after them for up to WEB_STALE_AFTER_S (fill(previous) up to staleness);
+after them for up to 2.5 keyframe intervals (fill(previous) up to staleness);
 the in-memory ring when InfluxDB is down or misconfigured (with a note
 saying so), checked against the live stream's own values, carrying a value
 that never changes for as long as samples flow; the ring refilled from the
@@ -18,7 +18,7 @@ from harness import measure, rss_kb, run, wait_for  # noqa: E402
 from webtest import SSE, Influxd, WebStack, qs  # noqa: E402
 
 GEARS = ["P", "R", "N", "D", "B"]
-STALE_AFTER_S = 150  # workers/web/web.h WEB_STALE_AFTER_S
+STALE_AFTER_S = 150  # 2.5 x keyframe_s (60): workers/web/web.h WEB_STALE_AFTER_KEYFRAMES_X10
 
 
 def fixture(now):

@@ -46,7 +46,8 @@ struct can_worker {
 	bool asleep;
 	bool bus_off;
 	uint64_t rx_overflows;
-	uint64_t samples, sample_errors, frames_published;
+	uint64_t samples, keyframes, sample_errors, frames_published;
+	bool key_origin_set; /* by the first replay source */
 	int64_t energy_saved_mono;
 	char energy_path[320];
 	uint8_t *pack; /* 1 + MSG_SAMPLE_MAX */

@@ -27,10 +27,11 @@
 #define WEB_PING_S 5		    /* ": ping" to idle SSE clients */
 #define WEB_STATUS_FRESH_MS 500	    /* a fetched status answers for this long */
 #define WEB_MAX_QUERIES 4	    /* InfluxDB queries in flight */
-/* History from InfluxDB: a signal with no point for this long is stale
- * (2.5 x the can worker's keyframe interval of 60 s, so one lost keyframe
- * does not break a line); its last value is carried no further. */
-#define WEB_STALE_AFTER_S 150
+/* History from InfluxDB: a signal with no point for 2.5 keyframe intervals
+ * ([can] keyframe_s, or its default 60 s when keyframes are off) is stale,
+ * so one lost keyframe does not break a line; its value is carried no
+ * further. In tenths of an interval: */
+#define WEB_STALE_AFTER_KEYFRAMES_X10 25
 #define WEB_SESSION_COOKIE "leafmon_session"
 /* A connection has this long to deliver a request's complete head, from its
  * accept or from its previous answer (slowloris; an idle keep-alive goes too). */

@@ -239,7 +239,8 @@ start(struct wreq *r, bool csv)
 	if (hgrid_init(&r->grid, &range, sigs, n) < 0)
 		return web_send_error(r, 503, "out of memory");
 	r->has_grid = true;
-	r->grid.carry_ms = WEB_STALE_AFTER_S * 1000LL;
+	int keyframe_s = web->cfg->can.keyframe_s > 0 ? web->cfg->can.keyframe_s : 60;
+	r->grid.carry_ms = keyframe_s * 100LL * WEB_STALE_AFTER_KEYFRAMES_X10;
 	if (web->cfg->influx.enabled) {
 		if (httpc_pending(web->curl) >= WEB_MAX_QUERIES) {
 			web->st.busy++;
