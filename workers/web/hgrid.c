@@ -93,7 +93,8 @@ hgrid_lead_rows(const struct hgrid *g)
 static bool
 carries(const struct hgrid *g, size_t r, int64_t t, int64_t prev_t, int64_t now_ms)
 {
-	return t <= now_ms && (g->carry_ms <= 0 || t - prev_t <= g->carry_ms) &&
+	bool young = g->carry_ms <= 0 || (prev_t != INT64_MIN && t - prev_t <= g->carry_ms);
+	return t <= now_ms && young &&
 	       (!g->live_known || g->live[r]);
 }
 

@@ -145,8 +145,8 @@ note_sample(struct hring *r, int64_t t_ms, unsigned id, double v)
 		r->asleep = v != 0;
 	if (was_asleep && r->asleep)
 		return;
-	int64_t gap = t_ms - r->last_ms;
-	bool flowing = r->last_ms != INT64_MIN && gap >= 0 && gap <= HRING_GAP_MS;
+	bool flowing = r->last_ms != INT64_MIN && t_ms >= r->last_ms &&
+		       t_ms - r->last_ms <= HRING_GAP_MS;
 	mark_live(r, flowing ? r->last_ms : t_ms, t_ms);
 	if (t_ms > r->last_ms)
 		r->last_ms = t_ms;
