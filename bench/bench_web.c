@@ -233,7 +233,7 @@ main(int argc, char **argv)
 	struct conn *cs = calloc((size_t)(nsse + nconn), sizeof(*cs));
 	char head[1024];
 	snprintf(head, sizeof(head), "%s%s", header ? header : "", header ? "\r\n" : "");
-	snprintf(request, sizeof(request), "GET %s HTTP/1.1\r\nHost: bench\r\n%s\r\n", path, head);
+	snprintf(request, sizeof(request), "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n%s\r\n", path, head);
 	int open_sse = 0;
 	for (int i = 0; i < nsse + nconn; i++) {
 		struct conn *c = &cs[i];
@@ -247,7 +247,7 @@ main(int argc, char **argv)
 		epoll_ctl(ep, EPOLL_CTL_ADD, c->fd, &ev);
 		if (c->sse) {
 			char r[1100];
-			snprintf(r, sizeof(r), "GET /api/stream HTTP/1.1\r\nHost: bench\r\n%s\r\n", head);
+			snprintf(r, sizeof(r), "GET /api/stream HTTP/1.1\r\nHost: 127.0.0.1\r\n%s\r\n", head);
 			write_all(c->fd, r, strlen(r));
 			open_sse++;
 		}

@@ -90,6 +90,7 @@ static const struct key keys[] = {
     {SEC_WEB, "max_clients", K_INT, F(web.max_clients), 1, 10000, "256"},
     {SEC_WEB, "max_per_ip", K_INT, F(web.max_per_ip), 1, 10000, "32"},
     {SEC_WEB, "session_days", K_INT, F(web.session_days), 1, 3650, "30"},
+    {SEC_WEB, "server_name", K_NAMES, F(web.server_name), 0, 0, ""},
 };
 
 #define NKEYS ARRAY_LEN(keys)

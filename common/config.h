@@ -91,6 +91,7 @@ struct config {
 		int max_clients;
 		int max_per_ip;
 		int session_days;
+		char server_name[512]; /* host names of this server, comma/blank separated */
 		/* loaded */
 		char password[256];
 	} web;

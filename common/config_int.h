@@ -24,7 +24,8 @@ enum ktype {
 	K_URL,
 	K_PATH,
 	K_SOURCE,
-	K_ADDR /* an IPv4 or IPv6 address literal */
+	K_ADDR, /* an IPv4 or IPv6 address literal */
+	K_NAMES /* host names, separated by commas or blanks */
 };
 
 struct key {

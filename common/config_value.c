@@ -28,7 +28,8 @@ config_precision_name(int prec, int api)
 bool
 config_key_is_string(enum ktype t)
 {
-	return t == K_STR || t == K_PATH || t == K_URL || t == K_SOURCE || t == K_ADDR;
+	return t == K_STR || t == K_PATH || t == K_URL || t == K_SOURCE || t == K_ADDR ||
+	       t == K_NAMES;
 }
 
 int
@@ -96,6 +97,26 @@ url_authority_problem(const char *v)
 	return NULL;
 }
 
+/* A list of DNS names separated by commas or blanks: letters, digits, '-'
+ * and '.', labels of 1..63; false at the first that is not. */
+static bool
+names_ok(const char *v)
+{
+	for (const char *p = v + strspn(v, ", \t"); *p; p += strspn(p, ", \t")) {
+		size_t n = strcspn(p, ", \t"), label = 0;
+		for (size_t i = 0; i < n; i++) {
+			char c = p[i];
+			bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+				  (c >= '0' && c <= '9') || c == '-' || c == '.';
+			label = c == '.' ? 0 : label + 1;
+			if (!ok || label > 63 || (c == '.' && (i == 0 || p[i - 1] == '.')))
+				return false;
+		}
+		p += n;
+	}
+	return true;
+}
+
 /* What is wrong with v as k's string-like type, or NULL; why2 holds a
  * source list's own reason. */
 static const char *
@@ -121,6 +142,10 @@ string_problem(const struct key *k, const char *v, char *why2, size_t len)
 				       "127.0.0.1: this machine only)";
 	case K_SOURCE:
 		return srcspec_parse_list(v, tmp, SRC_MAX, &n, why2, len) < 0 ? why2 : NULL;
+	case K_NAMES:
+		return names_ok(v) ? NULL
+				   : "is not a list of host names (letters, digits, '-' and '.', "
+				     "separated by commas or blanks)";
 	default:
 		return NULL;
 	}

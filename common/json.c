@@ -1,6 +1,8 @@
 /*
- * JSON writer. Strings are escaped per RFC 8259; bytes >= 0x80 pass through
- * (all our strings are ASCII or UTF-8 from our own tables and configs).
+ * JSON writer. Strings are escaped per RFC 8259 and always valid UTF-8:
+ * well-formed sequences pass through, any other byte (a lone 0xff echoed
+ * from a request, half a character cut off by a truncation, an overlong
+ * form, a surrogate) becomes U+FFFD.
  */
 #include "json.h"
 
@@ -16,11 +18,37 @@ json_init(struct json *j, struct buf *b)
 	j->err = 0;
 }
 
+/* The length of the well-formed UTF-8 sequence at p (RFC 3629), 0 if none. */
+static int
+utf8_len(const unsigned char *p)
+{
+	int n = p[0] >= 0xf0 && p[0] <= 0xf4 ? 4 : p[0] >= 0xe0 ? 3 : p[0] >= 0xc2 ? 2 : 0;
+	if (p[0] >= 0xf5 || n == 0)
+		return 0;
+	for (int i = 1; i < n; i++)
+		if ((p[i] & 0xc0) != 0x80)
+			return 0; /* also stops at the NUL */
+	if ((p[0] == 0xe0 && p[1] < 0xa0) || (p[0] == 0xed && p[1] >= 0xa0) ||
+	    (p[0] == 0xf0 && p[1] < 0x90) || (p[0] == 0xf4 && p[1] >= 0x90))
+		return 0; /* overlong, a surrogate, beyond U+10FFFF */
+	return n;
+}
+
 void
 json_escape(struct buf *b, const char *s)
 {
 	buf_putc(b, '"');
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p >= 0x80) {
+			int n = utf8_len(p);
+			if (n == 0) {
+				buf_puts(b, "\xef\xbf\xbd"); /* U+FFFD */
+				continue;
+			}
+			buf_append(b, p, (size_t)n);
+			p += n - 1;
+			continue;
+		}
 		switch (*p) {
 		case '"':
 			buf_puts(b, "\\\"");

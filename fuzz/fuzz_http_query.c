@@ -3,23 +3,59 @@
  * client can drive it: times, signal lists, history/export ranges, worker
  * names and urlencoded form bodies. Input: newline-separated fields
  * from, to, step, points, signals, worker, then the rest as a form body.
- * Every rejection must leave a message for the 400 answer.
+ * Every rejection must leave a message for the 400 answer, and that
+ * message, as the JSON error body carries it, is valid UTF-8 whatever bytes
+ * the client sent (values echoed are cut on character boundaries, invalid
+ * bytes replaced).
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "json.h"
 #include "wparam.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len);
 
 #define NFIELDS 6
 
+/* strict UTF-8 (RFC 3629): no overlong forms, surrogates or > U+10FFFF */
+static int
+valid_utf8(const unsigned char *p, size_t n)
+{
+	for (size_t i = 0; i < n;) {
+		unsigned c = p[i];
+		size_t k = c < 0x80		   ? 1
+			   : c >= 0xc2 && c < 0xe0 ? 2
+			   : c >= 0xe0 && c < 0xf0 ? 3
+			   : c >= 0xf0 && c < 0xf5 ? 4
+						   : 0;
+		if (k == 0 || i + k > n)
+			return 0;
+		for (size_t j = 1; j < k; j++)
+			if ((p[i + j] & 0xc0) != 0x80)
+				return 0;
+		if ((c == 0xe0 && p[i + 1] < 0xa0) || (c == 0xed && p[i + 1] >= 0xa0) ||
+		    (c == 0xf0 && p[i + 1] < 0x90) || (c == 0xf4 && p[i + 1] >= 0x90))
+			return 0;
+		i += k;
+	}
+	return 1;
+}
+
 static void
 need_msg(int rc, const struct wparam_err *e)
 {
 	if (rc < 0 && (e->msg[0] == '\0' || memchr(e->msg, '\0', sizeof(e->msg)) == NULL))
 		abort();
+	if (rc < 0) {
+		struct buf b;
+		buf_init(&b);
+		json_escape(&b, e->msg);
+		if (!b.oom && !valid_utf8((const unsigned char *)b.p, b.len))
+			abort();
+		buf_free(&b);
+	}
 }
 
 static void

@@ -259,8 +259,18 @@ seed_http_query(void)
 				 "password=a%20b&csrf=0123abcd";
 	static const char q2[] = "2024-05-01T00:00:00Z\n\n\n5000\nvehicle_speed_kmh\nweb\n";
 
+	/* bytes a client can send: %ff decoded, multi-byte characters where the
+	 * echoed value is cut */
+	static const char q3[] = "1700000000\xff\n\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+				 "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+				 "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+				 "\xc3\xa9\xc3\xa9\n1234567890123456789\xe2\x82\xac\nabc\xf0\x9f"
+				 "\n\xff\xfe\n\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac"
+				 "\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\n";
+
 	put("http_query", "range", q1, sizeof(q1) - 1);
 	put("http_query", "defaults", q2, sizeof(q2) - 1);
+	put("http_query", "utf8", q3, sizeof(q3) - 1);
 }
 
 int

@@ -7,6 +7,7 @@ and a clean stop with clients attached."""
 import json
 import os
 import re
+import shutil
 import socket
 import ssl
 import subprocess
@@ -16,7 +17,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import Skip, measure, pid_alive, run, wait_for  # noqa: E402
-from webtest import SSE, WebStack, qs, status_line  # noqa: E402
+from webtest import SSE, WebStack, qs, real_can, status_line  # noqa: E402
 
 PASSWORD = "leaf-Password-123"
 
@@ -94,17 +95,74 @@ def test_routes_without_login():
         m = s.req("/metrics")
         assert m.status == 200 and m.header("Content-Type").startswith("text/plain; version=0.0.4")
         text = m.text()
-        for want in ("leafmon_battery_soc_pct ", 'leafmon_worker_up{worker="web"} 1',
+        for want in ("leafmon_battery_soc_ratio ", 'leafmon_worker_up{worker="web"} 1',
                      'leafmon_worker_state{worker="can",state="ready"} 1', "leafmon_web_sse_clients",
                      'leafmon_vehicle_gear{label="', "leafmon_status_available 1",
-                     'leafmon_worker_counter{worker="can",name="samples"}'):
+                     'leafmon_worker_stat{worker="can",name="samples"}'):
             assert want in text, want
+        soc = float(re.search(r"^leafmon_battery_soc_ratio (\S+)$", text, re.M).group(1))
+        assert abs(soc - latest["signals"]["battery_soc_pct"]["v"] / 100) < 0.05, soc
 
         sess = s.get_json("/api/session")
         assert sess == {"auth_required": False, "authenticated": True, "control": False,
                         "tls": False}, sess
         r = s.req("/api/control/restart?worker=influx", method="POST")
         assert r.status == 403 and "password_file" in r.json()["error"], r.body
+    finally:
+        s.stop()
+
+
+# what `promtool check metrics` and Prometheus's naming page ask (Debian's
+# promtool 2.42 checks only some of it)
+ABBREVIATED = {"s", "ms", "us", "ns", "sec", "b", "kb", "mb", "gb", "m", "h", "d", "a", "v",
+               "c", "kw", "kwh", "pct", "kmh", "km", "nm", "mv", "rpm", "ah"}
+NOT_BASE = {"minutes", "hours", "days", "miles", "kilowatts", "percent", "counter", "gauge"}
+
+
+def lint_metrics(text):
+    problems, types, helps = [], {}, set()
+    for line in text.splitlines():
+        if line.startswith("# HELP "):
+            helps.add(line.split(" ")[2])
+        elif line.startswith("# TYPE "):
+            _, _, name, kind = line.split(" ")
+            types[name] = kind
+            words = set(name.split("_")[1:])
+            if words & ABBREVIATED or words & NOT_BASE:
+                problems.append("%s: %s" % (name, sorted(words & (ABBREVIATED | NOT_BASE))))
+            if (kind == "counter") != name.endswith("_total"):
+                problems.append("%s: a %s %s _total" % (name, kind, "without" if kind == "counter"
+                                                         else "with"))
+        elif line and not line.startswith("#"):
+            name = re.match(r"[a-zA-Z_:][a-zA-Z0-9_:]*", line).group(0)
+            if name not in types or name not in helps:
+                problems.append("%s: no TYPE or HELP before its samples" % name)
+    return problems, types
+
+
+def test_metrics_pass_promtool():
+    """/metrics with every signal the real can worker's simulator sends and
+    the status document: promtool's lint, and the naming rules it leaves out."""
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        raise Skip("promtool is not installed (Debian's prometheus package; "
+                   "scripts/install-deps --test installs it)")
+    s = WebStack(can=real_can()).start()
+    try:
+        want = ("leafmon_can_frames_total", "leafmon_battery_temp_avg_celsius",
+                "leafmon_worker_stat", "leafmon_sync_dropped_total")
+        text = wait_for(lambda: (lambda t: t if all(w in t for w in want) else None)(
+            s.req("/metrics").text()), 20, "signals and status in /metrics")
+        p = subprocess.run([promtool, "check", "metrics"], input=text.encode(), capture_output=True,
+                           timeout=30)
+        out = (p.stdout + p.stderr).decode()
+        assert p.returncode == 0 and out.strip() == "", out
+        problems, types = lint_metrics(text)
+        assert problems == [], problems
+        assert types["leafmon_can_frames_total"] == "counter", types
+        assert types["leafmon_battery_energy_out_joules_total"] == "counter", types
+        assert "leafmon_vehicle_speed_meters_per_second" in types, sorted(types)
+        measure("web_metrics_families", len(types), "metric families, promtool clean")
     finally:
         s.stop()
 
@@ -205,14 +263,14 @@ def test_path_traversal_is_404():
     s = WebStack().start()
     try:
         for path in TRAVERSALS:
-            raw = s.raw(("GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" % path).encode())
+            raw = s.raw(("GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n" % path).encode())
             code = status_line(raw)
             assert code in (400, 404), (path, raw[:200])
             assert b"root:" not in raw and b"[core]" not in raw, path
         # the worker's own files outside the root are not reachable either
         leaf = os.path.basename(s.d.conf)
         for path in ("/../" + leaf, "/%2e%2e/%2e%2e/" + leaf):
-            assert status_line(s.raw(("GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % path).encode())) == 404
+            assert status_line(s.raw(("GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n" % path).encode())) == 404
         assert s.d.worker("web")["state"] == "ready"
     finally:
         s.stop()
@@ -222,19 +280,19 @@ def test_request_size_limits():
     s = WebStack().start()
     try:
         big_header = b"X-Big: " + b"a" * 40000 + b"\r\n"
-        raw = s.raw(b"GET /api/latest HTTP/1.1\r\nHost: x\r\n" + big_header + b"\r\n")
+        raw = s.raw(b"GET /api/latest HTTP/1.1\r\nHost: 127.0.0.1\r\n" + big_header + b"\r\n")
         assert status_line(raw) == 431 and b"battery" not in raw, raw[:200]
-        raw = s.raw(b"GET /api/latest?" + b"a" * 40000 + b" HTTP/1.1\r\nHost: x\r\n\r\n")
+        raw = s.raw(b"GET /api/latest?" + b"a" * 40000 + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         assert status_line(raw) == 414 and b"battery" not in raw, raw[:200]
         many = b"".join(b"X-H%d: v\r\n" % i for i in range(3000))
-        raw = s.raw(b"GET /api/latest HTTP/1.1\r\nHost: x\r\n" + many + b"\r\n")
+        raw = s.raw(b"GET /api/latest HTTP/1.1\r\nHost: 127.0.0.1\r\n" + many + b"\r\n")
         assert status_line(raw) == 431 and b"battery" not in raw, raw[:200]
         r = s.req("/api/login", method="POST", body=b"password=" + b"x" * 5000,
                   headers={"Content-Type": "application/x-www-form-urlencoded"})
         assert r.status == 413, r.status
-        raw = s.raw(b"POST /api/login HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999\r\n\r\n")
+        raw = s.raw(b"POST /api/login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 99999999999\r\n\r\n")
         assert status_line(raw) == 413, raw[:200]
-        raw = s.raw(b"POST /api/login HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" +
+        raw = s.raw(b"POST /api/login HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n" +
                     (b"1000\r\n" + b"x" * 4096 + b"\r\n") * 3 + b"0\r\n\r\n")
         assert status_line(raw) == 413, raw[:200]
         raw = s.raw(b"GARBAGE\r\n\r\n")
@@ -251,13 +309,13 @@ def test_connection_limits():
     try:
         def idle():
             c = socket.create_connection(("127.0.0.1", s.port), timeout=3)
-            c.sendall(b"GET /api/latest HTTP/1.1\r\nHost: x\r\n")  # headers never finished
+            c.sendall(b"GET /api/latest HTTP/1.1\r\nHost: 127.0.0.1\r\n")  # headers never finished
             return c
         for _ in range(6):
             socks.append(idle())
         time.sleep(0.3)  # let the worker accept all six
         extra = socket.create_connection(("127.0.0.1", s.port), timeout=3)
-        extra.sendall(b"GET /api/latest HTTP/1.1\r\nHost: x\r\n\r\n")
+        extra.sendall(b"GET /api/latest HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         try:
             got = extra.recv(1000)
         except ConnectionResetError:
@@ -273,7 +331,7 @@ def test_connection_limits():
         streams = [SSE(s, timeout=3) for _ in range(3)]
         try:
             c = socket.create_connection(("127.0.0.1", s.port), timeout=3)
-            c.sendall(b"GET /api/latest HTTP/1.1\r\nHost: x\r\n\r\n")
+            c.sendall(b"GET /api/latest HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
             try:
                 got = c.recv(1000)
             except ConnectionResetError:
@@ -458,7 +516,7 @@ def test_tls_with_a_self_signed_certificate():
                  "values over TLS")
         assert s.get_json("/api/session", headers=ck)["tls"] is True
         # plain HTTP on the TLS port gets no answer worth the name
-        raw = s.raw(b"GET /api/latest HTTP/1.1\r\nHost: x\r\n\r\n")
+        raw = s.raw(b"GET /api/latest HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         assert b"battery" not in raw
         # an untrusting client refuses the self-signed certificate
         ctx = ssl.create_default_context()
@@ -496,7 +554,7 @@ def test_stop_with_clients_attached():
 
 
 if __name__ == "__main__":
-    run([test_routes_without_login, test_static_files_and_headers,
+    run([test_routes_without_login, test_metrics_pass_promtool, test_static_files_and_headers,
          test_parameter_errors_are_400_json, test_path_traversal_is_404, test_request_size_limits,
          test_connection_limits, test_login_gate_cookie_bearer_csrf,
          test_session_survives_web_restart, test_tls_with_a_self_signed_certificate,

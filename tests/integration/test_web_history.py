@@ -1,8 +1,11 @@
 """/api/history and /api/export.csv: downsampled by a real InfluxDB 1.6
 (GROUP BY time, mean for numbers, last for bools and enums) and compared
-with the same buckets computed here; the in-memory ring when InfluxDB is
-down or misconfigured (with a note saying so), checked against the live
-stream's own values; the ring refilled from the journal after a restart."""
+with the same buckets computed here, values carried into the empty buckets
+after them for up to 2.5 keyframe intervals (fill(previous) up to staleness);
+the in-memory ring when InfluxDB is down or misconfigured (with a note
+saying so), checked against the live stream's own values, carrying a value
+that never changes for as long as samples flow; the ring refilled from the
+journal after a restart."""
 
 import csv
 import io
@@ -15,10 +18,13 @@ from harness import measure, rss_kb, run, wait_for  # noqa: E402
 from webtest import SSE, Influxd, WebStack, qs  # noqa: E402
 
 GEARS = ["P", "R", "N", "D", "B"]
+STALE_AFTER_S = 150  # 2.5 x keyframe_s (60): workers/web/web.h WEB_STALE_AFTER_KEYFRAMES_X10
 
 
 def fixture(now):
-    """An hour of points, one every 10 s, ending a little before now."""
+    """An hour of points, one every 10 s, ending a little before now; and the
+    outside temperature only once a minute (the keyframes of a value that
+    does not change), with ten minutes missing (the car was off)."""
     start = (now - 3600) // 60 * 60
     pts = []
     for i in range(360):
@@ -29,7 +35,10 @@ def fixture(now):
         lines.append("battery,vehicle=test battery_soc_pct=%r,battery_gids=%di %d" % (soc, gids, t * 1000))
         lines.append('vehicle,vehicle=test vehicle_gear="%s" %d' % (gear, t * 1000))
         lines.append("charge,vehicle=test charge_active=%s %d" % ("true" if charging else "false", t * 1000))
-    return start, pts, lines
+    ambient = [(start + m * 60 + 7, 12 + m * 0.1) for m in range(60) if not 20 <= m < 30]
+    for t, v in ambient:
+        lines.append("climate,vehicle=test climate_ambient_c=%r %d" % (v, t * 1000))
+    return start, pts, ambient, lines
 
 
 def expected(pts, t0, step, t_from, t_to):
@@ -48,13 +57,26 @@ def expected(pts, t0, step, t_from, t_to):
             for b, r in rows.items()}
 
 
+def carried(want, t0, step, t_to, now):
+    """fill(previous) up to staleness: each empty bucket up to now takes the
+    newest earlier bucket's values while that is no more than STALE_AFTER_S
+    older (every signal of these tuples has the same buckets)."""
+    out, prev = {}, None
+    for b in range(t0, t_to, step):
+        if b in want:
+            out[b], prev = want[b], b
+        elif prev is not None and b <= now and b - prev <= STALE_AFTER_S:
+            out[b] = want[prev]
+    return out
+
+
 def test_history_from_influxdb():
     ix = Influxd()
     s = None
     try:
         assert ix.query("CREATE DATABASE leaf")[0] == 200
         now = int(time.time())
-        start, pts, lines = fixture(now)
+        start, pts, ambient, lines = fixture(now)
         ix.write("leaf", lines)
         s = WebStack(influx={"enabled": "true", "url": ix.url, "database": "leaf", "api": "v1"}).start()
         sigs = "battery_soc_pct,battery_gids,vehicle_gear,charge_active"
@@ -62,7 +84,7 @@ def test_history_from_influxdb():
         h = s.get_json("/api/history?" + qs(signals=sigs, step=60, **{"from": start, "to": now}))
         measure("web_history_influx_1h_4_signals_ms", round((time.monotonic() - t0) * 1000, 1), "ms")
         assert h["source"] == "influx" and "note" not in h, h.get("note")
-        want = expected(pts, start // 60 * 60, 60, start, now)
+        want = carried(expected(pts, start // 60 * 60, 60, start, now), start, 60, now, time.time())
         got = {t // 1000: tuple(h["series"][k][i] for k in sigs.split(","))
                for i, t in enumerate(h["t"])}
         assert set(got) == set(want), sorted(set(got) ^ set(want))[:5]
@@ -70,6 +92,18 @@ def test_history_from_influxdb():
             g = got[b]
             assert abs(g[0] - w[0]) < 1e-9 and abs(g[1] - w[1]) < 1e-9, (b, g, w)
             assert g[2] == w[2] and g[3] == w[3], (b, g, w)
+
+        # a value sent once a minute draws a line in 10 s buckets, until it
+        # has been missing for longer than STALE_AFTER_S
+        h = s.get_json("/api/history?" + qs(signals="climate_ambient_c", step=10,
+                                             **{"from": start, "to": now}))
+        per = {t // 10 * 10: [v] for t, v in ambient}
+        want = carried({b: v for b, v in per.items()}, start, 10, now, time.time())
+        got = {t // 1000: [v] for t, v in zip(h["t"], h["series"]["climate_ambient_c"])}
+        assert got == want, sorted(set(got) ^ set(want))[:8]
+        assert len(got) > 0.75 * (now - start) / 10, len(got)  # a line, not dots
+        gap = [b for b in range(start + 20 * 60, start + 30 * 60, 10) if b not in got]
+        assert len(gap) >= 40, gap  # the ten minutes without points are not bridged
 
         # points= picks the step; never more rows than asked for
         h = s.get_json("/api/history?" + qs(signals="battery_soc_pct", points=100,
@@ -80,6 +114,7 @@ def test_history_from_influxdb():
         assert r.status == 200 and r.header("X-Leafmon-Source") == "influx"
         rows = list(csv.reader(io.StringIO(r.text())))
         assert rows[0] == ["time"] + sigs.split(",")
+        want = carried(expected(pts, start // 60 * 60, 60, start, now), start, 60, now, time.time())
         assert len(rows) - 1 == len(want)
         first = want[min(want)]
         assert rows[1][2] == "%g" % first[1] and rows[1][3] == GEARS[first[2]], rows[1]
@@ -192,6 +227,44 @@ def test_ring_matches_the_live_stream():
         s.stop()
 
 
+def test_ring_carries_an_unchanged_value():
+    """The feed sends the outside temperature once (it never changes): the
+    ring's chart still draws it in every second while samples flow, from a
+    restarted worker too (the journal), and no further than they did."""
+    s = WebStack().start()
+    try:
+        def hist(**kw):
+            now = time.time()
+            return s.get_json("/api/history?" + qs(signals="climate_ambient_c,vehicle_speed_kmh",
+                                                    step=1, **{"from": int(now - 40), "to": int(now + 5)}))
+        wait_for(lambda: hist()["points"] >= 6, 15, "six seconds of history")
+        h = hist()
+        amb = [v for v in h["series"]["climate_ambient_c"]]
+        first = next(i for i, v in enumerate(amb) if v is not None)
+        assert all(v == 14.5 for v in amb[first:]), amb  # one sample, a whole line
+        assert len(amb) - first >= 5, amb
+        assert h["t"][-1] <= time.time() * 1000, h["t"]  # nothing beyond now
+
+        old = s.pid()
+        s.d.cli("restart", "web", check=True)
+        s.wait_port(old_pid=old)
+        h2 = hist()
+        amb2 = dict(zip(h2["t"], h2["series"]["climate_ambient_c"]))
+        assert all(amb2.get(t) == 14.5 for t, v in zip(h["t"], amb) if v is not None), amb2
+
+        s.d.cli("stop", "can", check=True)
+        s.d.wait_states({"can": "stopped"}, timeout=10)
+        stopped_ms = time.time() * 1000
+        time.sleep(3)  # a few seconds of no samples at all
+        h3 = hist()
+        late = [t for t, v in zip(h3["t"], h3["series"]["climate_ambient_c"])
+                if v is not None and t > stopped_ms + 1000]
+        assert late == [], late  # stale once samples stopped: not carried on
+        assert any(v == 14.5 for v in h3["series"]["climate_ambient_c"]), h3
+    finally:
+        s.stop()
+
+
 def test_no_history_at_all():
     s = WebStack(web={"history_ring_hours": "0"}).start()
     try:
@@ -204,4 +277,5 @@ def test_no_history_at_all():
 if __name__ == "__main__":
     run([test_history_from_influxdb, test_history_falls_back_to_the_ring,
          test_an_oversized_answer_is_cut_and_falls_back,
-         test_ring_matches_the_live_stream, test_no_history_at_all])
+         test_ring_matches_the_live_stream, test_ring_carries_an_unchanged_value,
+         test_no_history_at_all])

@@ -1,7 +1,8 @@
 // The dashboard in a real browser: Debian's chromium, headless, driven by
 // playwright-core (from the build's npm install). Run by test_web_browser.py
-// with LEAFMON_URL, LEAFMON_PASSWORD and LEAFMON_SHOTS set; prints one JSON
-// line of results and exits non-zero on the first failed check.
+// with LEAFMON_URL, LEAFMON_PASSWORD and LEAFMON_SHOTS set (LEAFMON_MODE=open:
+// a dashboard without a password, history from the worker's ring); prints one
+// JSON line of results and exits non-zero on the first failed check.
 'use strict';
 
 const fs = require('fs');
@@ -12,6 +13,7 @@ const { chromium } = require('playwright-core');
 const URL = process.env.LEAFMON_URL;
 const PASSWORD = process.env.LEAFMON_PASSWORD;
 const SHOTS = process.env.LEAFMON_SHOTS;
+const MODE = process.env.LEAFMON_MODE || 'login';
 const FLAGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking',
   '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
 
@@ -46,6 +48,63 @@ async function login(page) {
   await Promise.all([page.waitForURL(URL + '/'), page.click('#login-btn')]);
   await page.waitForFunction(() => window.LM && LM.live && LM.live.events > 0, null, { timeout: 10000 });
   check('logged in, the dashboard streams', true);
+  check('"Log out" shown with a password', await page.isVisible('#logout'));
+}
+
+/* Every series of every history chart is a drawn line, not dots: shown
+ * alone on its chart's canvas (so that no other series covers it), its
+ * stroke colour (opaque) is found in most pixel columns between its first
+ * and its last value in view (rows a few pixels beyond the plot box count:
+ * a line at the axis is drawn on the edge), and those lie more than a few
+ * buckets apart. Fails for a series drawn as isolated points (keyframes
+ * without fill(previous)) or as one dot (a value sent once). */
+async function linesDrawn(page, what) {
+  const rep = await page.evaluate(async () => {
+    const frame = () => new Promise((r) => requestAnimationFrame(() => r()));
+    const measure = (u, i) => {
+      const b = u.bbox;
+      const top = Math.max(0, b.top - 3), h = Math.min(u.ctx.canvas.height - top, b.height + 6);
+      const px = u.ctx.getImageData(b.left, top, b.width, h).data;
+      const s = u.series[i];
+      const col = typeof s.stroke === 'function' ? s.stroke(u, i) : s.stroke;
+      const rgb = [1, 3, 5].map((k) => parseInt(col.slice(k, k + 2), 16));
+      const xs = u.data[0], ys = u.data[i];
+      let lo = -1, hi = -1;
+      for (let k = 0; k < xs.length; k++) {
+        if (ys[k] == null || xs[k] < u.scales.x.min || xs[k] > u.scales.x.max) continue;
+        if (lo < 0) lo = k;
+        hi = k;
+      }
+      const chart = u.root.closest('.chart').dataset.chart;
+      if (lo < 0) return { chart, series: s.label, extent: 0, cover: 0 };
+      const x0 = Math.max(0, Math.round(u.valToPos(xs[lo], 'x', true) - b.left));
+      const x1 = Math.min(b.width - 1, Math.round(u.valToPos(xs[hi], 'x', true) - b.left));
+      let hit = 0;
+      for (let x = x0; x <= x1; x++) {
+        for (let y = 0; y < h; y++) {
+          const p = (y * b.width + x) * 4;
+          const d = Math.abs(px[p] - rgb[0]) + Math.abs(px[p + 1] - rgb[1]) + Math.abs(px[p + 2] - rgb[2]);
+          if (px[p + 3] >= 128 && d <= 40) { hit++; break; }
+        }
+      }
+      return { chart, series: s.label, extent: x1 - x0, cover: +(hit / (x1 - x0 + 1)).toFixed(3) };
+    };
+    const out = [];
+    for (const u of LM.hist.view.charts) {
+      const n = u.series.length;
+      for (let i = 1; i < n; i++) {
+        for (let j = 1; j < n; j++) u.setSeries(j, { show: j === i });
+        await frame();
+        out.push(measure(u, i));
+      }
+      for (let j = 1; j < n; j++) u.setSeries(j, { show: true });
+    }
+    await frame();
+    return out;
+  });
+  const bad = rep.filter((r) => r.extent < 50 || r.cover < 0.8);
+  check(what + ': every series of every chart is a drawn line', rep.length >= 11 && bad.length === 0, { bad, rep });
+  result.lines = (result.lines || []).concat(rep);
 }
 
 /* every tile value equals /api/latest's at some moment within a few tries */
@@ -112,6 +171,7 @@ async function history(page) {
   check('history from InfluxDB', h.source === 'influx', h);
   check('charge sessions found for shading', h.sessions > 0, h);
   result.history = h;
+  await linesDrawn(page, 'history from InfluxDB');
   // drag across the first chart: every chart follows the zoom
   const over = await page.$('.chart .u-over');
   const box = await over.boundingBox();
@@ -156,6 +216,31 @@ async function raw(page) {
   check('raw JSON views', true);
 }
 
+/* no password: no login page, no "Log out"; the history charts of a fresh
+ * start (the worker's ring, values that never changed) draw lines */
+async function openDashboard(page) {
+  await page.goto(URL + '/');
+  await page.waitForFunction(() => window.LM && LM.live && LM.live.events > 0, null, { timeout: 10000 });
+  check('no password: the dashboard opens at once', page.url() === URL + '/', page.url());
+  check('no password: no "Log out" in the header', !(await page.isVisible('#logout')));
+  await page.click('nav a[data-page="history"]');
+  await page.waitForFunction(() => LM.hist && LM.hist.fetches > 0, null, { timeout: 10000 });
+  /* the last few minutes (the inputs take whole minutes), so the ring's
+   * minute or so of history spans the charts' width */
+  const local = (ms) => new Date(ms - new Date(ms).getTimezoneOffset() * 60000).toISOString().slice(0, 16);
+  const now = Date.now();
+  await page.fill('#h-from', local(now - 120000));
+  await page.fill('#h-to', local(now + 120000));
+  const before = await page.evaluate(() => LM.hist.fetches);
+  await page.click('#h-apply');
+  await page.waitForFunction((n) => LM.hist.fetches > n && document.querySelectorAll('.chart canvas').length >= 5,
+    before, { timeout: 10000 });
+  const src = await page.evaluate(() => LM.hist.last.source);
+  check('history from the ring', src === 'ring', src);
+  await shot(page, 'history-ring.png');
+  await linesDrawn(page, 'history from the ring');
+}
+
 async function main() {
   fs.mkdirSync(SHOTS, { recursive: true });
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'leafmon-chromium-'));
@@ -173,6 +258,12 @@ async function main() {
       else result.console_errors.push(m.text() + ' @ ' + where);
     });
     page.on('pageerror', (e) => result.console_errors.push('pageerror: ' + e.message));
+    if (MODE === 'open') {
+      await openDashboard(page);
+      check('no console errors', result.console_errors.length === 0, result.console_errors);
+      result.ok = true;
+      return;
+    }
     await login(page);
     await tilesMatchLatest(page);
     await units(page);

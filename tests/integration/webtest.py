@@ -31,7 +31,7 @@ class WebStack:
     with can="real" and can_source); other workers are test stand-ins."""
 
     def __init__(self, web=None, influx=None, sup=None, env=None, can="feed", cycle_s=None,
-                 can_source="sim"):
+                 can_source="sim", can_extra=None):
         web_sec = {"enabled": "true", "port": "0", "root": WEBROOT}
         web_sec.update(web or {})
         influx_sec = {"enabled": "false"}
@@ -40,9 +40,10 @@ class WebStack:
         env = dict(env or {})
         if cycle_s is not None:
             env["LEAFMON_WEBFEED_CYCLE_S"] = str(cycle_s)
+        can_sec = {"source": can_source}
+        can_sec.update(can_extra or {})
         self.d = Leafmond(real=real, env=env, sup=sup,
-                          sections={"web": web_sec, "influx": influx_sec,
-                                    "can": {"source": can_source}},
+                          sections={"web": web_sec, "influx": influx_sec, "can": can_sec},
                           enabled=("can", "influx", "web"))
         self.relink("web", WEB_BINARY)
         if can == "real":
@@ -84,15 +85,18 @@ class WebStack:
         return self.d.worker(name)["pid"]
 
     # ---- HTTP ----
-    def conn(self, timeout=10):
+    def conn(self, timeout=10, source=None):
+        """source: the client's own loopback address (127.0.0.2 ...)."""
+        src = (source, 0) if source else None
         if self.tls:
             ctx = ssl.create_default_context(cafile=self.cafile)
             return http.client.HTTPSConnection("127.0.0.1", self.port, timeout=timeout,
-                                               context=ctx)
-        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+                                               context=ctx, source_address=src)
+        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout,
+                                          source_address=src)
 
-    def req(self, path, method="GET", headers=None, body=None, timeout=10):
-        c = self.conn(timeout)
+    def req(self, path, method="GET", headers=None, body=None, timeout=10, source=None):
+        c = self.conn(timeout, source)
         try:
             c.request(method, path, body=body, headers=headers or {})
             r = c.getresponse()
@@ -106,9 +110,10 @@ class WebStack:
         assert r.status == want, "%s: %d %r" % (path, r.status, r.body[:300])
         return r.json()
 
-    def raw(self, data, timeout=5):
+    def raw(self, data, timeout=5, source=None):
         """Send raw bytes, return everything the server sends before closing (or timeout)."""
-        s = socket.create_connection(("127.0.0.1", self.port), timeout=timeout)
+        s = socket.create_connection(("127.0.0.1", self.port), timeout=timeout,
+                                     source_address=(source, 0) if source else None)
         try:
             s.sendall(data)
             out = b""

@@ -77,7 +77,8 @@
     const grid = { stroke: css('--line'), width: 1 };
     const axis = { stroke: css('--dim'), grid, ticks: grid };
     const series = [{}].concat(c.series.map((s) => ({
-      label: s.label, stroke: s.color, width: 1.5, spanGaps: true, scale: s.scale || 'y',
+      /* the server carries values forward while they are current: a gap is stale */
+      label: s.label, stroke: s.color, width: 1.5, spanGaps: false, scale: s.scale || 'y',
       value: (u, v) => (v == null ? '—' : v.toFixed(1)),
     })));
     const axes = [Object.assign({}, axis), Object.assign({ label: c.unit(), size: 50 }, axis)];

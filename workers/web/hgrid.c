@@ -22,18 +22,35 @@ hgrid_init(struct hgrid *g, const struct wrange *r, const struct sig_info *const
 	g->nsig = nsig;
 	memcpy(g->sig, sigs, sizeof(sigs[0]) * (size_t)nsig);
 	g->v = malloc(sizeof(double) * r->nrows * (size_t)nsig);
-	if (g->v == NULL)
+	g->live = malloc(r->nrows);
+	if (g->v == NULL || g->live == NULL) {
+		hgrid_free(g);
 		return -1;
-	for (size_t i = 0; i < r->nrows * (size_t)nsig; i++)
-		g->v[i] = NAN;
+	}
+	hgrid_clear(g);
 	return 0;
+}
+
+void
+hgrid_clear(struct hgrid *g)
+{
+	for (size_t i = 0; i < g->r.nrows * (size_t)g->nsig; i++)
+		g->v[i] = NAN;
+	memset(g->live, 0, g->r.nrows);
+	g->live_known = false;
+	for (int c = 0; c < WPARAM_MAX_SIGNALS; c++) {
+		g->seed[c] = NAN;
+		g->seed_t[c] = INT64_MIN;
+	}
 }
 
 void
 hgrid_free(struct hgrid *g)
 {
 	free(g->v);
+	free(g->live);
 	g->v = NULL;
+	g->live = NULL;
 }
 
 int
@@ -49,12 +66,58 @@ void
 hgrid_set(struct hgrid *g, int64_t t_ms, int col, double v)
 {
 	int64_t off = t_ms - g->r.t0_ms;
-	if (col < 0 || col >= g->nsig || off < 0 || off % g->r.step_ms != 0 ||
-	    (size_t)(off / g->r.step_ms) >= g->r.nrows || !isfinite(v)) {
+	if (col < 0 || col >= g->nsig || off % g->r.step_ms != 0 ||
+	    (off >= 0 && (size_t)(off / g->r.step_ms) >= g->r.nrows) || !isfinite(v)) {
 		g->rejected++;
 		return;
 	}
+	if (off < 0) {
+		if (t_ms > g->seed_t[col]) {
+			g->seed[col] = v;
+			g->seed_t[col] = t_ms;
+		}
+		return;
+	}
 	g->v[(size_t)(off / g->r.step_ms) * (size_t)g->nsig + (size_t)col] = v;
+}
+
+size_t
+hgrid_lead_rows(const struct hgrid *g)
+{
+	if (g->carry_ms < g->r.step_ms)
+		return 0;
+	return (size_t)((g->carry_ms + g->r.step_ms - 1) / g->r.step_ms);
+}
+
+/* may the value of the bucket at prev_t fill row r (starting at t)? */
+static bool
+carries(const struct hgrid *g, size_t r, int64_t t, int64_t prev_t, int64_t now_ms)
+{
+	bool young = g->carry_ms <= 0 || (prev_t != INT64_MIN && t - prev_t <= g->carry_ms);
+	return t <= now_ms && young &&
+	       (!g->live_known || g->live[r]);
+}
+
+void
+hgrid_fill_previous(struct hgrid *g, int64_t now_ms)
+{
+	for (int c = 0; c < g->nsig; c++) {
+		double prev = g->seed[c];
+		int64_t prev_t = g->seed_t[c];
+		for (size_t r = 0; r < g->r.nrows; r++) {
+			int64_t t = g->r.t0_ms + (int64_t)r * g->r.step_ms;
+			double *cell = &g->v[r * (size_t)g->nsig + (size_t)c];
+			if (!isnan(*cell)) {
+				prev = *cell;
+				prev_t = t;
+			} else if (!isnan(prev) && carries(g, r, t, prev_t, now_ms)) {
+				*cell = prev;
+				g->carried++;
+			}
+			if (g->live_known && !g->live[r])
+				prev = NAN; /* not received here: stale from now on */
+		}
+	}
 }
 
 bool

@@ -28,7 +28,8 @@ tier_init(struct hring_tier *t, int64_t width_ms, size_t nb, int ncol)
 	t->start = malloc(sizeof(int64_t) * nb);
 	t->v = calloc(nb * (size_t)ncol, sizeof(float));
 	t->n = calloc(nb * (size_t)ncol, sizeof(uint16_t));
-	if (t->start == NULL || t->v == NULL || t->n == NULL)
+	t->live = calloc(nb, 1);
+	if (t->start == NULL || t->v == NULL || t->n == NULL || t->live == NULL)
 		return -1;
 	for (size_t i = 0; i < nb; i++)
 		t->start[i] = INT64_MIN;
@@ -42,6 +43,7 @@ hring_init(struct hring *r, int hours)
 	for (int i = 0; i < SIG_ID_MAX; i++)
 		r->col_of[i] = -1;
 	r->first_ms = INT64_MAX;
+	r->last_ms = INT64_MIN;
 	if (hours <= 0)
 		return 0;
 	for (size_t i = 0; i < sig_count; i++)
@@ -67,6 +69,7 @@ hring_free(struct hring *r)
 		free(r->tier[i].start);
 		free(r->tier[i].v);
 		free(r->tier[i].n);
+		free(r->tier[i].live);
 	}
 	memset(r->tier, 0, sizeof(r->tier));
 	r->ncol = 0;
@@ -77,7 +80,7 @@ hring_bytes(const struct hring *r)
 {
 	size_t n = 0;
 	for (int i = 0; i < HRING_TIERS; i++)
-		n += r->tier[i].nb * (sizeof(int64_t) + (size_t)r->ncol * (sizeof(float) + 2));
+		n += r->tier[i].nb * (sizeof(int64_t) + 1 + (size_t)r->ncol * (sizeof(float) + 2));
 	return n;
 }
 
@@ -100,6 +103,7 @@ slot_for(struct hring_tier *t, int64_t start, int ncol, bool *ok)
 		return slot;
 	}
 	t->start[slot] = start;
+	t->live[slot] = 0;
 	memset(t->n + slot * (size_t)ncol, 0, sizeof(uint16_t) * (size_t)ncol);
 	return slot;
 }
@@ -115,10 +119,46 @@ fold(float *v, uint16_t *n, double x, bool last)
 		(*n)++;
 }
 
+/* every bucket of every tier from a to b (a <= b) live */
+static void
+mark_live(struct hring *r, int64_t a, int64_t b)
+{
+	for (int i = 0; i < HRING_TIERS; i++) {
+		struct hring_tier *t = &r->tier[i];
+		for (int64_t s = floor_div(a, t->width_ms) * t->width_ms; s <= b;
+		     s += t->width_ms) {
+			bool ok;
+			size_t slot = slot_for(t, s, r->ncol, &ok);
+			if (ok)
+				t->live[slot] = 1;
+		}
+	}
+}
+
+/* Samples flowing (and the bus awake at either end) make the stretch since
+ * the previous one live; a lone sample its own bucket. */
+static void
+note_sample(struct hring *r, int64_t t_ms, unsigned id, double v)
+{
+	bool was_asleep = r->asleep;
+	if (id == SIG_can_bus_asleep)
+		r->asleep = v != 0;
+	if (was_asleep && r->asleep)
+		return;
+	bool flowing = r->last_ms != INT64_MIN && t_ms >= r->last_ms &&
+		       t_ms - r->last_ms <= HRING_GAP_MS;
+	mark_live(r, flowing ? r->last_ms : t_ms, t_ms);
+	if (t_ms > r->last_ms)
+		r->last_ms = t_ms;
+}
+
 void
 hring_add(struct hring *r, int64_t t_ms, unsigned id, double v)
 {
-	if (r->ncol == 0 || id >= SIG_ID_MAX || r->col_of[id] < 0 || !isfinite(v))
+	if (r->ncol == 0 || !isfinite(v))
+		return;
+	note_sample(r, t_ms, id, v);
+	if (id >= SIG_ID_MAX || r->col_of[id] < 0)
 		return;
 	int col = r->col_of[id];
 	const struct sig_info *si = sig_by_id(id);
@@ -182,6 +222,29 @@ merge(const struct hring *r, const struct hring_tier *t, size_t slot, struct hgr
 	}
 }
 
+/* The signals' newest values before the grid's first row, carried through
+ * live buckets only: walk the tier from its oldest bucket up to t0. */
+static void
+seeds(const struct hring *r, const struct hring_tier *t, struct hgrid *g)
+{
+	int64_t first =
+	    floor_div(r->newest_ms, t->width_ms) * t->width_ms - (int64_t)(t->nb - 1) * t->width_ms;
+	for (int64_t s = first; s < g->r.t0_ms; s += t->width_ms) {
+		size_t slot = (size_t)(floor_div(s, t->width_ms) % (int64_t)t->nb);
+		bool here = t->start[slot] == s;
+		for (int c = 0; c < g->nsig; c++) {
+			int col = r->col_of[g->sig[c]->id];
+			size_t k = slot * (size_t)r->ncol + (size_t)col;
+			if (here && col >= 0 && t->n[k] > 0) {
+				g->seed[c] = t->v[k];
+				g->seed_t[c] = s;
+			}
+			if (!here || !t->live[slot])
+				g->seed[c] = NAN;
+		}
+	}
+}
+
 int
 hring_query(const struct hring *r, struct hgrid *g)
 {
@@ -191,17 +254,22 @@ hring_query(const struct hring *r, struct hgrid *g)
 	double *w = calloc(g->r.nrows * (size_t)g->nsig, sizeof(double));
 	if (w == NULL)
 		return -1;
+	if (r->newest_ms > 0)
+		seeds(r, t, g);
+	g->live_known = true;
 	int used = 0;
-	/* oldest to newest, so that last() takes the latest bucket */
+	/* oldest to newest, so that last() takes the latest bucket; the first
+	 * row is a whole bucket, as InfluxDB's GROUP BY time() makes it */
 	int64_t first = floor_div(g->r.t0_ms, t->width_ms) * t->width_ms;
 	for (int64_t s = first; s < g->r.to_ms; s += t->width_ms) {
 		size_t slot = (size_t)(floor_div(s, t->width_ms) % (int64_t)t->nb);
-		if (t->start[slot] != s || s < g->r.from_ms - t->width_ms + 1)
+		if (t->start[slot] != s)
 			continue;
 		int64_t row = floor_div(s - g->r.t0_ms, g->r.step_ms);
 		if (row < 0 || (size_t)row >= g->r.nrows)
 			continue;
 		merge(r, t, slot, g, w, (size_t)row);
+		g->live[row] |= t->live[slot];
 		used++;
 	}
 	free(w);

@@ -1,5 +1,7 @@
 /* The history ring: means per bucket, last value for bools and enums, the
- * fine and coarse tiers, slots reused after wrapping, and no ring at 0 h. */
+ * fine and coarse tiers, slots reused after wrapping, no ring at 0 h, and
+ * the live marks that let a value that did not change fill the chart up to
+ * where samples stopped or the bus fell asleep. */
 #include <math.h>
 
 #include "hring.h"
@@ -110,6 +112,67 @@ test_hring_disabled(void)
 	hring_free(&r);
 }
 
+/* A pack temperature sent once, then ten minutes of samples (the CAN
+ * counter once a second), a 20 s silence, more samples, the bus asleep for
+ * a minute (its rate still reported every second), awake again. */
+static void
+drive(struct hring *r)
+{
+	hring_add(r, T0 + 500, SIG_battery_temp_avg_c, 21.5);
+	for (int s = 0; s < 600; s++)
+		hring_add(r, T0 + s * 1000 + 500, SIG_can_frames_total, s);
+	for (int s = 620; s < 700; s++)
+		hring_add(r, T0 + s * 1000 + 500, SIG_can_frames_total, s);
+	hring_add(r, T0 + 700 * 1000, SIG_can_bus_asleep, 1);
+	for (int s = 700; s < 760; s++)
+		hring_add(r, T0 + s * 1000 + 500, SIG_can_frames_per_s, 0);
+	hring_add(r, T0 + 760 * 1000 + 500, SIG_can_bus_asleep, 0);
+	for (int s = 760; s < 800; s++)
+		hring_add(r, T0 + s * 1000 + 500, SIG_can_frames_total, s);
+}
+
+static void
+test_hring_live_marks_carry_an_unchanged_value(void)
+{
+	struct hring r;
+	struct hgrid g;
+	CHECK_INT(hring_init(&r, 24), ==, 0);
+	drive(&r);
+	grid(&g, "battery_temp_avg_c", T0, T0 + 800 * 1000, 10);
+	CHECK(hring_query(&r, &g) > 0);
+	CHECK(g.live_known);
+	hgrid_fill_previous(&g, T0 + 800 * 1000);
+	for (size_t row = 0; row < 60; row++) /* 0..600 s: one value, a whole line */
+		CHECK_DBL(g.v[row], 21.5, 1e-6);
+	CHECK(isnan(g.v[60])); /* 600..610 s: no samples: stale, and it stays so */
+	CHECK(isnan(g.v[65]));
+	CHECK_INT(hgrid_points(&g), ==, 60);
+	hgrid_free(&g);
+
+	/* a range that starts after the value: the seed carries it in */
+	grid(&g, "battery_temp_avg_c,can_bus_asleep", T0 + 300 * 1000, T0 + 400 * 1000, 5);
+	hring_query(&r, &g);
+	CHECK_DBL(g.seed[0], 21.5, 1e-6);
+	hgrid_fill_previous(&g, T0 + 800 * 1000);
+	CHECK_INT(hgrid_points(&g), ==, 20);
+	hgrid_free(&g);
+
+	/* after the silence the old value is not seeded; a sleeping bus is stale */
+	grid(&g, "battery_temp_avg_c,can_frames_total", T0 + 640 * 1000, T0 + 800 * 1000, 10);
+	hring_query(&r, &g);
+	CHECK(isnan(g.seed[0]) && !isnan(g.seed[1]));
+	hgrid_fill_previous(&g, T0 + 800 * 1000);
+	for (size_t row = 0; row < g.r.nrows; row++)
+		CHECK(isnan(g.v[row * 2]));
+	CHECK_DBL(g.v[5 * 2 + 1], 694.5, 1e-3); /* 690..700 s: the mean */
+	CHECK_DBL(g.v[6 * 2 + 1], 694.5, 1e-3); /* 700..710: carried to the asleep sample */
+	CHECK(isnan(g.v[7 * 2 + 1]));		/* asleep: samples, but nothing live */
+	CHECK(isnan(g.v[11 * 2 + 1]));
+	CHECK_DBL(g.v[12 * 2 + 1], 764.5, 1e-3); /* awake */
+	hgrid_free(&g);
+	hring_free(&r);
+}
+
 T_MAIN(T(test_hring_means_and_last_values), T(test_hring_coarse_tier_and_wrap),
-       T(test_hring_short_history_uses_the_fine_tier),
-       T(test_hring_disabled))
+       T(test_hring_short_history_uses_the_fine_tier), T(test_hring_disabled),
+       T(test_hring_live_marks_carry_an_unchanged_value))

@@ -33,8 +33,13 @@ statement(const struct hgrid *g, int group, const char *rp, struct buf *q)
 	buf_puts(q, " FROM ");
 	if (rp[0] != '\0')
 		buf_printf(q, "\"%s\".", rp);
+	/* from the first row's start (a whole bucket), and earlier by the lead
+	 * rows that hold the seeds for fill(previous) */
+	int64_t since = g->r.t0_ms - (int64_t)hgrid_lead_rows(g) * g->r.step_ms;
+	if (since < 0)
+		since = 0;
 	buf_printf(q, "\"%s\" WHERE time >= %lldms AND time < %lldms GROUP BY time(%llds) fill(none)",
-		   sig_group_name((unsigned)group), (long long)g->r.from_ms, (long long)g->r.to_ms,
+		   sig_group_name((unsigned)group), (long long)since, (long long)g->r.to_ms,
 		   (long long)(g->r.step_ms / 1000));
 }
 

@@ -42,6 +42,19 @@ test_influxql_build_one_statement_per_measurement(void)
 	buf_reset(&q);
 	influxql_build(&g, "autogen", &q);
 	CHECK(strstr(buf_str(&q), "FROM \"autogen\".\"battery\"") != NULL);
+	/* fill(previous) up to 100 s: four earlier buckets bring the seeds */
+	buf_reset(&q);
+	g.carry_ms = 100 * 1000;
+	influxql_build(&g, "", &q);
+	CHECK(strstr(buf_str(&q), "WHERE time >= 1795796760000ms AND time < 1795797000000ms") !=
+	      NULL);
+	buf_free(&q);
+	hgrid_free(&g);
+	/* the first row is a whole bucket, also when `from` is inside it */
+	grid(&g, "battery_soc_pct", 1795796895, 1795797000, "30");
+	buf_init(&q);
+	influxql_build(&g, "", &q);
+	CHECK(strstr(buf_str(&q), "WHERE time >= 1795796880000ms") != NULL);
 	buf_free(&q);
 	hgrid_free(&g);
 }
@@ -74,6 +87,13 @@ test_influxql_parse_answer_into_grid(void)
 	CHECK(isnan(g.v[3 * 4 + 1]));	 /* "Q" is not a gear: counted, not stored */
 	CHECK_INT(g.rejected, ==, 1);
 	CHECK_INT(hgrid_points(&g), ==, 3); /* the last row held only the rejected cell */
+	/* a seed row before the grid: not a row of its own */
+	static const char early[] =
+	    "{\"results\":[{\"series\":[{\"name\":\"battery\",\"columns\":["
+	    "\"time\",\"battery_soc_pct\"],\"values\":[[1795796850000,49]]}]}]}";
+	CHECK_INT(influxql_parse(early, strlen(early), &g, err, sizeof(err)), ==, 0);
+	CHECK_DBL(g.seed[0], 49, 0);
+	CHECK_INT(hgrid_points(&g), ==, 3);
 
 	struct buf b;
 	buf_init(&b);

@@ -8,6 +8,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "log.h"
 
@@ -17,7 +18,9 @@ struct sse_client {
 	struct buf q; /* whole events, not yet handed to MHD from off on */
 	size_t off;
 	bool suspended;
-	bool resync; /* dropped events: send a snapshot once drained */
+	bool resync;	  /* dropped events: send a snapshot once drained */
+	bool dropped;	  /* shut down for not reading */
+	int64_t taken_ms; /* mono: the socket last took data, or data began to wait */
 	struct sse_client *prev, *next;
 };
 
@@ -29,11 +32,18 @@ sse_init(struct sse *s, sse_snapshot_fn snapshot, void *arg)
 	s->snapshot_arg = arg;
 }
 
+static int64_t
+mono_ms(void)
+{
+	return now_mono_ns() / NSEC_PER_MSEC;
+}
+
 static void
 wake(struct sse_client *c)
 {
 	if (c->suspended) {
 		c->suspended = false;
+		c->taken_ms = mono_ms(); /* the wait starts now, not when it went idle */
 		MHD_resume_connection(c->conn);
 	}
 }
@@ -65,6 +75,7 @@ reader(void *cls, uint64_t pos, char *out, size_t max)
 		memcpy(out, c->q.p + c->off, n);
 		c->off += n;
 		s->bytes += n;
+		c->taken_ms = mono_ms();
 		compact(c);
 		return (ssize_t)n;
 	}
@@ -102,6 +113,12 @@ sse_open(struct sse *s, struct MHD_Connection *conn)
 	}
 	c->s = s;
 	c->conn = conn;
+	c->taken_ms = mono_ms();
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	int sndbuf = SSE_SNDBUF;
+	if (ci != NULL)
+		setsockopt(ci->connect_fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
 	buf_init(&c->q);
 	buf_puts(&c->q, "retry: 2000\n\n");
 	s->snapshot(s->snapshot_arg, &c->q);
@@ -153,6 +170,24 @@ sse_ping(struct sse *s)
 			continue; /* busy clients are already being written to */
 		buf_puts(&c->q, ": ping\n\n");
 		wake(c);
+	}
+}
+
+void
+sse_check(struct sse *s, int64_t stall_ms)
+{
+	int64_t now = mono_ms();
+	for (struct sse_client *c = s->head; c != NULL; c = c->next) {
+		bool waiting = c->off < c->q.len || c->resync;
+		if (c->suspended || c->dropped || !waiting || now - c->taken_ms <= stall_ms)
+			continue;
+		const union MHD_ConnectionInfo *ci =
+		    MHD_get_connection_info(c->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+		if (ci == NULL)
+			continue;
+		c->dropped = true;
+		s->stalled++;
+		shutdown(ci->connect_fd, SHUT_RDWR);
 	}
 }
 

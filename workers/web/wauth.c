@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <gnutls/crypto.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,29 +118,72 @@ wauth_init(struct wauth *a, const char *password, int64_t lifetime_s, const char
 	return 0;
 }
 
-static bool
-limited(struct wauth *a, int64_t now)
+void
+wauth_addr_of(const struct sockaddr *sa, struct wauth_addr *out)
 {
-	if (now - a->window_start >= WAUTH_FAIL_WINDOW_S) {
-		a->window_start = now;
-		a->fails = 0;
+	memset(out, 0, sizeof(*out));
+	if (sa != NULL && sa->sa_family == AF_INET) {
+		out->b[10] = out->b[11] = 0xff;
+		memcpy(out->b + 12, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+	} else if (sa != NULL && sa->sa_family == AF_INET6) {
+		const uint8_t *v6 = ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr;
+		static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+		memcpy(out->b, v6, memcmp(v6, mapped, 12) == 0 ? 16 : 8); /* a v4 or a /64 */
 	}
-	return a->fails >= WAUTH_FAIL_BURST;
+}
+
+/* who's entry, NULL when it has none */
+static const struct wauth_fails *
+entry(const struct wauth *a, const struct wauth_addr *who)
+{
+	for (int i = 0; i < WAUTH_MAX_ADDRS; i++)
+		if (a->f[i].used && memcmp(&a->f[i].addr, who, sizeof(*who)) == 0)
+			return &a->f[i];
+	return NULL;
+}
+
+/* who's entry, made when missing in a free slot or the oldest one */
+static struct wauth_fails *
+entry_new(struct wauth *a, const struct wauth_addr *who)
+{
+	struct wauth_fails *e = (struct wauth_fails *)entry(a, who), *oldest = &a->f[0];
+	if (e != NULL)
+		return e;
+	for (int i = 0; i < WAUTH_MAX_ADDRS && oldest->used; i++)
+		if (!a->f[i].used || a->f[i].window_start < oldest->window_start)
+			oldest = &a->f[i];
+	a->addrs_evicted += oldest->used;
+	*oldest = (struct wauth_fails){.addr = *who, .used = true};
+	return oldest;
+}
+
+static bool
+limited(const struct wauth *a, const struct wauth_addr *who, int64_t now)
+{
+	const struct wauth_fails *e = entry(a, who);
+	return e != NULL && now - e->window_start < WAUTH_FAIL_WINDOW_S &&
+	       e->fails >= WAUTH_FAIL_BURST;
 }
 
 int64_t
-wauth_retry_after(const struct wauth *a, int64_t now)
+wauth_retry_after(const struct wauth *a, const struct wauth_addr *who, int64_t now)
 {
-	if (a->fails < WAUTH_FAIL_BURST)
+	const struct wauth_fails *e = entry(a, who);
+	if (!limited(a, who, now))
 		return 0;
-	int64_t left = a->window_start + WAUTH_FAIL_WINDOW_S - now;
+	int64_t left = e->window_start + WAUTH_FAIL_WINDOW_S - now;
 	return left > 0 ? left : 1;
 }
 
 static enum wauth_result
-failed(struct wauth *a)
+failed(struct wauth *a, const struct wauth_addr *who, int64_t now)
 {
-	a->fails++;
+	struct wauth_fails *e = entry_new(a, who);
+	if (now - e->window_start >= WAUTH_FAIL_WINDOW_S) {
+		e->window_start = now;
+		e->fails = 0;
+	}
+	e->fails++;
 	a->failures++;
 	return WAUTH_DENIED;
 }
@@ -163,18 +207,18 @@ prune(struct wauth *a, int64_t now)
 }
 
 enum wauth_result
-wauth_login(struct wauth *a, const char *pw, size_t len, int64_t now,
+wauth_login(struct wauth *a, const struct wauth_addr *who, const char *pw, size_t len, int64_t now,
 	    char token[WAUTH_TOKEN_LEN + 1])
 {
 	uint8_t raw[32];
 	if (!a->enabled)
 		return WAUTH_ERROR;
-	if (limited(a, now)) {
+	if (limited(a, who, now)) {
 		a->limited++;
 		return WAUTH_LIMITED;
 	}
 	if (!password_ok(a, pw, len))
-		return failed(a);
+		return failed(a, who, now);
 	if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw))
 		return WAUTH_ERROR;
 	hex(raw, sizeof(raw), token);
@@ -219,19 +263,19 @@ wauth_session(struct wauth *a, const char *token, int64_t now)
 }
 
 enum wauth_result
-wauth_bearer(struct wauth *a, const char *cred, int64_t now)
+wauth_bearer(struct wauth *a, const struct wauth_addr *who, const char *cred, int64_t now)
 {
 	if (!a->enabled)
 		return WAUTH_OK;
 	if (cred == NULL)
 		return WAUTH_DENIED;
-	if (limited(a, now)) {
+	if (find(a, cred, now) >= 0)
+		return WAUTH_OK;
+	if (limited(a, who, now)) {
 		a->limited++;
 		return WAUTH_LIMITED;
 	}
-	bool by_pw = password_ok(a, cred, strlen(cred));
-	bool by_token = find(a, cred, now) >= 0;
-	return by_pw || by_token ? WAUTH_OK : failed(a);
+	return password_ok(a, cred, strlen(cred)) ? WAUTH_OK : failed(a, who, now);
 }
 
 void

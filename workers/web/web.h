@@ -27,13 +27,36 @@
 #define WEB_PING_S 5		    /* ": ping" to idle SSE clients */
 #define WEB_STATUS_FRESH_MS 500	    /* a fetched status answers for this long */
 #define WEB_MAX_QUERIES 4	    /* InfluxDB queries in flight */
+/* History from InfluxDB: a signal with no point for 2.5 keyframe intervals
+ * ([can] keyframe_s, or its default 60 s when keyframes are off) is stale,
+ * so one lost keyframe does not break a line; its value is carried no
+ * further. In tenths of an interval: */
+#define WEB_STALE_AFTER_KEYFRAMES_X10 25
 #define WEB_SESSION_COOKIE "leafmon_session"
+/* A connection has this long to deliver a request's complete head, from its
+ * accept or from its previous answer (slowloris; an idle keep-alive goes too). */
+#define WEB_HEAD_DEADLINE_S 15
+/* An SSE client whose data has waited this long without the socket taking
+ * any of it is dropped (the kernel's buffers are full: it does not read). */
+#define WEB_SSE_STALL_S 20
 
 struct snap;
 struct sampsub;
 struct route;
 
 enum wreq_state { WR_NEW, WR_WAIT, WR_READY };
+
+/* One connection (MHD's socket_context), web_conn.c. */
+struct wconn {
+	struct web *web;
+	struct MHD_Connection *conn;
+	int fd;
+	int64_t head_since_ms; /* mono: waiting for a request's head since; -1 in a request */
+	int64_t head_off;      /* stream bytes read before that head; -1 unknown (TLS) */
+	bool peeked;	       /* the head was looked at (or cannot be) */
+	bool shut;	       /* shut down by us; MHD closes it next */
+	struct wconn *prev, *next;
+};
 enum wreq_auth { AUTH_NONE, AUTH_OPEN, AUTH_COOKIE, AUTH_BEARER };
 
 /* One HTTP request (MHD's con_cls). */
@@ -61,6 +84,8 @@ struct wreq {
 	bool has_grid;
 	bool export_csv;
 	bool metrics;
+	bool stream;	     /* an /api/stream response was queued */
+	bool restart_itself; /* POST restart?worker=web: ask leafmond once answered */
 };
 
 struct web_stats {
@@ -70,6 +95,7 @@ struct web_stats {
 	uint64_t exports, status_fetches, status_failures;
 	uint64_t auth_denied, csrf_denied, control_actions, busy;
 	uint64_t mhd_errors, mhd_noise;
+	uint64_t head_timeouts, head_refused, sse_gone, host_refused;
 };
 
 struct web {
@@ -83,6 +109,7 @@ struct web {
 	bool tls;
 	char *tls_cert, *tls_key; /* PEM text, kept while the daemon runs */
 	char root[PATH_MAX];
+	char host_names[1024]; /* Host values taken without a password (whost_allowed) */
 	bool stopping;
 	int64_t ticks;
 
@@ -96,6 +123,7 @@ struct web {
 	char *signals_json; /* /api/signals, built once */
 
 	struct wreq *waiting; /* suspended requests */
+	struct wconn *conns;  /* every open connection */
 	float ages[1024]; /* capture -> here, ms, of the last samples (a ring) */
 	unsigned nages;
 	ControlResponse *status; /* cached */
@@ -123,7 +151,17 @@ void web_wake(struct wreq *r);
 /* Prepare a JSON error as r's answer (for web_wake()). */
 void web_prepare_error(struct wreq *r, unsigned status, const char *msg);
 const char *web_arg(struct wreq *r, const char *name);
+/* The client's address as the login limiter keys it. */
+void web_client(struct wreq *r, struct wauth_addr *who);
 int64_t web_now_ms(void);
+
+/* web_conn.c: connections (MHD_OPTION_NOTIFY_CONNECTION) */
+void web_conn_notify(void *cls, struct MHD_Connection *c, void **ctx,
+		     enum MHD_ConnectionNotificationCode code);
+void web_conn_request(struct MHD_Connection *c);  /* a request's head is complete */
+void web_conn_answered(struct MHD_Connection *c); /* its answer is sent */
+void web_conn_peek(struct web *web);		  /* before every MHD_run() */
+void web_conn_tick(struct web *web);		  /* once a second: deadlines */
 
 /* web_api.c: the JSON routes */
 enum MHD_Result api_latest(struct wreq *r);
@@ -135,6 +173,8 @@ enum MHD_Result api_session(struct wreq *r);
 enum MHD_Result api_login(struct wreq *r);
 enum MHD_Result api_logout(struct wreq *r);
 enum MHD_Result api_restart(struct wreq *r);
+/* The answer to a restart of the web worker itself is out: now ask for it. */
+void api_restart_itself(struct web *web);
 void api_snapshot_event(void *arg, struct buf *b);
 int api_build_signals(struct web *web);
 

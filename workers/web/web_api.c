@@ -111,6 +111,7 @@ api_stream(struct wreq *r)
 	struct MHD_Response *resp = sse_open(&r->web->sse, r->conn);
 	if (resp == NULL)
 		return web_send_error(r, 503, "cannot open a stream now");
+	r->stream = true;
 	web_headers(resp, false);
 	return web_send_response(r, 200, resp);
 }
@@ -120,17 +121,36 @@ api_stream(struct wreq *r)
 static void
 metrics_text(struct web *web, const Status *st, struct buf *b)
 {
+	static const char *const classes[] = {"2xx", "3xx", "4xx", "5xx"};
+	const uint64_t by_class[] = {web->st.r2xx, web->st.r3xx, web->st.r4xx, web->st.r5xx};
+	char label[16];
 	prom_signals(b, web->snap);
 	prom_status(b, st);
-	prom_head(b, "leafmon_web_sse_clients", "Open /api/stream connections");
+	prom_head(b, "leafmon_web_sse_clients", "gauge", "Open /api/stream connections");
 	prom_line(b, "leafmon_web_sse_clients", "", (double)web->sse.clients);
-	prom_head(b, "leafmon_web_requests", "HTTP requests answered, by status class");
-	prom_line(b, "leafmon_web_requests", "class=\"2xx\"", (double)web->st.r2xx);
-	prom_line(b, "leafmon_web_requests", "class=\"3xx\"", (double)web->st.r3xx);
-	prom_line(b, "leafmon_web_requests", "class=\"4xx\"", (double)web->st.r4xx);
-	prom_line(b, "leafmon_web_requests", "class=\"5xx\"", (double)web->st.r5xx);
-	prom_head(b, "leafmon_web_samples", "Samples received from the can worker");
-	prom_line(b, "leafmon_web_samples", "", (double)web->st.samples);
+	prom_head(b, "leafmon_web_requests_total", "counter",
+		  "HTTP requests answered, by status class");
+	for (size_t i = 0; i < ARRAY_LEN(classes); i++) {
+		snprintf(label, sizeof(label), "class=\"%s\"", classes[i]);
+		prom_line(b, "leafmon_web_requests_total", label, (double)by_class[i]);
+	}
+	const struct {
+		const char *name, *help;
+		uint64_t v;
+	} totals[] = {
+	    {"leafmon_web_samples_total", "Samples received from the can worker", web->st.samples},
+	    {"leafmon_web_sse_disconnects_total", "Streams that ended with their client gone",
+	     web->st.sse_gone},
+	    {"leafmon_web_sse_stalled_total", "Streams dropped for not reading", web->sse.stalled},
+	    {"leafmon_web_head_timeouts_total", "Connections closed for a request head too slow",
+	     web->st.head_timeouts},
+	    {"leafmon_web_head_refused_total", "Request heads refused before libmicrohttpd",
+	     web->st.head_refused},
+	};
+	for (size_t i = 0; i < ARRAY_LEN(totals); i++) {
+		prom_head(b, totals[i].name, "counter", totals[i].help);
+		prom_line(b, totals[i].name, "", (double)totals[i].v);
+	}
 }
 
 /* fill r's answer from the cached status (or its absence) */
@@ -282,12 +302,13 @@ send_cookie(struct wreq *r, const char *token, int64_t max_age, const char *json
 }
 
 static enum MHD_Result
-login_limited(struct wreq *r)
+login_limited(struct wreq *r, const struct wauth_addr *who)
 {
 	char secs[24];
 	snprintf(secs, sizeof(secs), "%lld",
-		 (long long)wauth_retry_after(&r->web->auth, web_now_ms() / 1000));
-	const char *msg = "{\"error\":\"too many failed logins: wait a minute\"}\n";
+		 (long long)wauth_retry_after(&r->web->auth, who, web_now_ms() / 1000));
+	const char *msg =
+	    "{\"error\":\"too many failed logins from this address: wait a minute\"}\n";
 	struct MHD_Response *resp =
 	    MHD_create_response_from_buffer(strlen(msg), (void *)msg, MHD_RESPMEM_PERSISTENT);
 	MHD_add_response_header(resp, "Retry-After", secs);
@@ -314,11 +335,13 @@ api_login(struct wreq *r)
 			      sizeof(pw)) < 0)
 		return web_send_error(r, 400, "send password=... (form-encoded)");
 	client_ip(r, ip, sizeof(ip));
+	struct wauth_addr who;
+	web_client(r, &who);
 	enum wauth_result a =
-	    wauth_login(&web->auth, pw, strlen(pw), web_now_ms() / 1000, token);
+	    wauth_login(&web->auth, &who, pw, strlen(pw), web_now_ms() / 1000, token);
 	explicit_bzero(pw, sizeof(pw));
 	if (a == WAUTH_LIMITED)
-		return login_limited(r);
+		return login_limited(r, &who);
 	if (a != WAUTH_OK) {
 		log_rl(&rl, LOG_WARNING, "web: failed login from %s", ip);
 		web->st.auth_denied++;
@@ -366,6 +389,23 @@ restart_done(void *arg, int rv, ControlResponse *resp)
 	web_wake(r);
 }
 
+static void
+restart_itself_done(void *arg, int rv, ControlResponse *resp)
+{
+	if (rv < 0 || resp == NULL || resp->code != 0)
+		log_warnx("web: leafmond refused to restart the web worker (%s)",
+			  rv < 0 ? nng_strerror(-rv) : resp && resp->error ? resp->error : "refused");
+	if (resp != NULL)
+		leafmon__v1__control_response__free_unpacked(resp, NULL);
+}
+
+void
+api_restart_itself(struct web *web)
+{
+	if (ctlq_restart(web->ctl, "web", restart_itself_done, web) == NULL)
+		log_warnx("web: cannot ask leafmond to restart the web worker: control queue full");
+}
+
 enum MHD_Result
 api_restart(struct wreq *r)
 {
@@ -381,6 +421,13 @@ api_restart(struct wreq *r)
 	client_ip(r, ip, sizeof(ip));
 	log_info("web: restart of %s requested from %s", arg, ip);
 	web->st.control_actions++;
+	if (strcmp(arg, "web") == 0) {
+		/* leafmond stops this worker before it could answer: answer first */
+		r->restart_itself = true;
+		const char *msg = "{\"ok\":true,\"message\":\"the web worker restarts after this "
+				  "answer\"}\n";
+		return web_send(r, 202, "application/json", msg, strlen(msg));
+	}
 	r->cjob = ctlq_restart(web->ctl, arg, restart_done, r);
 	if (r->cjob == NULL)
 		return web_send_error(r, 503, "busy: too many control requests");

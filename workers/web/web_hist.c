@@ -93,10 +93,12 @@ csv_response(struct wreq *r, const char *source)
 	return 0;
 }
 
-/* r's answer from its filled grid */
+/* r's answer from its filled grid, values carried into the empty buckets
+ * up to where each signal went stale */
 static void
 finish(struct wreq *r, const char *source, const char *note)
 {
+	hgrid_fill_previous(&r->grid, web_now_ms());
 	if (r->export_csv) {
 		r->web->st.exports++;
 		if (csv_response(r, source) < 0)
@@ -114,6 +116,7 @@ static void
 from_ring(struct wreq *r, const char *note)
 {
 	struct web *web = r->web;
+	r->grid.carry_ms = 0; /* the ring knows when samples stopped: no age limit */
 	if (hring_query(&web->ring, &r->grid) < 0) {
 		web->st.history_errors++;
 		char msg[300];
@@ -152,8 +155,7 @@ influx_done(const struct httpc_resp *res, void *arg)
 		 err);
 	log_rl(&rl, LOG_WARNING, "web: history query: %s", note);
 	web->st.history_fallbacks++;
-	for (size_t i = 0; i < r->grid.r.nrows * (size_t)r->grid.nsig; i++)
-		r->grid.v[i] = NAN; /* a partial parse leaves nothing behind */
+	hgrid_clear(&r->grid); /* a partial parse leaves nothing behind */
 	from_ring(r, note);
 	web_wake(r);
 }
@@ -194,7 +196,8 @@ ask_influx(struct web *web, struct wreq *r)
 	if (ix->token[0] != '\0')
 		snprintf(auth, sizeof(auth), "Authorization: Token %s", ix->token);
 	long timeout = (ix->timeout_s < 10 ? ix->timeout_s : 10) * 1000L;
-	size_t cap = r->grid.r.nrows * (size_t)(r->grid.nsig + 1) * 48 + 64 * 1024;
+	size_t rows = r->grid.r.nrows + hgrid_lead_rows(&r->grid);
+	size_t cap = rows * (size_t)(r->grid.nsig + 1) * 48 + 64 * 1024;
 	const char *headers[] = {ix->token[0] ? auth : NULL, NULL};
 	struct httpc_opts o = {.connect_timeout_ms = timeout < 3000 ? (int)timeout : 3000,
 			       .timeout_ms = (int)timeout,
@@ -236,6 +239,8 @@ start(struct wreq *r, bool csv)
 	if (hgrid_init(&r->grid, &range, sigs, n) < 0)
 		return web_send_error(r, 503, "out of memory");
 	r->has_grid = true;
+	int keyframe_s = web->cfg->can.keyframe_s > 0 ? web->cfg->can.keyframe_s : 60;
+	r->grid.carry_ms = keyframe_s * 100LL * WEB_STALE_AFTER_KEYFRAMES_X10;
 	if (web->cfg->influx.enabled) {
 		if (httpc_pending(web->curl) >= WEB_MAX_QUERIES) {
 			web->st.busy++;

@@ -10,11 +10,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "json.h"
 #include "log.h"
 #include "web.h"
 #include "webpath.h"
+#include "whost.h"
 
 struct route {
 	const char *path;
@@ -23,15 +25,16 @@ struct route {
 	bool is_public;	    /* answered without a login */
 	bool control;	    /* a control action: login and CSRF check always */
 	enum MHD_Result (*fn)(struct wreq *r);
+	bool no_head; /* a streamed GET: MHD 0.9.75 ends HEAD with a chunk terminator */
 };
 
 static const struct route routes[] = {
     {"/api/status", "GET", ",", false, false, api_status},
     {"/api/latest", "GET", ",signals,", false, false, api_latest},
     {"/api/signals", "GET", ",", false, false, api_signals},
-    {"/api/stream", "GET", ",", false, false, api_stream},
+    {"/api/stream", "GET", ",", false, false, api_stream, true},
     {"/api/history", "GET", ",signals,from,to,step,points,", false, false, hist_history},
-    {"/api/export.csv", "GET", ",signals,from,to,step,points,", false, false, hist_export},
+    {"/api/export.csv", "GET", ",signals,from,to,step,points,", false, false, hist_export, true},
     {"/metrics", "GET", ",", false, false, api_metrics},
     {"/api/session", "GET", ",", true, false, api_session},
     {"/api/login", "POST", ",", true, false, api_login},
@@ -50,6 +53,14 @@ const char *
 web_arg(struct wreq *r, const char *name)
 {
 	return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+void
+web_client(struct wreq *r, struct wauth_addr *who)
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	wauth_addr_of(ci != NULL ? ci->client_addr : NULL, who);
 }
 
 /* ---- responses ---- */
@@ -244,7 +255,9 @@ identify(struct wreq *r)
 		return WAUTH_OK;
 	}
 	if (authz != NULL && strncasecmp(authz, "Bearer ", 7) == 0) {
-		enum wauth_result a = wauth_bearer(&web->auth, authz + 7, now);
+		struct wauth_addr who;
+		web_client(r, &who);
+		enum wauth_result a = wauth_bearer(&web->auth, &who, authz + 7, now);
 		if (a == WAUTH_OK)
 			r->auth = AUTH_BEARER;
 		return a;
@@ -263,8 +276,10 @@ deny(struct wreq *r, enum wauth_result why)
 	web->st.auth_denied++;
 	if (why == WAUTH_LIMITED) {
 		char secs[24];
+		struct wauth_addr who;
+		web_client(r, &who);
 		snprintf(secs, sizeof(secs), "%lld",
-			 (long long)wauth_retry_after(&web->auth, web_now_ms() / 1000));
+			 (long long)wauth_retry_after(&web->auth, &who, web_now_ms() / 1000));
 		struct MHD_Response *resp = MHD_create_response_from_buffer(
 		    0, (void *)"", MHD_RESPMEM_PERSISTENT);
 		MHD_add_response_header(resp, "Retry-After", secs);
@@ -308,12 +323,17 @@ arg_iter(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
 	char needle[40];
 	snprintf(needle, sizeof(needle), ",%s,", key);
 	if (strlen(key) > 16 || strstr(a->allowed, needle) == NULL) {
-		snprintf(a->bad, sizeof(a->bad), "unknown parameter '%.20s'", key);
+		snprintf(a->bad, sizeof(a->bad), "unknown parameter '%.*s'", wparam_clip(key, 20),
+			 key);
+		return MHD_NO;
+	}
+	if (value == NULL) { /* "?signals": no '=' at all */
+		snprintf(a->bad, sizeof(a->bad), "parameter '%s' has no value", key);
 		return MHD_NO;
 	}
 	for (int i = 0; i < a->n; i++)
 		if (strcmp(a->seen[i], key) == 0) {
-			snprintf(a->bad, sizeof(a->bad), "parameter '%.20s' given twice", key);
+			snprintf(a->bad, sizeof(a->bad), "parameter '%s' given twice", key);
 			return MHD_NO;
 		}
 	if (a->n < 8)
@@ -350,7 +370,7 @@ static bool
 method_ok(const struct route *rt, const char *method)
 {
 	return strcmp(method, rt->method) == 0 ||
-	       (strcmp(rt->method, "GET") == 0 && strcmp(method, "HEAD") == 0);
+	       (strcmp(rt->method, "GET") == 0 && !rt->no_head && strcmp(method, "HEAD") == 0);
 }
 
 static enum MHD_Result
@@ -363,10 +383,32 @@ method_not_allowed(struct wreq *r)
 	    MHD_create_response_from_buffer(b.len, b.p, MHD_RESPMEM_MUST_COPY);
 	buf_free(&b);
 	MHD_add_response_header(resp, "Content-Type", "application/json");
-	MHD_add_response_header(resp, "Allow",
-				strcmp(r->route->method, "GET") == 0 ? "GET, HEAD" : "POST");
+	const char *allow = strcmp(r->route->method, "GET") != 0 ? "POST"
+			    : r->route->no_head			 ? "GET"
+								 : "GET, HEAD";
+	MHD_add_response_header(resp, "Allow", allow);
 	web_headers(resp, false);
 	return web_send_response(r, 405, resp);
+}
+
+/* Without a password, a Host that does not name this server is a page of
+ * another site whose name now resolves here (DNS rebinding): 421. */
+static bool
+host_ok(struct wreq *r)
+{
+	const char *host = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Host");
+	return r->web->auth.enabled || host == NULL || whost_allowed(host, r->web->host_names);
+}
+
+static enum MHD_Result
+misdirected(struct wreq *r)
+{
+	const char *host = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Host");
+	r->web->st.host_refused++;
+	return web_send_error(r, 421,
+			      "Host '%.*s' is not a name of this server: add it to [web] "
+			      "server_name, or set a password_file",
+			      wparam_clip(host, 64), host);
 }
 
 static enum MHD_Result
@@ -374,6 +416,8 @@ dispatch(struct wreq *r, const char *method)
 {
 	struct web *web = r->web;
 	char err[128];
+	if (!host_ok(r))
+		return misdirected(r);
 	const struct route *rt = find_route(r->url);
 	if (rt == NULL && str_starts(r->url, "/api/"))
 		return web_send_error(r, 404, "no such API route");
@@ -452,6 +496,7 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
 	struct web *web = cls;
 	struct wreq *r = *con_cls;
 	if (r == NULL) {
+		web_conn_request(c);
 		if ((r = wreq_new(web, c, url)) == NULL)
 			return MHD_NO;
 		*con_cls = r;
@@ -478,8 +523,16 @@ static void
 on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	     enum MHD_RequestTerminationCode toe)
 {
-	if (*con_cls != NULL)
-		wreq_free(*con_cls);
+	struct web *web = cls;
+	struct wreq *r = *con_cls;
+	if (r != NULL && r->stream && toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && !web->stopping)
+		web->st.sse_gone++; /* a client leaving is normal: counted, not logged */
+	if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
+		web_conn_answered(c);
+	if (r != NULL && r->restart_itself && toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
+		api_restart_itself(web);
+	if (r != NULL)
+		wreq_free(r);
 	*con_cls = NULL;
 }
 
@@ -497,6 +550,7 @@ mhd_log(void *cls, const char *fmt, va_list ap)
 	static struct log_rl rl = LOG_RL_INIT(5, 60);
 	static const char *const noise[] = {
 	    "closed by remote", "reset by peer", "Failed to send data", "Failed to receive data",
+	    "Failed to send the", /* headers, body, chunked body: the client went away */
 	    "Socket disconnected", "timed out", "Broken pipe", "Error sending", "Error receiving",
 	    "limit reached", "Connection closed", "TLS", "GnuTLS",
 	    "Error processing request", "Not enough memory in pool"}; /* a client's fault */
@@ -520,6 +574,7 @@ web_mhd_run(struct web *web)
 	MHD_UNSIGNED_LONG_LONG to;
 	if (web->mhd == NULL)
 		return;
+	web_conn_peek(web);
 	MHD_run(web->mhd);
 	if (MHD_get_timeout(web->mhd, &to) == MHD_YES)
 		loop_timer_after(web->mhd_timer, (int64_t)to * NSEC_PER_MSEC);
@@ -591,6 +646,7 @@ start_daemon(struct web *web, const struct sockaddr *sa, bool v6)
 	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, web, /* first, so every message is filtered */
 	    MHD_OPTION_SOCK_ADDR, sa,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, web,
+	    MHD_OPTION_NOTIFY_CONNECTION, web_conn_notify, web,
 	    MHD_OPTION_UNESCAPE_CALLBACK, unescape, web,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->web.max_clients,
 	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->web.max_per_ip,
@@ -601,12 +657,24 @@ start_daemon(struct web *web, const struct sockaddr *sa, bool v6)
 	return web->mhd != NULL ? 0 : -1;
 }
 
+/* server_name, and this machine's own name as its LAN knows it */
+static void
+host_names(struct web *web)
+{
+	char host[256] = "";
+	gethostname(host, sizeof(host) - 1);
+	host[strcspn(host, " ,\t")] = '\0';
+	snprintf(web->host_names, sizeof(web->host_names), "%s %s %s%s", web->cfg->web.server_name,
+		 host, host, host[0] && strchr(host, '.') == NULL ? ".local" : "");
+}
+
 int
 web_http_start(struct web *web)
 {
 	struct sockaddr_storage ss;
 	bool v6;
 	const struct config *cfg = web->cfg;
+	host_names(web);
 	if (bind_addr(cfg->web.bind, (unsigned)cfg->web.port, &ss, &v6) < 0) {
 		log_warnx("web: bind = %s is not an IPv4 or IPv6 address", cfg->web.bind);
 		return -2;

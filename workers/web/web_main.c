@@ -40,8 +40,11 @@ sample_event(const Sample *m, struct buf *b)
 {
 	char val[96];
 	int n = 0;
+	/* t in whole milliseconds, cut as the history's buckets cut it (rounded, a
+	 * sample 0.4 ms before a second would show in the next one) */
 	buf_printf(b, "event: sample\nid: %llu\ndata: {\"seq\":%llu,\"t\":%.3f,\"v\":{",
-		   (unsigned long long)m->seq, (unsigned long long)m->seq, (double)m->t_ns / 1e9);
+		   (unsigned long long)m->seq, (unsigned long long)m->seq,
+		   (double)(m->t_ns / NSEC_PER_MSEC) / 1e3);
 	for (size_t i = 0; i < m->n_ids; i++) {
 		const struct sig_info *si = sig_by_id(m->ids[i]);
 		if (!sig_published(si) || sig_format_json(si, m->values[i], val, sizeof(val)) < 0)
@@ -164,6 +167,9 @@ on_tick(struct loop *l, struct loop_timer *t, void *arg)
 		sse_ping(&web->sse);
 		web_mhd_kick(web);
 	}
+	sse_check(&web->sse, WEB_SSE_STALL_S * 1000LL);
+	web_conn_tick(web);
+	web_mhd_kick(web); /* MHD closes what was shut down */
 	loop_timer_after(t, NSEC_PER_SEC);
 }
 
@@ -212,6 +218,12 @@ on_heartbeat(struct worker *w, struct heartbeat *hb, void *arg)
 	hb_counter(hb, "tls", web->tls);
 	hb_counter(hb, "sse_clients", (double)web->sse.clients);
 	hb_counter(hb, "sse_resyncs", (double)web->sse.resyncs);
+	hb_counter(hb, "sse_gone", (double)web->st.sse_gone);
+	hb_counter(hb, "sse_stalled", (double)web->sse.stalled);
+	hb_counter(hb, "head_timeouts", (double)web->st.head_timeouts);
+	hb_counter(hb, "head_refused", (double)web->st.head_refused);
+	hb_counter(hb, "host_refused", (double)web->st.host_refused);
+	hb_counter(hb, "login_limited", (double)web->auth.limited);
 	hb_counter(hb, "requests", (double)web->st.requests);
 	hb_counter(hb, "responses_4xx", (double)web->st.r4xx);
 	hb_counter(hb, "responses_5xx", (double)web->st.r5xx);

@@ -36,6 +36,19 @@ wparam_days_from_civil(int64_t y, unsigned m, unsigned d)
 	return era * 146097 + (int64_t)doe - 719468;
 }
 
+int
+wparam_clip(const char *s, int max)
+{
+	int n = 0;
+	while (n < max && s[n] != '\0')
+		n++;
+	if (s[n] == '\0')
+		return n;
+	while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+		n--; /* s[n] continues a character: cut before it starts */
+	return n;
+}
+
 static bool
 is_digit(char c)
 {
@@ -160,9 +173,10 @@ wparam_time(const char *s, int64_t *ms, struct wparam_err *e)
 		return fail(e, "time too long");
 	int rc = strchr(s, '-') != NULL ? rfc3339(s, ms) : unix_seconds(s, ms);
 	if (rc < 0)
-		return fail(e, "bad time '%.40s': use Unix seconds or RFC 3339", s);
+		return fail(e, "bad time '%.*s': use Unix seconds or RFC 3339", wparam_clip(s, 40),
+			    s);
 	if (*ms < 0 || *ms > MAX_UNIX_S * 1000)
-		return fail(e, "time '%.40s' out of range (1970..2100)", s);
+		return fail(e, "time '%.*s' out of range (1970..2100)", wparam_clip(s, 40), s);
 	return 0;
 }
 
@@ -232,7 +246,8 @@ wparam_range(const char *from, const char *to, const char *step, const char *poi
 		if (points != NULL)
 			return fail(e, "give step or points, not both");
 		if (parse_i64(step, 1, 31 * 86400, &v) < 0)
-			return fail(e, "bad step '%.20s': whole seconds, 1..2678400", step);
+			return fail(e, "bad step '%.*s': whole seconds, 1..2678400",
+				    wparam_clip(step, 20), step);
 		r->step_ms = v * 1000;
 		if (rows_for(r) > max_rows)
 			return fail(e, "step %llds gives more than %zu points for this range",
@@ -240,7 +255,8 @@ wparam_range(const char *from, const char *to, const char *step, const char *poi
 	} else {
 		int64_t want = WPARAM_DEFAULT_POINTS;
 		if (points != NULL && parse_i64(points, 1, (int64_t)max_rows, &want) < 0)
-			return fail(e, "bad points '%.20s': 1..%zu", points, max_rows);
+			return fail(e, "bad points '%.*s': 1..%zu", wparam_clip(points, 20), points,
+				    max_rows);
 		int64_t span_s = (r->to_ms - r->from_ms + 999) / 1000;
 		int64_t s = (span_s + want - 1) / want;
 		r->step_ms = (s < 1 ? 1 : s) * 1000;
@@ -259,7 +275,8 @@ wparam_worker(const char *s, struct wparam_err *e)
 	for (size_t i = 0; s != NULL && i < ARRAY_LEN(names); i++)
 		if (strcmp(s, names[i]) == 0)
 			return 0;
-	return fail(e, "unknown worker '%.20s': can, influx, cloud or web", s ? s : "");
+	s = s ? s : "";
+	return fail(e, "unknown worker '%.*s': can, influx, cloud or web", wparam_clip(s, 20), s);
 }
 
 /* decode one urlencoded value of len bytes into out */

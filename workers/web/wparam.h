@@ -55,6 +55,10 @@ int wparam_worker(const char *s, struct wparam_err *e);
  * into out). 0 found, -1 absent or malformed or too long. */
 int wparam_form_value(const char *body, size_t len, const char *key, char *out, size_t cap);
 
+/* How many bytes of s to echo in a message, at most max, without cutting
+ * a UTF-8 character in half (for "%.*s"). */
+int wparam_clip(const char *s, int max);
+
 /* Days since 1970-01-01 for a proleptic Gregorian date (exposed for tests). */
 int64_t wparam_days_from_civil(int64_t y, unsigned m, unsigned d);
 

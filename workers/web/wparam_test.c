@@ -138,6 +138,25 @@ test_wparam_form_and_worker(void)
 	CHECK_INT(wparam_worker(NULL, &e), ==, -1);
 }
 
+/* echoed values are cut on character boundaries */
+static void
+test_wparam_clip_on_characters(void)
+{
+	struct wparam_err e;
+	CHECK_INT(wparam_clip("abc", 20), ==, 3);
+	CHECK_INT(wparam_clip("abcdef", 4), ==, 4);
+	CHECK_INT(wparam_clip("abc\xc3\xa9", 4), ==, 3); /* not half of the e-acute */
+	CHECK_INT(wparam_clip("abc\xc3\xa9", 5), ==, 5);
+	CHECK_INT(wparam_clip("\xf0\x9f\x9a\x97\xf0\x9f\x9a\x97", 6), ==, 4);
+	CHECK_INT(wparam_clip("\xff\xff\xff", 2), ==, 2); /* not UTF-8: bytes (escaped later) */
+	char step[64];
+	snprintf(step, sizeof(step), "%s", "1234567890123456789\xc3\xa9");
+	CHECK_INT(wparam_range(NULL, NULL, step, NULL, 1700000000000LL, 5000, &(struct wrange){0},
+			       &e),
+		  ==, -1);
+	CHECK(strstr(e.msg, "'1234567890123456789'") != NULL);
+}
+
 T_MAIN(T(test_wparam_time_unix_and_rfc3339), T(test_wparam_time_rejects),
        T(test_wparam_signals_lists), T(test_wparam_range_defaults_and_limits),
-       T(test_wparam_form_and_worker))
+       T(test_wparam_form_and_worker), T(test_wparam_clip_on_characters))
