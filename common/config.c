@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <ini.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +23,12 @@
 #define LEAFMON_DEFAULT_WORKER_DIR "/usr/local/libexec/leafmon"
 #endif
 
-enum ktype { K_STR, K_INT, K_I64, K_BOOL, K_LEVEL, K_API, K_PREC, K_GEN, K_URL, K_PATH, K_SOURCE };
+enum ktype {
+	K_STR, K_INT, K_I64, K_BOOL, K_LEVEL, K_API, K_PREC, K_GEN, K_URL, K_PATH, K_SOURCE,
+	K_DBL,	 /* a number in [dmin, dmax] */
+	K_PRICE, /* empty (NAN: not set) or a number >= 0 */
+	K_TOU,	 /* the tariff's time-of-use windows (tariff.h) */
+};
 
 struct key {
 	int sec;
@@ -32,6 +38,7 @@ struct key {
 	size_t size;
 	int64_t min, max;
 	const char *def;
+	double dmin, dmax; /* K_DBL */
 };
 
 #define F(field) offsetof(struct config, field), sizeof(((struct config *)0)->field)
@@ -100,12 +107,25 @@ static const struct key keys[] = {
     {SEC_WEB, "max_clients", K_INT, F(web.max_clients), 1, 10000, "256"},
     {SEC_WEB, "max_per_ip", K_INT, F(web.max_per_ip), 1, 10000, "32"},
     {SEC_WEB, "session_days", K_INT, F(web.session_days), 1, 3650, "30"},
+
+    {SEC_LEDGER, "enabled", K_BOOL, F(ledger.enabled), 0, 0, "true"},
+    {SEC_LEDGER, "trip_end_s", K_INT, F(ledger.trip_end_s), 10, 86400, "300"},
+    {SEC_LEDGER, "min_trip_km", K_DBL, F(ledger.min_trip_km), 0, 0, "0.1", 0, 100},
+    {SEC_LEDGER, "ac_efficiency", K_DBL, F(ledger.ac_efficiency), 0, 0, "0.88", 0.5, 1},
+    {SEC_LEDGER, "soh_disagree_pct", K_DBL, F(ledger.soh_disagree_pct), 0, 0, "5", 0.1, 100},
+
+    {SEC_TARIFF, "currency", K_STR, F(tariff.currency), 0, 0, ""},
+    {SEC_TARIFF, "price_kwh", K_PRICE, F(tariff.price_kwh), 0, 0, ""},
+    {SEC_TARIFF, "tou", K_TOU, F(tou), 0, 0, ""},
+    {SEC_TARIFF, "qc_price_kwh", K_PRICE, F(tariff.qc_price_kwh), 0, 0, ""},
+    {SEC_TARIFF, "qc_price_min", K_PRICE, F(tariff.qc_price_min), 0, 0, ""},
+    {SEC_TARIFF, "qc_session_fee", K_PRICE, F(tariff.qc_session_fee), 0, 0, ""},
 };
 
 #define NKEYS ARRAY_LEN(keys)
 
-static const char *const section_names[SEC_COUNT] = {"supervisor", "can", "influx", "cloud",
-						     "web"};
+static const char *const section_names[SEC_COUNT] = {"supervisor", "can",    "influx", "cloud",
+						     "web",	   "ledger", "tariff"};
 
 /* The original Python system's environment variables. */
 static const struct {
@@ -154,6 +174,50 @@ pick(const char *v, const char *const *names, int n)
 		if (strcmp(v, names[i]) == 0)
 			return i;
 	return -1;
+}
+
+/* K_DBL: a number in range; K_PRICE: empty (not set) or a number >= 0. */
+static int
+set_double(const struct key *k, char *field, const char *v, char *err, size_t errlen)
+{
+	double d;
+
+	if (k->type == K_PRICE && v[0] == '\0') {
+		*(double *)field = NAN;
+		return 0;
+	}
+	if (k->type == K_PRICE && (parse_double(v, &d) < 0 || !isfinite(d) || d < 0 || d > 1e6)) {
+		snprintf(err, errlen, "%s: '%s' is not a price (empty, or a number from 0)", k->name, v);
+		return -1;
+	}
+	if (k->type == K_DBL &&
+	    (parse_double(v, &d) < 0 || !isfinite(d) || d < k->dmin || d > k->dmax)) {
+		snprintf(err, errlen, "%s: '%s' is not a number from %g to %g", k->name, v, k->dmin,
+			 k->dmax);
+		return -1;
+	}
+	*(double *)field = d;
+	return 0;
+}
+
+/* The windows are parsed here for the check, and again into cfg->tariff
+ * once the whole file is read (cross_checks). */
+static int
+set_tou(const struct key *k, char *field, const char *v, char *err, size_t errlen)
+{
+	struct tariff t;
+	char why[300];
+
+	if (strlen(v) >= k->size) {
+		snprintf(err, errlen, "%s: value longer than %zu characters", k->name, k->size - 1);
+		return -1;
+	}
+	if (tariff_parse_tou(&t, v, why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "%s: %s", k->name, why);
+		return -1;
+	}
+	strcpy(field, v);
+	return 0;
 }
 
 static int
@@ -244,6 +308,11 @@ set_value(struct config *cfg, const struct key *k, const char *v, char *err, siz
 		}
 		*(int *)field = idx;
 		return 0;
+	case K_DBL:
+	case K_PRICE:
+		return set_double(k, field, v, err, errlen);
+	case K_TOU:
+		return set_tou(k, field, v, err, errlen);
 	case K_GEN:
 		idx = strcmp(v, "auto") == 0 ? CFG_GEN_AUTO : pick(v, gen_names, 3);
 		if (idx < CFG_GEN_AUTO || (idx == -1 && strcmp(v, "auto") != 0)) {
@@ -537,6 +606,10 @@ cross_checks(struct loader *ld)
 	}
 	if (load_password(ld) < 0)
 		return -1;
+	if (tariff_parse_tou(&cfg->tariff, cfg->tou, why, sizeof(why)) < 0) {
+		loader_error(ld, key_line(ld, SEC_TARIFF, "tou"), "tou: %s", why);
+		return -1;
+	}
 	return 0;
 }
 
@@ -640,6 +713,16 @@ dump_value(struct buf *b, const struct config *cfg, const struct key *k)
 	case K_PREC:
 		buf_puts(b, prec_names[*(const int *)field]);
 		break;
+	case K_DBL:
+		buf_printf(b, "%g", *(const double *)field);
+		break;
+	case K_PRICE:
+		if (isfinite(*(const double *)field))
+			buf_printf(b, "%g", *(const double *)field);
+		break;
+	case K_TOU:
+		buf_puts(b, field);
+		break;
 	case K_GEN: {
 		int g = *(const int *)field;
 		buf_puts(b, g == CFG_GEN_AUTO ? "auto" : gen_names[g]);
@@ -689,7 +772,7 @@ config_diff(const struct config *a, const struct config *b)
 		const char *fa = (const char *)a + keys[i].off;
 		const char *fb = (const char *)b + keys[i].off;
 		bool str = keys[i].type == K_STR || keys[i].type == K_PATH ||
-			   keys[i].type == K_URL || keys[i].type == K_SOURCE;
+			   keys[i].type == K_URL || keys[i].type == K_SOURCE || keys[i].type == K_TOU;
 		if (str ? strcmp(fa, fb) != 0 : memcmp(fa, fb, keys[i].size) != 0)
 			mask |= 1u << keys[i].sec;
 	}
