@@ -1,8 +1,11 @@
 /*
- * leafmon decode [--format F] [--json] [--summary] [--start T] [--bus B]
- *                [--generation G] [--interval MS] FILE|-
+ * leafmon decode [--format F] [--json] [--summary] [--sessions] [--start T]
+ *                [--bus B] [--generation G] [--interval MS] FILE|-
  * Decodes a log offline, no daemon needed: one JSON line per sample, cut on
- * frame time exactly as the live worker cuts them, or a summary.
+ * frame time exactly as the live worker cuts them, the sessions the log
+ * holds (trips, charges, parked periods, battery_daily; the session module
+ * of the live worker, with the config's [ledger] and [tariff]), or a
+ * summary.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -19,8 +22,9 @@ static void
 decode_usage(void)
 {
 	fprintf(stderr,
-		"usage: leafmon decode [--format F] [--json] [--summary] [--start T] [--bus ev|car|qc]\n"
-		"                      [--generation ZE0|AZE0|ZE1] [--interval MS] FILE|-\n"
+		"usage: leafmon decode [--format F] [--json] [--summary] [--sessions] [--start T]\n"
+		"                      [--bus ev|car|qc] [--generation ZE0|AZE0|ZE1] [--interval MS]\n"
+		"                      FILE|-\n"
 		"  formats: auto candump text gvret crtd tabexp spaceexp tsv\n");
 }
 
@@ -50,7 +54,7 @@ parse_opts(struct cli *c, int argc, char **argv, struct decode_opts *o)
 	    {"summary", no_argument, NULL, 's'},      {"start", required_argument, NULL, 't'},
 	    {"bus", required_argument, NULL, 'b'},    {"generation", required_argument, NULL, 'g'},
 	    {"interval", required_argument, NULL, 'i'}, {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0}};
+	    {"sessions", no_argument, NULL, 'S'},	{NULL, 0, NULL, 0}};
 	double start;
 	int64_t iv;
 	int ch;
@@ -59,8 +63,13 @@ parse_opts(struct cli *c, int argc, char **argv, struct decode_opts *o)
 	o->gen = c->cfg.can.generation;
 	o->interval_ms = c->cfg.can.publish_interval_ms > 0 ? c->cfg.can.publish_interval_ms : 100;
 	o->json = c->json;
+	o->scfg.trip_end_ns = (int64_t)c->cfg.ledger.trip_end_s * NSEC_PER_SEC;
+	o->scfg.asleep_ns = (int64_t)c->cfg.can.asleep_after_s * NSEC_PER_SEC;
+	o->scfg.min_trip_km = c->cfg.ledger.min_trip_km;
+	o->scfg.ac_efficiency = c->cfg.ledger.ac_efficiency;
+	o->scfg.tariff = &c->cfg.tariff;
 	optind = 0; /* glibc: re-initialise (leafmon.c parsed with "+") */
-	while ((ch = getopt_long(argc, argv, "f:jst:b:g:i:h", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "f:jst:b:g:i:hS", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'f':
 			if ((o->fmt = logfmt_by_name(optarg)) < 0)
@@ -68,6 +77,7 @@ parse_opts(struct cli *c, int argc, char **argv, struct decode_opts *o)
 			break;
 		case 'j': o->json = true; break;
 		case 's': o->summary = true; break;
+		case 'S': o->sessions = true; break;
 		case 't':
 			if (parse_double(optarg, &start) < 0 || start < 0 || start > 1e10)
 				return fprintf(stderr, "leafmon decode: bad --start '%s' (seconds)\n", optarg), -1;
@@ -91,7 +101,7 @@ parse_opts(struct cli *c, int argc, char **argv, struct decode_opts *o)
 	}
 	if (optind != argc - 1)
 		return -1;
-	o->samples = !o->summary;
+	o->samples = !o->summary && !o->sessions;
 	return 0;
 }
 

@@ -59,8 +59,9 @@ parse_days(const char *s, uint8_t *mask, char *err, size_t errlen)
 		int a = day_index(p, dash ? (size_t)(dash - p) : n);
 		int b = dash ? day_index(dash + 1, n - (size_t)(dash - p) - 1) : a;
 		if (a < 0 || b < 0) {
-			snprintf(err, errlen, "'%.*s' is not a day (mon..sun), a range (mon-fri) or *",
-				 (int)n, p);
+			snprintf(err, errlen,
+				 "'%.*s' is not a day (mon..sun), a range (mon-fri) or *", (int)n,
+				 p);
 			return -1;
 		}
 		for (int d = a;; d = (d + 1) % 7) { /* fri-mon wraps over the weekend */
@@ -88,8 +89,9 @@ parse_hhmm(const char *s, size_t n, int *min)
 		return -1;
 	memcpy(tmp, s, 5);
 	tmp[5] = '\0';
-	if (sscanf(tmp, "%2u:%2u%n", &h, &m, &used) != 2 || used != 5 || !isdigit((unsigned char)s[0]) ||
-	    !isdigit((unsigned char)s[3]) || m > 59 || h > 24 || (h == 24 && m != 0))
+	if (sscanf(tmp, "%2u:%2u%n", &h, &m, &used) != 2 || used != 5 ||
+	    !isdigit((unsigned char)s[0]) || !isdigit((unsigned char)s[3]) || m > 59 || h > 24 ||
+	    (h == 24 && m != 0))
 		return -1;
 	*min = (int)(h * 60 + m);
 	return 0;
@@ -124,13 +126,15 @@ parse_window(char *item, struct tariff_win *w, char *err, size_t errlen)
 
 	for (char *p = strtok_r(item, " \t", &save); p != NULL; p = strtok_r(NULL, " \t", &save)) {
 		if (n == 3) {
-			snprintf(err, errlen, "'%s ...': a window is DAYS [HH:MM-HH:MM] PRICE", tok[0]);
+			snprintf(err, errlen, "'%s ...': a window is DAYS [HH:MM-HH:MM] PRICE",
+				 tok[0]);
 			return -1;
 		}
 		tok[n++] = p;
 	}
 	if (n < 2) {
-		snprintf(err, errlen, "'%s': a window is DAYS [HH:MM-HH:MM] PRICE", n ? tok[0] : "");
+		snprintf(err, errlen, "'%s': a window is DAYS [HH:MM-HH:MM] PRICE",
+			 n ? tok[0] : "");
 		return -1;
 	}
 	if (parse_days(tok[0], &w->days, err, errlen) < 0)
@@ -157,7 +161,8 @@ tariff_parse_tou(struct tariff *t, const char *s, char *err, size_t errlen)
 		snprintf(err, errlen, "tou is longer than %zu characters", sizeof(tmp) - 1);
 		return -1;
 	}
-	for (char *item = strtok_r(tmp, "|", &save); item != NULL; item = strtok_r(NULL, "|", &save)) {
+	for (char *item = strtok_r(tmp, "|", &save); item != NULL;
+	     item = strtok_r(NULL, "|", &save)) {
 		if (strspn(item, " \t") == strlen(item))
 			continue; /* "a | | b" and a trailing '|' */
 		if (t->nwin == TARIFF_WIN_MAX) {

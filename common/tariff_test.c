@@ -14,8 +14,12 @@
 static int64_t
 local_ns(int y, int mo, int d, int h, int mi)
 {
-	struct tm tm = {.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d, .tm_hour = h,
-			.tm_min = mi, .tm_isdst = -1};
+	struct tm tm = {.tm_year = y - 1900,
+			.tm_mon = mo - 1,
+			.tm_mday = d,
+			.tm_hour = h,
+			.tm_min = mi,
+			.tm_isdst = -1};
 	return (int64_t)mktime(&tm) * 1000000000LL;
 }
 
@@ -32,10 +36,12 @@ static void
 test_tariff_syntax_errors(void)
 {
 	static const char *const bad[] = {
-	    "mon-fri 23:00-07:00",  "moon 0.1",		   "mon-fri 7:00-9:00 0.1",
-	    "mon 25:00-26:00 0.1",  "mon 10:00-10:00 0.1", "mon 10:00-11:00 -1",
-	    "mon 10:00-11:00 abc",  "mon, 0.1",		   "mon 10:00-11:00 0.1 x",  "mon 0.1; sun 0.2",
-	    "mon 24:00-01:00 0.1",  "mon 10:60-11:00 0.1",
+	    "mon-fri 23:00-07:00",   "moon 0.1",
+	    "mon-fri 7:00-9:00 0.1", "mon 25:00-26:00 0.1",
+	    "mon 10:00-10:00 0.1",   "mon 10:00-11:00 -1",
+	    "mon 10:00-11:00 abc",   "mon, 0.1",
+	    "mon 10:00-11:00 0.1 x", "mon 0.1; sun 0.2",
+	    "mon 24:00-01:00 0.1",   "mon 10:60-11:00 0.1",
 	};
 	struct tariff t;
 	char err[200];
@@ -49,8 +55,9 @@ test_tariff_syntax_errors(void)
 	}
 	CHECK_INT(tariff_parse_tou(&t, "", err, sizeof(err)), ==, 0);
 	CHECK_INT(t.nwin, ==, 0);
-	CHECK_INT(tariff_parse_tou(&t, " mon-fri 23:00-07:00 0.12 | sat,sun 0.15 |", err, sizeof(err)),
-		  ==, 0);
+	CHECK_INT(
+	    tariff_parse_tou(&t, " mon-fri 23:00-07:00 0.12 | sat,sun 0.15 |", err, sizeof(err)),
+	    ==, 0);
 	CHECK_INT(t.nwin, ==, 2);
 	CHECK_INT(t.win[0].days, ==, 0x3E);
 	CHECK_INT(t.win[0].start_min, ==, 23 * 60);
@@ -75,15 +82,18 @@ test_tariff_window_crosses_midnight(void)
 	CHECK_INT(tariff_parse_tou(&t, "mon-fri 23:00-07:00 0.10 | sat,sun 0.20", err, sizeof(err)),
 		  ==, 0);
 	/* 2024-03-04 is a Monday */
-	CHECK_DBL(price(&t, local_ns(2024, 3, 4, 6, 59)), 0.30, 1e-12); /* Sunday's night is not in it */
+	CHECK_DBL(price(&t, local_ns(2024, 3, 4, 6, 59)), 0.30,
+		  1e-12); /* Sunday's night is not in it */
 	CHECK_DBL(price(&t, local_ns(2024, 3, 4, 22, 59)), 0.30, 1e-12);
 	CHECK_DBL(price(&t, local_ns(2024, 3, 4, 23, 0)), 0.10, 1e-12);
-	CHECK_DBL(price(&t, local_ns(2024, 3, 5, 6, 59)), 0.10, 1e-12); /* Monday night, Tuesday morning */
+	CHECK_DBL(price(&t, local_ns(2024, 3, 5, 6, 59)), 0.10,
+		  1e-12); /* Monday night, Tuesday morning */
 	CHECK_DBL(price(&t, local_ns(2024, 3, 5, 7, 0)), 0.30, 1e-12);
 	/* Friday night runs into Saturday morning: the first window wins there */
 	CHECK_DBL(price(&t, local_ns(2024, 3, 9, 6, 0)), 0.10, 1e-12);
 	CHECK_DBL(price(&t, local_ns(2024, 3, 9, 7, 0)), 0.20, 1e-12);
-	CHECK_DBL(price(&t, local_ns(2024, 3, 10, 23, 30)), 0.20, 1e-12); /* Sunday: no night window */
+	CHECK_DBL(price(&t, local_ns(2024, 3, 10, 23, 30)), 0.20,
+		  1e-12); /* Sunday: no night window */
 	/* without price_kwh, hours outside the windows have no price */
 	t.price_kwh = NAN;
 	CHECK_DBL(price(&t, local_ns(2024, 3, 4, 12, 0)), -1, 0);
