@@ -2,7 +2,10 @@
  * The CAN worker (see can_worker.h). Single-threaded in the worker's loop;
  * the only other thread touching us is nng's pipe notifier, which updates
  * one atomic. Nothing here blocks on a subscriber (PUB drops), the disk
- * (buffered recorder, atomic small energy file) or the network.
+ * (buffered recorder, atomic small energy and session checkpoint files,
+ * written from the 1 s tick) or the network. Session events ride in the
+ * next sample cut (an empty one is forced when a tick closes without
+ * values) and go alone on topic 'e'.
  */
 #include "can_worker.h"
 
@@ -68,12 +71,41 @@ energy_save(struct can_worker *cw)
 
 /* ---- samples ---- */
 
-static void
-publish_sample(struct can_worker *cw)
+/* The queued session events that fit beside the sample's values. */
+static size_t
+attach_events(struct can_worker *cw, Sample *m, Event *ev, Event **evp)
+{
+	struct can_sessions *cs = cw->sess;
+
+	m->events = evp;
+	m->n_events = 0;
+	for (size_t i = 0; i < cs->nq; i++) {
+		Event e = LEAFMON__V1__EVENT__INIT;
+		e.t_ns = cs->q[i].t_ns;
+		e.kind = (char *)session_kind_name(cs->q[i].kind);
+		e.detail = cs->q[i].json;
+		e.phase = (char *)session_phase_name(cs->q[i].phase);
+		e.has_start_ns = true;
+		e.start_ns = cs->q[i].start_ns;
+		ev[i] = e;
+		evp[i] = &ev[i];
+		m->n_events = i + 1;
+		if (leafmon__v1__sample__get_packed_size(m) > MSG_SAMPLE_MAX) {
+			m->n_events = i; /* the rest go in the next one */
+			break;
+		}
+	}
+	return m->n_events;
+}
+
+/* One sample: the values of the tick and the events queued; 0, or -1. */
+static int
+publish_one(struct can_worker *cw)
 {
 	Sample m = LEAFMON__V1__SAMPLE__INIT;
 	uint32_t ids[SIG_ID_MAX];
-	size_t len;
+	Event ev[CAN_EVQ_MAX], *evp[CAN_EVQ_MAX];
+	size_t len, nev;
 	int rc;
 
 	for (size_t i = 0; i < cw->so.n; i++)
@@ -90,20 +122,46 @@ publish_sample(struct can_worker *cw)
 		m.has_unsynced = true;
 		m.unsynced = !cw->clock.synced;
 	}
+	nev = attach_events(cw, &m, ev, evp);
 	len = leafmon__v1__sample__get_packed_size(&m);
 	if (len > MSG_SAMPLE_MAX) {
 		cw->sample_errors++;
-		return;
+		return -1;
 	}
 	cw->pack[0] = TOPIC_SAMPLE;
 	leafmon__v1__sample__pack(&m, cw->pack + 1);
 	if ((rc = journal_append(cw->journal, m.seq, cw->pack + 1, len)) < 0) {
 		cw->sample_errors++;
 		log_warnx("journal append seq %llu: %s", (unsigned long long)m.seq, strerror(-rc));
-		return;
+		return -1; /* the events wait for the next sample */
 	}
 	bus_publish_raw(cw->pub_samples, cw->pack, len + 1);
 	cw->samples++;
+	for (size_t i = 0; i < nev; i++) /* and alone, for live listeners */
+		bus_publish(cw->pub_samples, TOPIC_EVENT, &ev[i].base);
+	can_sessions_drop(cw->sess, nev);
+	return nev > 0 || m.n_ids > 0 ? 0 : -1;
+}
+
+/* The sample in cw->so, then samples of events alone while some wait. */
+static void
+publish_sample(struct can_worker *cw)
+{
+	while (publish_one(cw) == 0 && cw->sess->nq > 0)
+		cw->so.n = 0;
+}
+
+/* Events that wait while no tick closes (a quiet bus): a sample now. */
+static void
+publish_events(struct can_worker *cw, int64_t t)
+{
+	if (cw->sess->nq == 0)
+		return;
+	if (!cutter_flush(&cw->cut, &cw->so)) {
+		cw->so.n = 0;
+		cw->so.t_ns = t;
+	}
+	publish_sample(cw);
 }
 
 static void
@@ -157,12 +215,16 @@ can_worker_frames(struct can_worker *cw, const struct can_rec *f, size_t n)
 
 	cw->last_frame_mono = now_mono_ns();
 	for (size_t i = 0; i < n; i++) {
-		if (cutter_frame(&cw->cut, f[i].t_ns, &cw->so))
+		/* a tick that closes carries the events queued in it, values or not */
+		bool closes = cw->cut.open && f[i].t_ns >= cw->cut.tick_end;
+		if (cutter_frame(&cw->cut, f[i].t_ns, &cw->so) || (closes && cw->sess->nq > 0))
 			publish_sample(cw);
 		if (cw->asleep)
 			wake(cw, &f[i]);
 		size_t k = decoder_frame(&cw->dec, &f[i], u, DEC_MAX_UPDATES);
 		take(cw, u, k, f[i].t_ns, f[i].bus);
+		can_sessions_frame(cw->sess, f[i].t_ns, u, k);
+		cw->last_frame_t = f[i].t_ns;
 		if (listeners)
 			publish_frame(cw, &f[i]);
 		if (cw->recording)
@@ -199,14 +261,15 @@ src_try(struct can_worker *cw, int i)
 		if (cw->src_down_since[i] != 0) {
 			int64_t gap = now_real_ns() - cw->src_down_since[i];
 			cw->src_down_ns[i] += gap;
-			log_info("source %s is back after %.1f s", s->spec.path[0] ? s->spec.path : "sim",
-				 (double)gap / 1e9);
+			log_info("source %s is back after %.1f s",
+				 s->spec.path[0] ? s->spec.path : "sim", (double)gap / 1e9);
 		}
 		cw->src_down_since[i] = 0;
 		return 0;
 	}
 	if (cw->src_down_since[i] == 0) {
-		log_warnx("source %s: %s (retrying every 2 s)", srcspec_kind_name(s->spec.kind), s->err);
+		log_warnx("source %s: %s (retrying every 2 s)", srcspec_kind_name(s->spec.kind),
+			  s->err);
 		cw->src_down_since[i] = now_real_ns();
 	}
 	return -1;
@@ -224,8 +287,10 @@ fall_asleep(struct can_worker *cw)
 	if (cutter_frame(&cw->cut, t, &cw->so))
 		publish_sample(cw);
 	take(cw, &u, 1, t, BUS_EV);
+	can_sessions_idle(cw->sess, cw->last_frame_t); /* a trip ends: its events ride along */
 	if (cutter_flush(&cw->cut, &cw->so))
 		publish_sample(cw);
+	publish_events(cw, t);
 	snap_mark_all(cw->snap, SNAP_STALE, 0);
 	energy_save(cw);
 	log_info("bus asleep (silent for %d s)", cw->w->cfg.can.asleep_after_s);
@@ -240,8 +305,8 @@ health(struct can_worker *cw)
 
 	for (int i = 0; i < cw->nsrc; i++) {
 		ovfl += cw->src[i].rx_overflows;
-		off |= cw->src[i].bus_off || (cw->src[i].spec.kind == SRC_SOCKETCAN &&
-					      cw->src[i].state != SRC_UP);
+		off |= cw->src[i].bus_off ||
+		       (cw->src[i].spec.kind == SRC_SOCKETCAN && cw->src[i].state != SRC_UP);
 	}
 	if (ovfl != cw->rx_overflows) {
 		cw->rx_overflows = ovfl;
@@ -271,6 +336,9 @@ on_tick(struct loop *l, struct loop_timer *t, void *arg)
 		recorder_flush(&cw->rec);
 	if (now - cw->energy_saved_mono >= ENERGY_SAVE_NS && !cw->asleep)
 		energy_save(cw);
+	if (quiet >= NSEC_PER_SEC) /* no frame closes the tick: the events go now */
+		publish_events(cw, cw->last_frame_t);
+	can_sessions_tick(cw->sess);
 	loop_timer_after(t, NSEC_PER_SEC);
 }
 
@@ -330,6 +398,9 @@ can_worker_start(struct can_worker *cw, struct worker *w)
 		return -1;
 	decoder_init(&cw->dec, cfg->can.generation);
 	energy_restore(cw);
+	if ((cw->sess = malloc(sizeof(*cw->sess))) == NULL)
+		return -1;
+	can_sessions_start(cw->sess, w);
 	cutter_init(&cw->cut, cfg->can.publish_interval_ms);
 	if (cfg->can.record) {
 		if (recorder_open(&cw->rec, w->statedir, cfg->can.record_max_mb) == 0)
@@ -356,6 +427,12 @@ can_worker_stop(struct can_worker *cw)
 {
 	if (cutter_flush(&cw->cut, &cw->so))
 		publish_sample(cw);
+	if (cw->sess != NULL) {
+		publish_events(cw, cw->last_frame_t);
+		can_sessions_stop(cw->sess); /* open sessions go on after a restart */
+		free(cw->sess);
+		cw->sess = NULL;
+	}
 	energy_save(cw);
 	for (int i = 0; i < cw->nsrc; i++)
 		src_close(&cw->src[i]);
@@ -391,6 +468,7 @@ can_worker_heartbeat(struct can_worker *cw, struct heartbeat *hb)
 	hb_counter(hb, "frame_subscribers", atomic_load(&cw->frame_pipes));
 	if (cw->recording)
 		hb_counter(hb, "recorded_frames", (double)cw->rec.frames);
+	can_sessions_heartbeat(cw->sess, hb);
 	for (int i = 0; i < cw->nsrc; i++) {
 		struct can_src *s = &cw->src[i];
 		snprintf(name, sizeof(name), "src%d_%s_%s_up", i, srcspec_kind_name(s->spec.kind),

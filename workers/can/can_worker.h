@@ -1,6 +1,7 @@
 /*
  * The CAN worker's state and its frame path: sources -> decoder ->
  * snapshot (every value, every frame) -> cutter -> journal + samples.ipc;
+ * the session module (can_sessions.c), whose events ride in the samples;
  * raw frames to frames.ipc while someone listens and to the recorder.
  * can_main.c wires it to the worker runtime.
  */
@@ -13,6 +14,7 @@
 
 #include <nng/nng.h>
 
+#include "can_sessions.h"
 #include "clock.h"
 #include "cutter.h"
 #include "decode.h"
@@ -49,9 +51,11 @@ struct can_worker {
 	uint64_t samples, sample_errors, frames_published;
 	int64_t energy_saved_mono;
 	char energy_path[320];
-	uint8_t *pack; /* 1 + MSG_SAMPLE_MAX */
-	struct clock_state clock; /* refreshed every second */
-	bool live_times;	  /* frame times are now-based: boot_ns means something */
+	uint8_t *pack;		   /* 1 + MSG_SAMPLE_MAX */
+	struct clock_state clock;  /* refreshed every second */
+	struct can_sessions *sess; /* trips, charges, parks, battery_daily */
+	int64_t last_frame_t;	   /* the last frame's time */
+	bool live_times;	   /* frame times are now-based: boot_ns means something */
 };
 
 int can_worker_start(struct can_worker *cw, struct worker *w);
