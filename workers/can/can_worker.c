@@ -136,7 +136,10 @@ publish_one(struct can_worker *cw)
 		return -1; /* the events wait for the next sample */
 	}
 	bus_publish_raw(cw->pub_samples, cw->pack, len + 1);
-	cw->samples++;
+	if (m.n_ids > 0)
+		cw->samples++; /* as many as `leafmon decode` cuts */
+	else
+		cw->event_samples++;
 	for (size_t i = 0; i < nev; i++) /* and alone, for live listeners */
 		bus_publish(cw->pub_samples, TOPIC_EVENT, &ev[i].base);
 	can_sessions_drop(cw->sess, nev);
@@ -461,6 +464,7 @@ can_worker_heartbeat(struct can_worker *cw, struct heartbeat *hb)
 	hb_counter(hb, "implausible", (double)st->implausible);
 	hb_counter(hb, "generation", cw->dec.gen);
 	hb_counter(hb, "samples", (double)cw->samples);
+	hb_counter(hb, "event_samples", (double)cw->event_samples);
 	hb_counter(hb, "sample_errors", (double)cw->sample_errors);
 	hb_counter(hb, "rx_overflows", (double)cw->rx_overflows);
 	hb_counter(hb, "bus_asleep", cw->asleep);

@@ -49,6 +49,7 @@ struct can_worker {
 	bool bus_off;
 	uint64_t rx_overflows;
 	uint64_t samples, sample_errors, frames_published;
+	uint64_t event_samples; /* samples of session events only (no values) */
 	int64_t energy_saved_mono;
 	char energy_path[320];
 	uint8_t *pack;		   /* 1 + MSG_SAMPLE_MAX */

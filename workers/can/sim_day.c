@@ -198,10 +198,11 @@ static void
 truth_close(struct sim *m, int64_t t)
 {
 	struct sim_day *d = m->day;
-	struct truth *x = &d->t[d->nt - 1];
+	struct truth *x;
 
 	if (!d->open)
 		return;
+	x = &d->t[d->nt - 1];
 	x->end_ns = t;
 	x->soc1 = m->s.soc;
 	x->odo1 = m->s.odo_km;
@@ -233,11 +234,12 @@ void
 sim_day_truth_tick(struct sim *m, int64_t t, double dt, double pack_kw)
 {
 	struct sim_day *d = m->day;
-	struct truth *x = &d->t[d->nt - 1];
 	const struct sim_state *s = &m->s;
+	struct truth *x;
 
 	if (!d->open)
 		return;
+	x = &d->t[d->nt - 1];
 	x->dist_km += fabs(s->speed_kmh) * dt / 3600;
 	if (pack_kw > 0)
 		x->e_out += pack_kw * dt / 3600;
