@@ -105,7 +105,12 @@ check_dir(struct doctor *d, const char *name, const char *path, bool need_space)
 			      "%s does not exist", path);
 		return;
 	}
-	if (access(path, W_OK) != 0)
+	struct stat st;
+	if (stat(path, &st) == 0 && (st.st_mode & (S_IWGRP | S_IWOTH)))
+		doctor_report(d, DOC_FAIL, name, "chmod go-w it (or let leafmond make its own)",
+			      "%s is writable by group or others (mode %04o): leafmond refuses it",
+			      path, (unsigned)(st.st_mode & 07777));
+	else if (access(path, W_OK) != 0)
 		doctor_report(d, geteuid() == 0 ? DOC_FAIL : DOC_WARN, name,
 			      "chown it to the user leafmond runs as", "%s is not writable by uid %u",
 			      path, (unsigned)geteuid());

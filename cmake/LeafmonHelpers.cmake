@@ -47,9 +47,10 @@ function(leafmon_add_test name)
   endif()
 endfunction()
 
-# leafmon_worker(TARGET): a worker executable. Built into build/libexec (so a
-# build tree runs with worker_dir = build/libexec) and installed into
-# ${LEAFMON_LIBEXECDIR}, where leafmond looks by default.
+# leafmon_worker(TARGET): a worker executable. Built into build/libexec, where
+# build/supervisor/leafmond finds it (../libexec beside itself, see
+# supervisor/workerdir.h), and installed into ${LEAFMON_LIBEXECDIR}, where an
+# installed leafmond looks.
 function(leafmon_worker target)
   set_target_properties(${target} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR}/libexec)
   install(TARGETS ${target} RUNTIME DESTINATION ${CMAKE_INSTALL_LIBEXECDIR}/leafmon)

@@ -4,11 +4,11 @@
  * come from a counting reader around libinih, so checks that span keys can
  * still point at the line of the key at fault.
  */
-#include "config.h"
+#include "config_int.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <ini.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,24 +22,6 @@
 #ifndef LEAFMON_DEFAULT_WORKER_DIR
 #define LEAFMON_DEFAULT_WORKER_DIR "/usr/local/libexec/leafmon"
 #endif
-
-enum ktype {
-	K_STR, K_INT, K_I64, K_BOOL, K_LEVEL, K_API, K_PREC, K_GEN, K_URL, K_PATH, K_SOURCE,
-	K_DBL,	 /* a number in [dmin, dmax] */
-	K_PRICE, /* empty (NAN: not set) or a number >= 0 */
-	K_TOU,	 /* the tariff's time-of-use windows (tariff.h) */
-};
-
-struct key {
-	int sec;
-	const char *name;
-	enum ktype type;
-	size_t off;
-	size_t size;
-	int64_t min, max;
-	const char *def;
-	double dmin, dmax; /* K_DBL */
-};
 
 #define F(field) offsetof(struct config, field), sizeof(((struct config *)0)->field)
 #define W(sec, field) offsetof(struct config, sec.field), sizeof(((struct config *)0)->sec.field)
@@ -61,6 +43,7 @@ static const struct key keys[] = {
 
     {SEC_CAN, "source", K_SOURCE, F(can.source), 0, 0, "socketcan:can0@ev"},
     {SEC_CAN, "publish_interval_ms", K_INT, F(can.publish_interval_ms), 10, 60000, "100"},
+    {SEC_CAN, "keyframe_s", K_INT, F(can.keyframe_s), 0, 86400, "60"},
     {SEC_CAN, "generation", K_GEN, F(can.generation), 0, 0, "auto"},
     {SEC_CAN, "asleep_after_s", K_INT, F(can.asleep_after_s), 1, 86400, "30"},
     {SEC_CAN, "record", K_BOOL, F(can.record), 0, 0, "false"},
@@ -97,7 +80,7 @@ static const struct key keys[] = {
     {SEC_CLOUD, "pacing_window_s", K_INT, W(cloud, pacing_window_s), 1, 86400, "300"},
 
     {SEC_WEB, "enabled", K_BOOL, F(web.enabled), 0, 0, "true"},
-    {SEC_WEB, "bind", K_STR, F(web.bind), 0, 0, "0.0.0.0"},
+    {SEC_WEB, "bind", K_ADDR, F(web.bind), 0, 0, "0.0.0.0"},
     {SEC_WEB, "port", K_INT, F(web.port), 0, 65535, "8080"},
     {SEC_WEB, "root", K_PATH, F(web.root), 0, 0, ""},
     {SEC_WEB, "password_file", K_PATH, F(web.password_file), 0, 0, ""},
@@ -155,176 +138,6 @@ config_section_name(int sec)
 	return (sec >= 0 && sec < SEC_COUNT) ? section_names[sec] : "?";
 }
 
-static const char *const api_names[] = {"auto", "v1", "v2"};
-static const char *const prec_names[] = {"ns", "us", "ms", "s"};
-static const char *const gen_names[] = {"ZE0", "AZE0", "ZE1"};
-
-const char *
-config_precision_name(int prec, int api)
-{
-	if (prec == PREC_US && api == API_V1)
-		return "u"; /* InfluxDB 1.x spells microseconds "u" */
-	return (prec >= 0 && prec < (int)ARRAY_LEN(prec_names)) ? prec_names[prec] : "ms";
-}
-
-static int
-pick(const char *v, const char *const *names, int n)
-{
-	for (int i = 0; i < n; i++)
-		if (strcmp(v, names[i]) == 0)
-			return i;
-	return -1;
-}
-
-/* K_DBL: a number in range; K_PRICE: empty (not set) or a number >= 0. */
-static int
-set_double(const struct key *k, char *field, const char *v, char *err, size_t errlen)
-{
-	double d;
-
-	if (k->type == K_PRICE && v[0] == '\0') {
-		*(double *)field = NAN;
-		return 0;
-	}
-	if (k->type == K_PRICE && (parse_double(v, &d) < 0 || !isfinite(d) || d < 0 || d > 1e6)) {
-		snprintf(err, errlen, "%s: '%s' is not a price (empty, or a number from 0)", k->name, v);
-		return -1;
-	}
-	if (k->type == K_DBL &&
-	    (parse_double(v, &d) < 0 || !isfinite(d) || d < k->dmin || d > k->dmax)) {
-		snprintf(err, errlen, "%s: '%s' is not a number from %g to %g", k->name, v, k->dmin,
-			 k->dmax);
-		return -1;
-	}
-	*(double *)field = d;
-	return 0;
-}
-
-/* The windows are parsed here for the check, and again into cfg->tariff
- * once the whole file is read (cross_checks). */
-static int
-set_tou(const struct key *k, char *field, const char *v, char *err, size_t errlen)
-{
-	struct tariff t;
-	char why[300];
-
-	if (strlen(v) >= k->size) {
-		snprintf(err, errlen, "%s: value longer than %zu characters", k->name, k->size - 1);
-		return -1;
-	}
-	if (tariff_parse_tou(&t, v, why, sizeof(why)) < 0) {
-		snprintf(err, errlen, "%s: %s", k->name, why);
-		return -1;
-	}
-	strcpy(field, v);
-	return 0;
-}
-
-static int
-set_value(struct config *cfg, const struct key *k, const char *v, char *err, size_t errlen)
-{
-	char *field = (char *)cfg + k->off;
-	int64_t iv;
-	bool bv;
-	int idx;
-
-	switch (k->type) {
-	case K_STR:
-	case K_PATH:
-	case K_URL:
-	case K_SOURCE:
-		if (strlen(v) >= k->size) {
-			snprintf(err, errlen, "%s: value longer than %zu characters", k->name,
-				 k->size - 1);
-			return -1;
-		}
-		if (k->type == K_PATH && v[0] != '\0' && v[0] != '/') {
-			snprintf(err, errlen, "%s: '%s' is not an absolute path", k->name, v);
-			return -1;
-		}
-		if (k->type == K_URL && !str_starts(v, "http://") && !str_starts(v, "https://")) {
-			snprintf(err, errlen, "%s: '%s' is not an http:// or https:// URL", k->name, v);
-			return -1;
-		}
-		if (k->type == K_URL && strpbrk(v, " \t\"'<>") != NULL) {
-			snprintf(err, errlen, "%s: '%s' contains characters not allowed in a URL",
-				 k->name, v);
-			return -1;
-		}
-		if (k->type == K_SOURCE) {
-			struct src_spec tmp[SRC_MAX];
-			int n;
-			char why[300];
-			if (srcspec_parse_list(v, tmp, SRC_MAX, &n, why, sizeof(why)) < 0) {
-				snprintf(err, errlen, "%s: %s", k->name, why);
-				return -1;
-			}
-		}
-		strcpy(field, v);
-		return 0;
-	case K_INT:
-	case K_I64:
-		if (parse_i64(v, k->min, k->max, &iv) < 0) {
-			snprintf(err, errlen, "%s: '%s' is not an integer from %lld to %lld", k->name,
-				 v, (long long)k->min, (long long)k->max);
-			return -1;
-		}
-		if (k->type == K_INT)
-			*(int *)field = (int)iv;
-		else
-			*(int64_t *)field = iv;
-		return 0;
-	case K_BOOL:
-		if (parse_bool(v, &bv) < 0) {
-			snprintf(err, errlen, "%s: '%s' is not true or false", k->name, v);
-			return -1;
-		}
-		*(bool *)field = bv;
-		return 0;
-	case K_LEVEL:
-		idx = log_level_parse(v);
-		if (idx < 0) {
-			snprintf(err, errlen, "%s: '%s' is not debug, info, notice, warning or error",
-				 k->name, v);
-			return -1;
-		}
-		*(int *)field = idx;
-		return 0;
-	case K_API:
-		idx = pick(v, api_names, 3);
-		if (idx < 0) {
-			snprintf(err, errlen, "%s: '%s' is not auto, v1 or v2", k->name, v);
-			return -1;
-		}
-		*(int *)field = idx;
-		return 0;
-	case K_PREC:
-		idx = pick(v, prec_names, 4);
-		if (idx < 0 && strcmp(v, "u") == 0)
-			idx = PREC_US;
-		if (idx < 0) {
-			snprintf(err, errlen, "%s: '%s' is not ns, us, ms or s", k->name, v);
-			return -1;
-		}
-		*(int *)field = idx;
-		return 0;
-	case K_DBL:
-	case K_PRICE:
-		return set_double(k, field, v, err, errlen);
-	case K_TOU:
-		return set_tou(k, field, v, err, errlen);
-	case K_GEN:
-		idx = strcmp(v, "auto") == 0 ? CFG_GEN_AUTO : pick(v, gen_names, 3);
-		if (idx < CFG_GEN_AUTO || (idx == -1 && strcmp(v, "auto") != 0)) {
-			snprintf(err, errlen, "%s: '%s' is not auto, ZE0, AZE0 or ZE1", k->name, v);
-			return -1;
-		}
-		*(int *)field = idx;
-		return 0;
-	}
-	return -1;
-}
-
 static const struct key *
 find_key(int sec, const char *name, size_t *idx)
 {
@@ -351,7 +164,7 @@ config_defaults(struct config *cfg)
 	char err[256];
 	memset(cfg, 0, sizeof(*cfg));
 	for (size_t i = 0; i < NKEYS; i++)
-		if (set_value(cfg, &keys[i], keys[i].def, err, sizeof(err)) < 0)
+		if (config_value_set(cfg, &keys[i], keys[i].def, err, sizeof(err)) < 0)
 			fatalx("config default: %s", err); /* a bug in the table */
 }
 
@@ -375,7 +188,7 @@ static int
 ini_cb(void *user, const char *section, const char *name, const char *value)
 {
 	struct loader *ld = user;
-	int sec = pick(section, section_names, SEC_COUNT);
+	int sec = config_pick(section, section_names, SEC_COUNT);
 	char why[400];
 	size_t idx;
 
@@ -396,7 +209,7 @@ ini_cb(void *user, const char *section, const char *name, const char *value)
 		loader_error(ld, ld->lineno, "%s: already set on line %d", name, ld->line[idx]);
 		return 0;
 	}
-	if (set_value(ld->cfg, k, value, why, sizeof(why)) < 0) {
+	if (config_value_set(ld->cfg, k, value, why, sizeof(why)) < 0) {
 		loader_error(ld, ld->lineno, "%s", why);
 		return 0;
 	}
@@ -405,14 +218,14 @@ ini_cb(void *user, const char *section, const char *name, const char *value)
 }
 
 struct line_reader {
-	FILE *fp;
-	const char *text; /* or a string */
+	const char *text; /* the whole file, NUL-terminated, without NUL bytes */
 	struct loader *ld;
 	size_t cur_len;	  /* bytes of the current line read so far */
 	bool mid_line;	  /* the last chunk did not end the line */
 };
 
 #define INI_LINE_MAX 1100
+#define CONFIG_FILE_MAX (1 << 20)
 
 /*
  * fgets-style reader for inih that counts lines. inih may read one long
@@ -423,24 +236,16 @@ static char *
 reader(char *str, int num, void *stream)
 {
 	struct line_reader *r = stream;
-	char *got;
 
-	if (r->fp != NULL) {
-		got = fgets(str, num, r->fp);
-	} else {
-		if (*r->text == '\0')
-			return NULL;
-		size_t n = strcspn(r->text, "\n");
-		size_t take = n + (r->text[n] == '\n');
-		if (take >= (size_t)num)
-			take = (size_t)num - 1;
-		memcpy(str, r->text, take);
-		str[take] = '\0';
-		r->text += take;
-		got = str;
-	}
-	if (got == NULL)
+	if (*r->text == '\0')
 		return NULL;
+	size_t n = strcspn(r->text, "\n");
+	size_t take = n + (r->text[n] == '\n');
+	if (take >= (size_t)num)
+		take = (size_t)num - 1;
+	memcpy(str, r->text, take);
+	str[take] = '\0';
+	r->text += take;
 	if (!r->mid_line) {
 		r->ld->lineno++;
 		r->cur_len = 0;
@@ -451,7 +256,7 @@ reader(char *str, int num, void *stream)
 	if (r->cur_len > INI_LINE_MAX - 2)
 		loader_error(r->ld, r->ld->lineno, "line longer than %d characters",
 			     INI_LINE_MAX - 2);
-	return got;
+	return str;
 }
 
 static int
@@ -539,7 +344,7 @@ apply_env(struct loader *ld)
 			snprintf(val, sizeof(val), "socketcan:%s", v);
 		else
 			snprintf(val, sizeof(val), "%s", v);
-		if (set_value(cfg, k, val, why, sizeof(why)) < 0) {
+		if (config_value_set(cfg, k, val, why, sizeof(why)) < 0) {
 			snprintf(ld->err, sizeof(ld->err), "environment %s: %s", env_map[i].env, why);
 			return -1;
 		}
@@ -559,6 +364,49 @@ apply_env(struct loader *ld)
 		strcpy(w->token, v);
 		snprintf(w->token_origin, sizeof(w->token_origin), "environment %s", tokens[i]);
 	}
+	return 0;
+}
+
+/* A file or directory an enabled part opens at start: it must be there, of
+ * the right kind, so the check says so with file:line, not the worker. */
+static int
+check_path(struct loader *ld, int sec, const char *key, const char *path, bool dir)
+{
+	struct stat st;
+	int kline = key_line(ld, sec, key);
+
+	if (path[0] == '\0')
+		return 0;
+	if (stat(path, &st) == -1) {
+		loader_error(ld, kline, "%s %s: %s", key, path, strerror(errno));
+		return -1;
+	}
+	if (dir ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode)) {
+		loader_error(ld, kline, "%s %s: not a %s", key, path,
+			     dir ? "directory" : "regular file");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+check_paths(struct loader *ld)
+{
+	const struct config *cfg = ld->cfg;
+	const struct cfg_writer *w;
+
+	w = &cfg->influx;
+	if (w->enabled && check_path(ld, SEC_INFLUX, "ca_file", w->ca_file, false) < 0)
+		return -1;
+	w = &cfg->cloud;
+	if (w->enabled && check_path(ld, SEC_CLOUD, "ca_file", w->ca_file, false) < 0)
+		return -1;
+	if (!cfg->web.enabled)
+		return 0;
+	if (check_path(ld, SEC_WEB, "root", cfg->web.root, true) < 0 ||
+	    check_path(ld, SEC_WEB, "tls_cert", cfg->web.tls_cert, false) < 0 ||
+	    check_path(ld, SEC_WEB, "tls_key", cfg->web.tls_key, false) < 0)
+		return -1;
 	return 0;
 }
 
@@ -604,7 +452,7 @@ cross_checks(struct loader *ld)
 			return -1;
 		}
 	}
-	if (load_password(ld) < 0)
+	if (load_password(ld) < 0 || check_paths(ld) < 0)
 		return -1;
 	if (tariff_parse_tou(&cfg->tariff, cfg->tou, why, sizeof(why)) < 0) {
 		loader_error(ld, key_line(ld, SEC_TARIFF, "tou"), "tou: %s", why);
@@ -625,12 +473,14 @@ finish(struct loader *ld, int rc, char *err, size_t errlen)
 		ld->err_line = rc;
 	}
 	int line = ld->err_line;
+	char raw[1024];
 	if (str_starts(ld->err, "environment "))
-		snprintf(err, errlen, "%s", ld->err);
+		snprintf(raw, sizeof(raw), "%s", ld->err);
 	else if (line > 0)
-		snprintf(err, errlen, "%s:%d: %s", ld->name, line, ld->err);
+		snprintf(raw, sizeof(raw), "%s:%d: %s", ld->name, line, ld->err);
 	else
-		snprintf(err, errlen, "%s: %s", ld->name, ld->err);
+		snprintf(raw, sizeof(raw), "%s: %s", ld->name, ld->err);
+	str_escape(err, errlen, raw); /* the file's bytes never reach a terminal raw */
 	return -1;
 }
 
@@ -645,29 +495,98 @@ ini_setup(void)
 	ini_max_line = INI_LINE_MAX;
 }
 
+/*
+ * The whole config file. Only a regular file of at most CONFIG_FILE_MAX
+ * bytes: a FIFO would block the check, a symlink to /dev/zero would never
+ * end. NULL with errno (ENOENT as open said it) and, for a refused file,
+ * *why.
+ */
+static char *
+config_read(const char *path, size_t *len, const char **why)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	struct stat st;
+	char *text = NULL;
+
+	*why = NULL;
+	if (fd == -1)
+		return NULL;
+	if (fstat(fd, &st) == -1)
+		*why = strerror(errno);
+	else if (!S_ISREG(st.st_mode))
+		*why = "not a regular file";
+	else if (st.st_size > CONFIG_FILE_MAX || (text = fd_read_str(fd, CONFIG_FILE_MAX, len)) ==
+							  NULL)
+		*why = errno == EFBIG || st.st_size > CONFIG_FILE_MAX ? "larger than 1 MiB"
+								      : strerror(errno);
+	close(fd);
+	if (text == NULL)
+		errno = EINVAL;
+	return text;
+}
+
+/* Parse text (len bytes, NUL-terminated after them): the inih return code. */
+static int
+parse_text(struct loader *ld, const char *text, size_t len)
+{
+	const char *nul = memchr(text, '\0', len);
+
+	if (nul != NULL) { /* inih would stop there and take "80\0junk" for 80 */
+		int line = 1;
+		for (const char *p = text; p < nul; p++)
+			line += *p == '\n';
+		loader_error(ld, line, "a NUL byte: this is not a text file");
+		return 0;
+	}
+	ini_setup();
+	struct line_reader r = {.text = text, .ld = ld};
+	return ini_parse_stream(reader, &r, ini_cb, ld);
+}
+
 int
 config_load(struct config *cfg, const char *path, bool allow_missing, char *err, size_t errlen)
 {
 	struct loader ld = {.cfg = cfg, .name = path ? path : "(defaults)"};
+	const char *why;
+	char raw[600];
+	size_t len = 0;
 	int rc = 0;
 
 	config_defaults(cfg);
-	ini_setup();
 	if (path != NULL) {
 		str_copy(cfg->path, path, sizeof(cfg->path));
-		FILE *fp = fopen(path, "re");
-		if (fp == NULL && !(allow_missing && errno == ENOENT)) {
-			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		char *text = config_read(path, &len, &why);
+		if (text == NULL && !(allow_missing && errno == ENOENT && why == NULL)) {
+			snprintf(raw, sizeof(raw), "%s: %s", path, why ? why : strerror(errno));
+			str_escape(err, errlen, raw);
 			return -1;
 		}
-		if (fp != NULL) {
-			struct line_reader r = {.fp = fp, .ld = &ld};
-			rc = ini_parse_stream(reader, &r, ini_cb, &ld);
-			fclose(fp);
-		} else {
+		if (text != NULL)
+			rc = parse_text(&ld, text, len);
+		else
 			cfg->path[0] = '\0';
-		}
+		free(text);
 	}
+	return finish(&ld, rc, err, errlen);
+}
+
+int
+config_load_mem(struct config *cfg, const void *data, size_t len, const char *name, char *err,
+		size_t errlen)
+{
+	struct loader ld = {.cfg = cfg, .name = name};
+	char *text = malloc(len + 1);
+
+	config_defaults(cfg);
+	str_copy(cfg->path, name, sizeof(cfg->path));
+	if (text == NULL) {
+		snprintf(err, errlen, "%s: out of memory", name);
+		return -1;
+	}
+	memcpy(text, data, len);
+	text[len] = '\0';
+	int rc = parse_text(&ld, text, len);
+	free(text);
 	return finish(&ld, rc, err, errlen);
 }
 
@@ -675,60 +594,7 @@ int
 config_load_string(struct config *cfg, const char *text, const char *name, char *err,
 		   size_t errlen)
 {
-	struct loader ld = {.cfg = cfg, .name = name};
-	config_defaults(cfg);
-	str_copy(cfg->path, name, sizeof(cfg->path));
-	ini_setup();
-	struct line_reader r = {.text = text, .ld = &ld};
-	int rc = ini_parse_stream(reader, &r, ini_cb, &ld);
-	return finish(&ld, rc, err, errlen);
-}
-
-static void
-dump_value(struct buf *b, const struct config *cfg, const struct key *k)
-{
-	const char *field = (const char *)cfg + k->off;
-	switch (k->type) {
-	case K_STR:
-	case K_PATH:
-	case K_URL:
-	case K_SOURCE:
-		buf_puts(b, field);
-		break;
-	case K_INT:
-		buf_printf(b, "%d", *(const int *)field);
-		break;
-	case K_I64:
-		buf_printf(b, "%lld", (long long)*(const int64_t *)field);
-		break;
-	case K_BOOL:
-		buf_puts(b, *(const bool *)field ? "true" : "false");
-		break;
-	case K_LEVEL:
-		buf_puts(b, log_level_name(*(const int *)field));
-		break;
-	case K_API:
-		buf_puts(b, api_names[*(const int *)field]);
-		break;
-	case K_PREC:
-		buf_puts(b, prec_names[*(const int *)field]);
-		break;
-	case K_DBL:
-		buf_printf(b, "%g", *(const double *)field);
-		break;
-	case K_PRICE:
-		if (isfinite(*(const double *)field))
-			buf_printf(b, "%g", *(const double *)field);
-		break;
-	case K_TOU:
-		buf_puts(b, field);
-		break;
-	case K_GEN: {
-		int g = *(const int *)field;
-		buf_puts(b, g == CFG_GEN_AUTO ? "auto" : gen_names[g]);
-		break;
-	}
-	}
+	return config_load_mem(cfg, text, strlen(text), name, err, errlen);
 }
 
 char *
@@ -744,7 +610,7 @@ config_dump(const struct config *cfg)
 			if (keys[i].sec != sec)
 				continue;
 			buf_printf(&b, "%s = ", keys[i].name);
-			dump_value(&b, cfg, &keys[i]);
+			config_value_dump(&b, cfg, &keys[i]);
 			buf_putc(&b, '\n');
 		}
 		const struct cfg_writer *w =
@@ -771,8 +637,7 @@ config_diff(const struct config *a, const struct config *b)
 	for (size_t i = 0; i < NKEYS; i++) {
 		const char *fa = (const char *)a + keys[i].off;
 		const char *fb = (const char *)b + keys[i].off;
-		bool str = keys[i].type == K_STR || keys[i].type == K_PATH ||
-			   keys[i].type == K_URL || keys[i].type == K_SOURCE || keys[i].type == K_TOU;
+		bool str = config_key_is_string(keys[i].type);
 		if (str ? strcmp(fa, fb) != 0 : memcmp(fa, fb, keys[i].size) != 0)
 			mask |= 1u << keys[i].sec;
 	}
@@ -818,7 +683,13 @@ peek_cb(void *user, const char *section, const char *name, const char *value)
 void
 config_peek_dirs(struct config *cfg, const char *path)
 {
+	const char *why;
+	size_t len;
+	char *text = config_read(path, &len, &why);
+
 	config_defaults(cfg);
 	ini_setup();
-	ini_parse(path, peek_cb, cfg);
+	if (text != NULL && memchr(text, '\0', len) == NULL)
+		ini_parse_string(text, peek_cb, cfg);
+	free(text);
 }

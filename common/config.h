@@ -70,6 +70,7 @@ struct config {
 	struct {
 		char source[1024];
 		int publish_interval_ms;
+		int keyframe_s; /* every fresh value at least this often; 0: off */
 		int generation;
 		int asleep_after_s;
 		bool record;
@@ -117,7 +118,10 @@ struct config {
  */
 int config_load(struct config *cfg, const char *path, bool allow_missing, char *err,
 		size_t errlen);
-/* Parse from a string (tests, fuzzing); name is used in messages. */
+/* Parse from memory (tests, fuzzing; NUL bytes are an error); name is used
+ * in messages. */
+int config_load_mem(struct config *cfg, const void *data, size_t len, const char *name, char *err,
+		    size_t errlen);
 int config_load_string(struct config *cfg, const char *text, const char *name, char *err,
 		       size_t errlen);
 void config_defaults(struct config *cfg);

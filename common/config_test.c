@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "canframe.h"
 #include "config.h"
@@ -49,20 +50,70 @@ cmp_names(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* One case as leafmond meets it: a file (its @DIR@ replaced) in a scratch
+ * directory, or for NAME.link a symlink NAME.conf to the target the .link
+ * names, loaded by its bare name; the effective config or "error: ..." */
+static char *
+golden_one(const char *dir, const char *scratch, const char *name)
+{
+	char path[1400], conf[300], *raw, *text = NULL;
+	size_t len, nlen = strlen(name);
+	struct config cfg;
+	char err[1024];
+	struct buf got;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	snprintf(conf, sizeof(conf), "%.*s.conf", (int)(nlen - 5), name);
+	raw = file_read_str(path, 1 << 20, &len);
+	CHECK(raw != NULL && chdir(scratch) == 0);
+	unlink(conf);
+	if (strcmp(name + nlen - 5, ".link") == 0) {
+		raw[strcspn(raw, "\n")] = '\0';
+		CHECK(symlink(raw, conf) == 0);
+	} else if (memchr(raw, '\0', len) != NULL) { /* binary: as it is */
+		CHECK(file_write_atomic(conf, raw, len, 0600) == 0);
+	} else {
+		text = replace_all(raw, "@DIR@", dir);
+		CHECK(file_write_atomic(conf, text, strlen(text), 0600) == 0);
+	}
+	env_clear();
+	buf_init(&got);
+	if (config_load(&cfg, conf, false, err, sizeof(err)) == 0) {
+		char *dump = config_dump(&cfg);
+		buf_puts(&got, dump);
+		free(dump);
+	} else {
+		buf_printf(&got, "error: %s\n", err);
+	}
+	char *norm1 = replace_all(buf_str(&got), dir, "@DIR@");
+	char *norm = replace_all(norm1, config_builtin_worker_dir(), "@LIBEXEC@");
+	free(norm1);
+	buf_free(&got);
+	free(text);
+	free(raw);
+	return norm;
+}
+
+static bool
+golden_case(const char *name)
+{
+	size_t len = strlen(name);
+	return len > 5 &&
+	       (strcmp(name + len - 5, ".conf") == 0 || strcmp(name + len - 5, ".link") == 0);
+}
+
 static void
 test_config_golden_files(void)
 {
-	char dir[1024];
+	char dir[1024], here[1024];
 	snprintf(dir, sizeof(dir), "%s", t_src("config/tests"));
 	DIR *d = opendir(dir);
-	CHECK(d != NULL);
-	char *names[256];
+	CHECK(d != NULL && getcwd(here, sizeof(here)) != NULL);
+	char *names[256], *scratch = t_tmpdir();
 	int n = 0;
-	for (struct dirent *de; (de = readdir(d)) != NULL && n < 256;) {
-		size_t len = strlen(de->d_name);
-		if (len > 5 && strcmp(de->d_name + len - 5, ".conf") == 0)
+	for (struct dirent *de; (de = readdir(d)) != NULL && n < 256;)
+		if (golden_case(de->d_name))
 			names[n++] = strdup(de->d_name);
-	}
 	closedir(d);
 	CHECK_INT(n, >=, 10);
 	qsort(names, (size_t)n, sizeof(names[0]), cmp_names);
@@ -73,27 +124,10 @@ test_config_golden_files(void)
 
 	int bad = 0;
 	for (int i = 0; i < n; i++) {
-		char path[1400], outpath[1400];
-		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
-		snprintf(outpath, sizeof(outpath), "%.*s.out", (int)(strlen(path) - 5), path);
-		char *raw = file_read_str(path, 1 << 20, NULL);
-		CHECK(raw != NULL);
-		char *text = replace_all(raw, "@DIR@", dir);
-		env_clear();
-		struct config cfg;
-		char err[1024];
-		struct buf got;
-		buf_init(&got);
-		if (config_load_string(&cfg, text, names[i], err, sizeof(err)) == 0) {
-			char *dump = config_dump(&cfg);
-			buf_puts(&got, dump);
-			free(dump);
-		} else {
-			buf_printf(&got, "error: %s\n", err);
-		}
-		char *norm1 = replace_all(buf_str(&got), dir, "@DIR@");
-		char *norm = replace_all(norm1, config_builtin_worker_dir(), "@LIBEXEC@");
-		free(norm1);
+		char outpath[1400];
+		snprintf(outpath, sizeof(outpath), "%s/%.*s.out", dir, (int)(strlen(names[i]) - 5),
+			 names[i]);
+		char *norm = golden_one(dir, scratch, names[i]);
 		if (getenv("LEAFMON_UPDATE_GOLDEN") != NULL) {
 			file_write_atomic(outpath, norm, strlen(norm), 0644);
 		} else {
@@ -106,12 +140,82 @@ test_config_golden_files(void)
 			free(want);
 		}
 		free(norm);
-		buf_free(&got);
-		free(text);
-		free(raw);
 		free(names[i]);
 	}
+	CHECK(chdir(here) == 0);
 	CHECK_INT(bad, ==, 0);
+}
+
+/* Beyond the golden files: a FIFO (which would block), a directory and a
+ * file over the 1 MiB bound are refused with the reason; control bytes in
+ * an error are escaped; the memory parser rejects a NUL. */
+static void
+test_config_refuses_what_is_not_a_config(void)
+{
+	struct config cfg;
+	char err[1024], path[600];
+	char *dir = t_tmpdir();
+
+	env_clear();
+	snprintf(path, sizeof(path), "%s/fifo.conf", dir);
+	CHECK(mkfifo(path, 0600) == 0);
+	CHECK_INT(config_load(&cfg, path, false, err, sizeof(err)), ==, -1);
+	CHECK(strstr(err, "fifo.conf: not a regular file") != NULL);
+	CHECK_INT(config_load(&cfg, dir, true, err, sizeof(err)), ==, -1);
+	CHECK(strstr(err, ": not a regular file") != NULL);
+	snprintf(path, sizeof(path), "%s/big.conf", dir);
+	char *big = malloc((1 << 20) + 2);
+	CHECK(big != NULL);
+	memset(big, ';', (1 << 20) + 1);
+	big[(1 << 20) + 1] = '\n';
+	CHECK(file_write_atomic(path, big, (1 << 20) + 2, 0600) == 0);
+	free(big);
+	CHECK_INT(config_load(&cfg, path, false, err, sizeof(err)), ==, -1);
+	CHECK(strstr(err, "big.conf: larger than 1 MiB") != NULL);
+	/* a key with a terminal escape in it: shown as \x1b, never raw */
+	CHECK_INT(config_load_string(&cfg, "[web]\n\x1b[2Jport = 1\n", "t.conf", err, sizeof(err)),
+		  ==, -1);
+	CHECK_STR(err, "t.conf:2: unknown key '\\x1b[2Jport' in [web]");
+	CHECK_INT(config_load_mem(&cfg, "[web]\nport = 80\0junk\n", 22, "t.conf", err, sizeof(err)),
+		  ==, -1);
+	CHECK_STR(err, "t.conf:2: a NUL byte: this is not a text file");
+	/* the CLI's fallback reads no further than that either */
+	config_peek_dirs(&cfg, "/dev/zero");
+	CHECK_STR(cfg.sup.rundir, "");
+}
+
+/* Addresses and URLs are checked when the file loads, as the workers will
+ * use them. */
+static void
+test_config_addresses_and_urls(void)
+{
+	static const char *const good[] = {
+	    "[web]\nbind = 127.0.0.1\n", "[web]\nbind = ::\n", "[web]\nbind = fe80::1\n",
+	    "[influx]\nurl = http://[::1]:8086\n", "[influx]\nurl = http://10.0.0.2:8086/\n",
+	    "[influx]\nurl = https://eu-central-1-1.aws.cloud2.influxdata.com\n",
+	    "[influx]\nurl = http://influx.local:8086/base?x=1\n"};
+	static const char *const bad[][2] = {
+	    {"[web]\nbind = localhost\n", "is not an IPv4 or IPv6 address"},
+	    {"[web]\nbind = 300.1.1.1\n", "is not an IPv4 or IPv6 address"},
+	    {"[web]\nbind = [::1]\n", "is not an IPv4 or IPv6 address"},
+	    {"[influx]\nurl = http://host:\n", "has a bad port"},
+	    {"[influx]\nurl = http://host:0/\n", "has a bad port"},
+	    {"[influx]\nurl = http://[::1]x\n", "has a bad port"},
+	    {"[influx]\nurl = http://[::zz]:1\n", "has a bad [IPv6] address"},
+	    {"[influx]\nurl = http://user:pw@host/\n", "has credentials in it"},
+	    {"[influx]\nurl = http://ho$t/\n", "has a bad host name"},
+	    {"[influx]\nurl = http:///x\n", "has no host"}};
+	struct config cfg;
+	char err[512];
+
+	env_clear();
+	for (size_t i = 0; i < ARRAY_LEN(good); i++)
+		CHECK_INT(config_load_string(&cfg, good[i], "t.conf", err, sizeof(err)), ==, 0);
+	for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
+		CHECK_INT(config_load_string(&cfg, bad[i][0], "t.conf", err, sizeof(err)), ==, -1);
+		if (strstr(err, bad[i][1]) == NULL || !str_starts(err, "t.conf:2: "))
+			t_fail(__FILE__, __LINE__, "%s: %s", bad[i][0], err);
+	}
 }
 
 static void
@@ -238,5 +342,6 @@ test_config_example_lists_every_key(void)
 	free(text);
 }
 
-T_MAIN(T(test_config_example_lists_every_key), T(test_config_golden_files), T(test_config_env_overrides), T(test_config_diff_sections),
+T_MAIN(T(test_config_example_lists_every_key), T(test_config_golden_files),
+       T(test_config_refuses_what_is_not_a_config), T(test_config_addresses_and_urls), T(test_config_env_overrides), T(test_config_diff_sections),
        T(test_config_missing_file), T(test_config_source_lists))

@@ -97,6 +97,47 @@ mkdir_p(const char *path, mode_t mode)
 }
 
 int
+dir_make_trusted(const char *path, mode_t mode, char *why, size_t len)
+{
+	struct stat st;
+
+	if (mkdir_p(path, mode) < 0 || stat(path, &st) < 0) {
+		snprintf(why, len, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode))
+		snprintf(why, len, "%s is not a directory", path);
+	else if (st.st_uid != geteuid())
+		snprintf(why, len,
+			 "%s belongs to uid %u, not to us (uid %u): someone else made it; refusing "
+			 "to use it (remove it, or set another directory)",
+			 path, (unsigned)st.st_uid, (unsigned)geteuid());
+	else if (st.st_mode & (S_IWGRP | S_IWOTH))
+		snprintf(why, len,
+			 "%s is writable by %s (mode %04o): refusing to use it (chmod go-w %s)",
+			 path, st.st_mode & S_IWOTH ? "others" : "its group",
+			 (unsigned)(st.st_mode & 07777), path);
+	else
+		return 0;
+	errno = EPERM;
+	return -1;
+}
+
+int
+file_create(const char *path, int flags, mode_t mode)
+{
+	if (unlink(path) == -1 && errno != ENOENT)
+		return -1;
+	return open(path, flags | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+}
+
+int
+file_open_append(const char *path, mode_t mode)
+{
+	return open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, mode);
+}
+
+int
 fsync_dir_of(const char *path)
 {
 	char dir[PATH_MAX];
@@ -125,7 +166,7 @@ file_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	int fd = file_create(tmp, O_WRONLY, mode);
 	if (fd == -1)
 		return -1;
 	if (write_all(fd, data, len) < 0 || fsync(fd) == -1) {
@@ -150,6 +191,16 @@ file_read_str(const char *path, size_t max, size_t *lenp)
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd == -1)
 		return NULL;
+	char *s = fd_read_str(fd, max, lenp);
+	int saved = errno;
+	close(fd);
+	errno = saved;
+	return s;
+}
+
+char *
+fd_read_str(int fd, size_t max, size_t *lenp)
+{
 	struct buf b;
 	buf_init(&b);
 	char chunk[4096];
@@ -161,7 +212,6 @@ file_read_str(const char *path, size_t max, size_t *lenp)
 			if (n == -1) {
 				int saved = errno;
 				buf_free(&b);
-				close(fd);
 				errno = saved;
 				return NULL;
 			}
@@ -169,13 +219,11 @@ file_read_str(const char *path, size_t max, size_t *lenp)
 		}
 		if (b.len + (size_t)n > max) {
 			buf_free(&b);
-			close(fd);
 			errno = EFBIG;
 			return NULL;
 		}
 		buf_append(&b, chunk, (size_t)n);
 	}
-	close(fd);
 	if (buf_str(&b) == NULL || b.oom) {
 		buf_free(&b);
 		errno = ENOMEM;
@@ -263,6 +311,76 @@ hex_digit(char c)
 	if (c >= 'A' && c <= 'F')
 		return c - 'A' + 10;
 	return -1;
+}
+
+/* The length of the valid, shortest-form UTF-8 sequence at p (code point in
+ * *cp), 0 when there is none. */
+static size_t
+utf8_seq(const unsigned char *p, size_t n, uint32_t *cp)
+{
+	static const uint32_t min[] = {0, 0, 0x80, 0x800, 0x10000};
+	size_t len = p[0] < 0x80 ? 1 : (p[0] & 0xE0) == 0xC0 ? 2 : (p[0] & 0xF0) == 0xE0 ? 3
+				     : (p[0] & 0xF8) == 0xF0 ? 4 : 0;
+	uint32_t c = len == 1 ? p[0] : p[0] & (0x7F >> len);
+
+	if (len == 0 || len > n)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((p[i] & 0xC0) != 0x80)
+			return 0;
+		c = c << 6 | (p[i] & 0x3F);
+	}
+	if (c < min[len] || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
+		return 0;
+	*cp = c;
+	return len;
+}
+
+static bool
+is_control(uint32_t c)
+{
+	return c < 0x20 || (c >= 0x7F && c < 0xA0);
+}
+
+bool
+str_is_text(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	uint32_t c;
+
+	for (size_t i = 0, k; i < len; i += k)
+		if ((k = utf8_seq(p + i, len - i, &c)) == 0 || is_control(c))
+			return false;
+	return true;
+}
+
+int
+str_escape(char *dst, size_t cap, const char *src)
+{
+	const unsigned char *p = (const unsigned char *)src;
+	size_t n = strlen(src), out = 0;
+	uint32_t c;
+
+	if (cap == 0)
+		return -1;
+	for (size_t i = 0, k; i < n; i += k) {
+		k = utf8_seq(p + i, n - i, &c);
+		bool plain = k > 0 && !is_control(c);
+		size_t need = plain ? k : 4;
+		if (!plain)
+			k = 1;
+		if (out + need >= cap) {
+			dst[out] = '\0';
+			return -1;
+		}
+		if (plain)
+			memcpy(dst + out, p + i, k);
+		else
+			snprintf(dst + out, 5, "\\x%02x", p[i]);
+		out += need;
+	}
+	dst[out] = '\0';
+	return 0;
 }
 
 void

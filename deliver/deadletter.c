@@ -53,7 +53,7 @@ deadletter_write(struct deadletter *d, int status, const char *msg, const char *
 		buf_putc(&b, '\n');
 	}
 	rotate_if_big(d);
-	int fd = open(d->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	int fd = file_open_append(d->path, 0600);
 	int rc = -1;
 	if (fd >= 0 && !b.oom && write_all(fd, b.p, b.len) >= 0 && fdatasync(fd) == 0)
 		rc = 0;

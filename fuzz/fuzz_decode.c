@@ -28,7 +28,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int64_t t = 0;
 
 	decoder_init(&d, size > 0 ? (int)(data[0] % 4) - 1 : -1);
-	cutter_init(&cut, 100);
+	cutter_init(&cut, 100, 1);
 	while (pos + 5 <= size) {
 		memset(&f, 0, sizeof(f));
 		f.id = ((uint32_t)data[pos] << 8 | data[pos + 1]) & 0x7FF;

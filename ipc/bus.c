@@ -35,6 +35,20 @@ bus_url(char *url, size_t len, const char *rundir, const char *name)
 }
 
 int
+bus_listen(nng_socket s, const char *url)
+{
+	nng_listener l;
+	int rv;
+
+	if ((rv = nng_listener_create(&l, s, url)) != 0)
+		return rv;
+	if ((rv = nng_listener_set_int(l, NNG_OPT_IPC_PERMISSIONS, BUS_SOCKET_MODE)) != 0 ||
+	    (rv = nng_listener_start(l, 0)) != 0)
+		nng_listener_close(l);
+	return rv;
+}
+
+int
 bus_pub_listen(nng_socket *s, const char *rundir, const char *name)
 {
 	char url[256];
@@ -44,7 +58,7 @@ bus_pub_listen(nng_socket *s, const char *rundir, const char *name)
 	if ((rv = nng_pub0_open(s)) != 0)
 		return rv;
 	nng_socket_set_int(*s, NNG_OPT_SENDBUF, BUS_QUEUE);
-	if ((rv = nng_listen(*s, url, NULL, 0)) != 0) {
+	if ((rv = bus_listen(*s, url)) != 0) {
 		log_warnx("listen %s: %s", url, nng_strerror(rv));
 		nng_close(*s);
 		return rv;

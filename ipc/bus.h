@@ -18,8 +18,14 @@
 #define BUS_FRAMES "frames.ipc"
 #define BUS_CONTROL "control.ipc"
 
+/* Sockets: the owner and the leafmon group may connect (the CLI under the
+ * unit, whose UMask=0027 would make them 0750), nobody else. */
+#define BUS_SOCKET_MODE 0660
+
 /* "ipc://RUNDIR/name" into url; -1 if it does not fit sun_path. */
 int bus_url(char *url, size_t len, const char *rundir, const char *name);
+/* Listen on url with the socket file at BUS_SOCKET_MODE; an nng code. */
+int bus_listen(nng_socket s, const char *url);
 
 int bus_pub_listen(nng_socket *s, const char *rundir, const char *name);
 /* Subscribe to topic (NULL/0: everything); recv buffer at its maximum. */

@@ -67,10 +67,11 @@ shm_open_map(struct shm_map *m, const char *path, const char *magic, uint32_t ve
 	     bool writable)
 {
 	struct stat st;
-	int fd = open(path, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+	int fd = open(path, (writable ? O_RDWR : O_RDONLY) | O_NOFOLLOW | O_CLOEXEC);
 	if (fd == -1)
 		return -1;
-	if (fstat(fd, &st) == -1 || st.st_size < (off_t)sizeof(struct shm_hdr)) {
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    st.st_size < (off_t)sizeof(struct shm_hdr)) {
 		close(fd);
 		errno = EINVAL;
 		return -1;
@@ -119,7 +120,7 @@ shm_create(const char *path, const char *magic, uint32_t version, size_t size,
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	int fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	int fd = file_create(tmp, O_RDWR, SHM_MODE);
 	if (fd == -1)
 		return -1;
 	if (ftruncate(fd, (off_t)size) == -1) {

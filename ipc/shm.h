@@ -1,8 +1,8 @@
 /*
  * Shared-memory files in RUNDIR: a common header (magic, layout version,
  * size, generation, writer pid) and the create-or-reattach logic. Files are
- * created under a temporary name and renamed into place once initialised,
- * so a reader never maps a half-made file.
+ * created under a temporary name (never through a symlink) and renamed into
+ * place once initialised, so a reader never maps a half-made file.
  */
 #ifndef LEAFMON_SHM_H
 #define LEAFMON_SHM_H
@@ -14,6 +14,10 @@
 
 _Static_assert(ATOMIC_INT_LOCK_FREE == 2, "32-bit atomics must be lock-free");
 _Static_assert(ATOMIC_LLONG_LOCK_FREE == 2, "64-bit atomics must be lock-free");
+
+/* Owner writes, the group reads (the leafmon group's CLI under the unit);
+ * others nothing, whatever a umask of 022 or 002 would allow. */
+#define SHM_MODE 0640
 
 struct shm_hdr {
 	char magic[8];

@@ -281,6 +281,11 @@ worker_init(struct worker *w, const char *name, int argc, char **argv)
 	log_setlevel(verbose ? LOG_DEBUG : w->cfg.sup.log_level);
 	resolve_rundir(w->rundir, sizeof(w->rundir), rundir_opt, &w->cfg);
 	resolve_statedir(w->statedir, sizeof(w->statedir), &w->cfg);
+	if (dir_make_trusted(w->rundir, RUNDIR_MODE, err, sizeof(err)) < 0 ||
+	    dir_make_trusted(w->statedir, RUNDIR_MODE, err, sizeof(err)) < 0) {
+		log_msg(LOG_ERR, "%s", err);
+		exit(EX_CONFIG_ERR);
+	}
 
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);

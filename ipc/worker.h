@@ -86,6 +86,7 @@ struct worker {
 
 /*
  * Parse `-c FILE`, `--standalone`, `--rundir DIR`, `-v` (debug) from argv;
+ * make RUNDIR and STATEDIR or refuse them when they are not ours alone;
  * extra worker options can be read from the remaining args via *optind_out.
  * Exits 78 on a bad config, 1 on setup failures.
  */
@@ -99,6 +100,11 @@ void worker_heartbeat_now(struct worker *w);
 /* Run the loop until worker_exit(); returns the exit code. */
 int worker_run(struct worker *w);
 void worker_exit(struct worker *w, int code);
+/* RUNDIR and STATEDIR when we make them: the group may look in (the CLI of
+ * the leafmon group under the unit), nobody else; neither is used unless
+ * it is ours and writable by nobody else (dir_make_trusted). */
+#define RUNDIR_MODE 0750
+
 /* RUNDIR and STATEDIR as DESIGN.md resolves them (also for the CLI). */
 void resolve_rundir(char *out, size_t len, const char *opt, const struct config *cfg);
 void resolve_statedir(char *out, size_t len, const struct config *cfg);

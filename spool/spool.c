@@ -47,7 +47,7 @@ write_replace(const char *path, const void *data, size_t len)
 {
 	char tmp[PATH_MAX + 32];
 	snprintf(tmp, sizeof(tmp), "%s.new", path);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	int fd = file_create(tmp, O_WRONLY, 0600);
 	if (fd == -1)
 		return -1;
 	if (write_all(fd, data, len) < 0 || close(fd) == -1) {

@@ -325,7 +325,7 @@ seg_create(struct spool *sp, uint64_t first_rid)
 		len += SPOOL_RECHDR_LEN + sp->mark_len;
 	}
 	seg_path(sp, first_rid, path, sizeof(path));
-	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	int fd = file_create(path, O_RDWR, 0600);
 	if (fd == -1)
 		return -1;
 	if (write_all(fd, b, len) < 0 || fdatasync(fd) == -1 || fsync_dir_of(path) == -1) {

@@ -361,7 +361,7 @@ control_open(struct daemon *d)
 	}
 	if ((rv = nng_rep0_open(&d->ctl)) != 0 ||
 	    (rv = nng_socket_set_size(d->ctl, NNG_OPT_RECVMAXSZ, MSG_CONTROL_MAX)) != 0 ||
-	    (rv = nng_listen(d->ctl, url, NULL, 0)) != 0 ||
+	    (rv = bus_listen(d->ctl, url)) != 0 ||
 	    (rv = nng_socket_get_int(d->ctl, NNG_OPT_RECVFD, &d->ctl_fd)) != 0) {
 		log_warnx("control socket %s: %s", url, nng_strerror(rv));
 		return -1;

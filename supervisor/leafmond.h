@@ -26,6 +26,7 @@ struct daemon {
 	bool config_optional; /* the default path: a missing file means defaults */
 	char rundir[256];
 	char statedir[256];
+	char worker_dir[4096]; /* where the last worker was started from */
 	int64_t started_mono;
 	bool ready_sent;
 	char reload_error[1200];

@@ -17,10 +17,12 @@
 #include "journal.h"
 #include "leafmond.h"
 #include "log.h"
+#include "shm.h"
 #include "snap.h"
 #include "status.h"
 #include "util.h"
 #include "worker.h"
+#include "workerdir.h"
 
 /* Start consumers first, the producer last; stop in reverse, so the can
  * worker flushes its last sample while the writers still run. */
@@ -39,7 +41,7 @@ write_status_file(struct daemon *d)
 	buf_putc(&b, '\n');
 	control_free_status(st);
 	snprintf(path, sizeof(path), "%s/status.json", d->rundir);
-	if (!b.oom && file_write_atomic(path, b.p, b.len, 0644) < 0)
+	if (!b.oom && file_write_atomic(path, b.p, b.len, SHM_MODE) < 0)
 		log_warn("%s", path);
 	buf_free(&b);
 }
@@ -195,7 +197,7 @@ lock_rundir(struct daemon *d)
 {
 	char path[512], pid[32] = "";
 	snprintf(path, sizeof(path), "%s/leafmond.lock", d->rundir);
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, SHM_MODE);
 	if (fd == -1)
 		fatal("%s", path);
 	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
@@ -214,11 +216,17 @@ lock_rundir(struct daemon *d)
 static void
 setup_dirs(struct daemon *d)
 {
-	if (mkdir_p(d->rundir, 0755) < 0)
-		fatal("rundir %s", d->rundir);
+	char why[700];
+
+	if (dir_make_trusted(d->rundir, RUNDIR_MODE, why, sizeof(why)) < 0) {
+		log_msg(LOG_ERR, "rundir %s", why);
+		exit(EX_CONFIG_ERR);
+	}
 	lock_rundir(d);
-	if (mkdir_p(d->statedir, 0750) < 0)
-		fatal("statedir %s", d->statedir);
+	if (dir_make_trusted(d->statedir, RUNDIR_MODE, why, sizeof(why)) < 0) {
+		log_msg(LOG_ERR, "statedir %s", why);
+		exit(EX_CONFIG_ERR);
+	}
 	bool re_s, re_j;
 	uint64_t gen;
 	if (snap_create(d->rundir, &re_s, NULL) < 0)
@@ -228,6 +236,19 @@ setup_dirs(struct daemon *d)
 	log_info("shared memory in %s: snapshot %s, journal %s (generation %016llx)", d->rundir,
 		 re_s ? "re-attached" : "created", re_j ? "re-attached" : "created",
 		 (unsigned long long)gen);
+}
+
+/* The version, and where the workers would come from without worker_dir. */
+static int
+print_version(void)
+{
+	char exe[4096], dir[4096];
+	enum workerdir_origin o;
+
+	workerdir_self_exe(exe, sizeof(exe));
+	o = workerdir_find(NULL, exe, dir, sizeof(dir));
+	printf("leafmond %s (workers in %s: %s)\n", LEAFMON_VERSION, dir, workerdir_origin_name(o));
+	return 0;
 }
 
 static void
@@ -284,9 +305,7 @@ main(int argc, char **argv)
 			verbose = true;
 			break;
 		case 'V':
-			printf("leafmond %s (workers in %s)\n", LEAFMON_VERSION,
-			       config_builtin_worker_dir());
-			return 0;
+			return print_version();
 		default:
 			usage();
 		}

@@ -21,6 +21,7 @@
 #include "msg.h"
 #include "util.h"
 #include "worker.h"
+#include "workerdir.h"
 
 static struct daemon *
 D(struct sup *s)
@@ -79,15 +80,31 @@ spawn_close_channel(struct daemon *d, struct wk *w)
 	w->chan_fd = -1;
 }
 
+/* The workers' directory (workerdir.h), said in the log when it changes
+ * (the first start, a reload that sets worker_dir). */
+static const char *
+worker_dir(struct daemon *d)
+{
+	char exe[4096], dir[sizeof(d->worker_dir)];
+	enum workerdir_origin o;
+
+	workerdir_self_exe(exe, sizeof(exe));
+	o = workerdir_find(d->sup.cfg.sup.worker_dir, exe, dir, sizeof(dir));
+	if (strcmp(dir, d->worker_dir) != 0) {
+		log_info("workers from %s (%s)", dir, workerdir_origin_name(o));
+		snprintf(d->worker_dir, sizeof(d->worker_dir), "%s", dir);
+	}
+	return d->worker_dir;
+}
+
 static int
 d_spawn(struct sup *s, struct wk *w)
 {
 	struct daemon *d = D(s);
-	char path[512], name[64];
+	char path[4200], name[64];
 	int sv[2];
 
-	const char *dir = s->cfg.sup.worker_dir[0] ? s->cfg.sup.worker_dir : config_builtin_worker_dir();
-	snprintf(path, sizeof(path), "%s/leafmon-%s", dir, w->name);
+	snprintf(path, sizeof(path), "%s/leafmon-%s", worker_dir(d), w->name);
 	snprintf(name, sizeof(name), "leafmon-%s", w->name);
 	if (access(path, X_OK) == -1) {
 		log_warn("%s: cannot run %s", w->name, path);

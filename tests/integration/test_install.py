@@ -43,6 +43,9 @@ def test_install_layout():
                      "User=leafmon", "StateDirectory=leafmon", "ConfigurationDirectory=leafmon",
                      "ProtectSystem=strict", "NoNewPrivileges=yes", "PrivateTmp=yes",
                      "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6 AF_CAN AF_NETLINK",
+                     # the leafmon group's CLI: RUNDIR 0750 (leafmond makes the
+                     # files 0640 and the sockets 0660 itself), nothing for others
+                     "RuntimeDirectoryMode=0750", "StateDirectoryMode=0750", "UMask=0027",
                      "ExecStart=%s/sbin/leafmond" % PREFIX):
             assert line in unit, "unit lacks " + line
         # the installed example parses

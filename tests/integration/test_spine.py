@@ -302,10 +302,39 @@ def test_cli_without_daemon_and_check_config():
     assert r.returncode == 78, r
 
 
+def test_workers_found_beside_leafmond_without_worker_dir():
+    """Issue 14 item 6: leafmond run from the build tree finds the build's
+    own workers (build/libexec, beside build/supervisor/leafmond) when
+    worker_dir is not set, and says so; a leafmond elsewhere with nothing
+    beside it falls back to the installed dir, and says that."""
+    import shutil
+    d = Leafmond(sup={"worker_dir": ""}, enabled=(), sections={"can": {"source": "sim"}})
+    d.start(timeout=30)
+    try:
+        libexec = os.path.realpath(bin_path("libexec"))
+        assert "workers from %s (beside leafmond)" % libexec in d.logtext(), d.logtext()
+        w = d.worker("can")
+        assert w["state"] == "ready" and w["pid"], w
+        assert os.path.realpath("/proc/%d/exe" % w["pid"]) == os.path.join(libexec, "leafmon-can")
+    finally:
+        d.stop()
+    # a copy of leafmond with no libexec beside it
+    alone = os.path.join(d.tmp, "alone", "sbin")
+    os.makedirs(alone)
+    shutil.copy(bin_path("supervisor/leafmond"), alone)
+    r = subprocess.run([os.path.join(alone, "leafmond"), "--version"], capture_output=True,
+                       text=True, timeout=10)
+    assert r.returncode == 0 and ": installed)" in r.stdout, r
+    r = subprocess.run([bin_path("supervisor/leafmond"), "--version"], capture_output=True,
+                       text=True, timeout=10)
+    assert "workers in %s: beside leafmond" % libexec in r.stdout, r
+
+
 run([test_start_to_ready_and_notify, test_kill9_each_worker_comes_back,
      test_crash_loop_ends_failed_then_retries, test_exit78_failed_until_reload,
      test_restart_one_worker_leaves_others, test_heartbeat_loss_kills_and_restarts,
      test_zero_length_channel_messages_are_not_eof, test_ignored_stop_escalates, test_reload_bad_config_keeps_old_and_good_restarts_changed,
      test_sigterm_stops_everything_within_bound,
      test_subscriber_killed_misses_no_seq_and_supervisor_reattaches,
-     test_second_leafmond_on_same_rundir_refused, test_cli_without_daemon_and_check_config])
+     test_second_leafmond_on_same_rundir_refused, test_cli_without_daemon_and_check_config,
+     test_workers_found_beside_leafmond_without_worker_dir])

@@ -64,7 +64,7 @@ energy_save(struct can_worker *cw)
 	char txt[128];
 	int n = snprintf(txt, sizeof(txt), "%.9f %.9f\n", cw->dec.e_out_kwh, cw->dec.e_in_kwh);
 
-	if (file_write_atomic(cw->energy_path, txt, (size_t)n, 0644) < 0)
+	if (file_write_atomic(cw->energy_path, txt, (size_t)n, 0640) < 0)
 		log_warn("save %s", cw->energy_path);
 	cw->energy_saved_mono = now_mono_ns();
 }
@@ -136,9 +136,10 @@ publish_one(struct can_worker *cw)
 		return -1; /* the events wait for the next sample */
 	}
 	bus_publish_raw(cw->pub_samples, cw->pack, len + 1);
-	if (m.n_ids > 0)
+	if (m.n_ids > 0) {
 		cw->samples++; /* as many as `leafmon decode` cuts */
-	else
+		cw->keyframes += cw->so.keyframe;
+	} else
 		cw->event_samples++;
 	for (size_t i = 0; i < nev; i++) /* and alone, for live listeners */
 		bus_publish(cw->pub_samples, TOPIC_EVENT, &ev[i].base);
@@ -150,8 +151,10 @@ publish_one(struct can_worker *cw)
 static void
 publish_sample(struct can_worker *cw)
 {
-	while (publish_one(cw) == 0 && cw->sess->nq > 0)
+	while (publish_one(cw) == 0 && cw->sess->nq > 0) {
 		cw->so.n = 0;
+		cw->so.keyframe = false;
+	}
 }
 
 /* Events that wait while no tick closes (a quiet bus): a sample now. */
@@ -162,6 +165,7 @@ publish_events(struct can_worker *cw, int64_t t)
 		return;
 	if (!cutter_flush(&cw->cut, &cw->so)) {
 		cw->so.n = 0;
+		cw->so.keyframe = false;
 		cw->so.t_ns = t;
 	}
 	publish_sample(cw);
@@ -268,6 +272,11 @@ src_try(struct can_worker *cw, int i)
 				 s->spec.path[0] ? s->spec.path : "sim", (double)gap / 1e9);
 		}
 		cw->src_down_since[i] = 0;
+		if (s->spec.kind == SRC_REPLAY && !cw->key_origin_set) {
+			/* keyframes where `leafmon decode` puts them in the log */
+			cutter_keyframes_from(&cw->cut, s->rebase_ns);
+			cw->key_origin_set = true;
+		}
 		return 0;
 	}
 	if (cw->src_down_since[i] == 0) {
@@ -355,7 +364,6 @@ open_shm(struct can_worker *cw)
 	uint64_t gen;
 
 	if (cw->w->standalone) { /* no supervisor made them: make them */
-		mkdir_p(rd, 0750);
 		if (snap_create(rd, &re, &gen) < 0 ||
 		    journal_create(rd, (size_t)cw->w->cfg.sup.journal_mb << 20, &re, &gen) < 0)
 			return -1;
@@ -391,7 +399,6 @@ can_worker_start(struct can_worker *cw, struct worker *w)
 	atomic_init(&cw->frame_pipes, 0);
 	if ((cw->pack = malloc(1 + MSG_SAMPLE_MAX)) == NULL)
 		return -1;
-	mkdir_p(w->statedir, 0750);
 	snprintf(cw->energy_path, sizeof(cw->energy_path), "%s/can-energy", w->statedir);
 	if (open_shm(cw) < 0) {
 		log_warn("shared memory in %s", w->rundir);
@@ -404,7 +411,7 @@ can_worker_start(struct can_worker *cw, struct worker *w)
 	if ((cw->sess = malloc(sizeof(*cw->sess))) == NULL)
 		return -1;
 	can_sessions_start(cw->sess, w);
-	cutter_init(&cw->cut, cfg->can.publish_interval_ms);
+	cutter_init(&cw->cut, cfg->can.publish_interval_ms, cfg->can.keyframe_s);
 	if (cfg->can.record) {
 		if (recorder_open(&cw->rec, w->statedir, cfg->can.record_max_mb) == 0)
 			cw->recording = true;
@@ -465,6 +472,7 @@ can_worker_heartbeat(struct can_worker *cw, struct heartbeat *hb)
 	hb_counter(hb, "generation", cw->dec.gen);
 	hb_counter(hb, "samples", (double)cw->samples);
 	hb_counter(hb, "event_samples", (double)cw->event_samples);
+	hb_counter(hb, "keyframes", (double)cw->keyframes);
 	hb_counter(hb, "sample_errors", (double)cw->sample_errors);
 	hb_counter(hb, "rx_overflows", (double)cw->rx_overflows);
 	hb_counter(hb, "bus_asleep", cw->asleep);

@@ -48,8 +48,9 @@ struct can_worker {
 	bool asleep;
 	bool bus_off;
 	uint64_t rx_overflows;
-	uint64_t samples, sample_errors, frames_published;
+	uint64_t samples, keyframes, sample_errors, frames_published;
 	uint64_t event_samples; /* samples of session events only (no values) */
+	bool key_origin_set;	/* by the first replay source */
 	int64_t energy_saved_mono;
 	char energy_path[320];
 	uint8_t *pack;		   /* 1 + MSG_SAMPLE_MAX */

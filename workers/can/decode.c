@@ -301,24 +301,20 @@ gen_decide(struct decoder *d, int64_t t, struct emit *e)
 }
 
 static void
-health_emit(struct decoder *d, struct emit *e, bool all)
+health_emit(struct decoder *d, struct emit *e)
 {
-	const struct dec_stats *s = &d->st, *o = &d->emitted;
+	const struct dec_stats *s = &d->st;
 
-	if (all || s->frames != o->frames)
-		emit(e, SIG_can_frames_total, (double)s->frames);
-	if (all || s->crc_errors != o->crc_errors)
-		emit(e, SIG_can_crc_errors, (double)s->crc_errors);
-	if (all || s->counter_gaps != o->counter_gaps)
-		emit(e, SIG_can_counter_gaps, (double)s->counter_gaps);
-	if (all || s->unknown_ids != o->unknown_ids)
-		emit(e, SIG_can_unknown_ids, (double)s->unknown_ids);
-	if (all || s->implausible != o->implausible)
-		emit(e, SIG_can_implausible, (double)s->implausible);
-	d->emitted = *s;
+	emit(e, SIG_can_frames_total, (double)s->frames);
+	emit(e, SIG_can_crc_errors, (double)s->crc_errors);
+	emit(e, SIG_can_counter_gaps, (double)s->counter_gaps);
+	emit(e, SIG_can_unknown_ids, (double)s->unknown_ids);
+	emit(e, SIG_can_implausible, (double)s->implausible);
 }
 
-/* Once per second of frame time: the rate and the counters that moved. */
+/* Once per second of frame time: the rate, the counters and the generation,
+ * restated even when unchanged (the cutter drops repeats), so they count as
+ * fresh for its keyframes while frames flow. */
 static void
 health_tick(struct decoder *d, int64_t t, struct emit *e)
 {
@@ -329,7 +325,9 @@ health_tick(struct decoder *d, int64_t t, struct emit *e)
 	if (t - d->rate_window_ns >= (1000LL * 1000 * 1000)) {
 		double secs = (double)(t - d->rate_window_ns) / 1e9;
 		emit(e, SIG_can_frames_per_s, round((double)d->rate_frames / secs * 10) / 10);
-		health_emit(d, e, false);
+		health_emit(d, e);
+		if (d->gen_emitted)
+			emit(e, SIG_vehicle_generation, d->gen);
 		d->rate_window_ns = t;
 		d->rate_frames = 0;
 	}
@@ -341,7 +339,7 @@ decoder_health(struct decoder *d, struct sig_update *out, size_t cap)
 {
 	struct emit e = {out, 0, cap};
 
-	health_emit(d, &e, true);
+	health_emit(d, &e);
 	return e.n;
 }
 

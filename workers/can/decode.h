@@ -76,10 +76,9 @@ struct decoder {
 	int odo_miles;		  /* -1 unknown, 0 km, 1 miles (0x355 d6) */
 	bool ready_from_bcm;	  /* 0x60D seen: it owns vehicle_ready */
 
-	/* health counters emitted once per second of frame time */
+	/* health counters restated once per second of frame time */
 	int64_t rate_window_ns;
 	uint64_t rate_frames;
-	struct dec_stats emitted;
 
 	/* passive ISO-TP reassembly of 0x7BB (LBC diagnostic replies) */
 	uint8_t tp_buf[DEC_ISOTP_MAX];

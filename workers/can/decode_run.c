@@ -23,6 +23,7 @@ decode_opts_init(struct decode_opts *o)
 	o->bus = BUS_EV;
 	o->gen = CFG_GEN_AUTO;
 	o->interval_ms = 100;
+	o->keyframe_s = 60;
 	o->samples = true;
 	o->max_errors = 20;
 	o->scfg = (struct sessions_cfg){300 * NSEC_PER_SEC, 30 * NSEC_PER_SEC, 0.1, 0.88, NULL};
@@ -153,7 +154,7 @@ decode_file(const char *path, const struct decode_opts *o, FILE *out, FILE *errf
 	r->o = o;
 	r->out = out;
 	decoder_init(&r->dec, o->gen);
-	cutter_init(&r->cut, o->interval_ms);
+	cutter_init(&r->cut, o->interval_ms, o->keyframe_s);
 	summary_init(&r->sm);
 	sessions_init(&r->ss, &o->scfg);
 	buf_init(&r->line);

@@ -19,6 +19,7 @@ struct decode_opts {
 	int64_t start_ns; /* start of relative and untimed logs */
 	int gen;	  /* CFG_GEN_AUTO or a generation */
 	int interval_ms;  /* publish_interval_ms */
+	int keyframe_s;	  /* [can] keyframe_s, on the log's own time */
 	bool samples;	  /* print the samples */
 	bool summary;	  /* print the summary */
 	bool json;	  /* summary as JSON */

@@ -85,9 +85,12 @@ rotate(struct recorder *r, int64_t now_real)
 	snprintf(path, sizeof(path), "%s/can-%04d%02d%02d-%02d%02d%02d-%llu.log", r->dir,
 		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
 		 (unsigned long long)r->files);
-	r->fp = fopen(path, "ae");
+	int fd = file_open_append(path, 0640);
+	r->fp = fd >= 0 ? fdopen(fd, "a") : NULL;
 	r->file_bytes = 0;
 	if (r->fp == NULL) {
+		if (fd >= 0)
+			close(fd);
 		r->errors++;
 		return -1;
 	}

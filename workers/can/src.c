@@ -23,6 +23,7 @@ src_open(struct can_src *s, struct loop *l, const struct src_spec *spec, src_fra
 	s->priv = NULL;
 	s->close_fn = NULL;
 	s->err[0] = '\0';
+	s->rebase_ns = 0;
 	switch (spec->kind) {
 	case SRC_SOCKETCAN: rc = src_socketcan_open(s); break;
 	case SRC_SLCAN: rc = src_slcan_open(s); break;

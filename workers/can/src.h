@@ -42,6 +42,7 @@ struct can_src {
 	void *priv;	       /* kind-specific state */
 	void (*close_fn)(struct can_src *s);
 	int gen;	       /* sim: generation to simulate (set before src_open) */
+	int64_t rebase_ns;     /* replay: frame time minus log time (0 with keep_time) */
 };
 
 int src_open(struct can_src *s, struct loop *l, const struct src_spec *spec, src_frames_fn fn,

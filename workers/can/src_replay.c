@@ -154,7 +154,8 @@ src_replay_open(struct can_src *s)
 	s->close_fn = replay_close;
 	if ((s->timer = loop_timer_new(s->loop, on_timer, s)) == NULL)
 		return -1;
-	fetch(s, p);
+	if (fetch(s, p) && !s->spec.keep_time)
+		s->rebase_ns = p->wall0 - p->log0;
 	loop_timer_after(s->timer, 0);
 	return 0;
 }

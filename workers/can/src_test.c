@@ -246,7 +246,8 @@ replay_digest(const char *path, double speed, int64_t *elapsed_ns, size_t *nsamp
 	*elapsed_ns = now_mono_ns() - t0;
 	CHECK_INT(s.state, ==, SRC_DONE);
 	CHECK_INT(s.errors, ==, 1);
-	cutter_init(&c, 100);
+	cutter_init(&c, 100, 60);
+	cutter_keyframes_from(&c, s.rebase_ns);
 	decoder_init(&d, -1);
 	*nsamples = 0;
 	for (size_t i = 0; i < g.n; i++) {

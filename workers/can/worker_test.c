@@ -29,9 +29,12 @@
 
 static char dir[256], conf[300], run[300], state[300], logp[300];
 
+/* Fresh dirs, and seconds from_s..to_s of the simulator's cycle as a
+ * candump -l log (Car-CAN as interface car, QC-CAN as qc). */
 static void
-setup(void)
+sim_log(const char *name, int from_s, int to_s)
 {
+	const int64_t t0 = 1600000000000000000LL;
 	struct sim m;
 	struct can_rec fr[64];
 	char line[200];
@@ -40,18 +43,27 @@ setup(void)
 	snprintf(dir, sizeof(dir), "%s", t_tmpdir());
 	snprintf(run, sizeof(run), "%s/run", dir);
 	snprintf(state, sizeof(state), "%s/state", dir);
-	snprintf(logp, sizeof(logp), "%s/drive.log", dir);
+	snprintf(logp, sizeof(logp), "%s/%s", dir, name);
 	snprintf(conf, sizeof(conf), "%s/leafmon.conf", dir);
 	fp = fopen(logp, "w");
-	sim_init(&m, GEN_AZE0, BUS_EV, 1600000000000000000LL);
-	/* seconds 20..26 of the cycle: the hard acceleration */
-	for (size_t n; (n = sim_run(&m, 1600000026000000000LL, fr, 64)) > 0;)
+	sim_init(&m, GEN_AZE0, BUS_EV, t0);
+	for (size_t n; (n = sim_run(&m, t0 + to_s * NSEC_PER_SEC, fr, 64)) > 0;)
 		for (size_t i = 0; i < n; i++)
-			if (fr[i].t_ns >= 1600000020000000000LL) {
-				logfmt_candump(line, sizeof(line), &fr[i], "can0");
+			if (fr[i].t_ns >= t0 + from_s * NSEC_PER_SEC) {
+				logfmt_candump(line, sizeof(line), &fr[i],
+					       fr[i].bus == BUS_EV ? "can0"
+								   : can_bus_name(fr[i].bus));
 				fputs(line, fp);
 			}
 	fclose(fp);
+}
+
+static void
+setup(void)
+{
+	FILE *fp;
+
+	sim_log("drive.log", 20, 26); /* the hard acceleration */
 	fp = fopen(conf, "w");
 	fprintf(fp,
 		"[supervisor]\nrundir = %s\nstatedir = %s\n[can]\nsource = replay:%s,speed=4\n"
@@ -200,27 +212,9 @@ test_worker_end_to_end(void)
 static void
 setup_trip(void)
 {
-	struct sim m;
-	struct can_rec fr[64];
-	char line[200];
 	FILE *fp;
 
-	snprintf(dir, sizeof(dir), "%s", t_tmpdir());
-	snprintf(run, sizeof(run), "%s/run", dir);
-	snprintf(state, sizeof(state), "%s/state", dir);
-	snprintf(logp, sizeof(logp), "%s/trip.log", dir);
-	snprintf(conf, sizeof(conf), "%s/leafmon.conf", dir);
-	fp = fopen(logp, "w");
-	sim_init(&m, GEN_AZE0, BUS_EV, 1600000000000000000LL);
-	for (size_t n; (n = sim_run(&m, 1600000200000000000LL, fr, 64)) > 0;)
-		for (size_t i = 0; i < n; i++)
-			if (fr[i].t_ns >= 1600000015000000000LL) {
-				logfmt_candump(line, sizeof(line), &fr[i],
-					       fr[i].bus == BUS_EV ? "can0"
-								   : can_bus_name(fr[i].bus));
-				fputs(line, fp);
-			}
-	fclose(fp);
+	sim_log("trip.log", 15, 200);
 	fp = fopen(conf, "w");
 	fprintf(fp,
 		"[supervisor]\nrundir = %s\nstatedir = %s\n[can]\nsource = replay:%s,speed=10\n"
