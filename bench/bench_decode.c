@@ -10,11 +10,15 @@
  *    sends 0x1DB frames at 1 kHz; the frame's kernel receive timestamp is
  *    compared with the moment a reader thread sees it in the snapshot (the
  *    first 2 s apart: the first frames wait for the generation, decode.h);
- * 4. with --worker: CPU time per frame of leafmon-can replaying the longest
- *    real log at 1x (as long as the log: about 80 s).
+ * 4. the session module on top of the decoder (ns per frame, the same
+ *    frames), and on the simulator's long day;
+ * 5. with --worker: CPU time per frame of leafmon-can replaying the longest
+ *    real log at 1x (as long as the log: about 80 s), with [ledger] off and
+ *    on (the session module's share of the worker's CPU).
  * Each figure is the median of N runs.
  */
 #include <getopt.h>
+#include <math.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -36,6 +40,7 @@
 #include "decode_run.h"
 #include "logfmt.h"
 #include "logread.h"
+#include "session.h"
 #include "sim.h"
 #include "snap.h"
 #include "util.h"
@@ -87,7 +92,8 @@ sim_frames(struct frames *fs, int gen, double seconds)
 	struct can_rec fr[64];
 
 	sim_init(&m, gen, BUS_EV, 1700000000000000000LL);
-	for (size_t n; (n = sim_run(&m, 1700000000000000000LL + (int64_t)(seconds * 1e9), fr, 64)) > 0;)
+	for (size_t n;
+	     (n = sim_run(&m, 1700000000000000000LL + (int64_t)(seconds * 1e9), fr, 64)) > 0;)
 		for (size_t i = 0; i < n; i++)
 			push(fs, &fr[i]);
 }
@@ -126,6 +132,57 @@ decode_rate(const struct frames *fs)
 	if (sink == 0)
 		printf("(no updates?)\n");
 	return median(v, runs);
+}
+
+/* Decoder, then decoder + session module, over the same frames: the
+ * module's own cost per frame is the difference. */
+static void
+session_cost(const struct frames *fs, const char *what)
+{
+	static struct decoder d;
+	static struct sessions ss;
+	struct sessions_cfg cfg = {300 * NSEC_PER_SEC, 30 * NSEC_PER_SEC, 0.1, 0.88, NULL};
+	struct sig_update u[DEC_MAX_UPDATES];
+	double vd[64], vs[64];
+	size_t events = 0;
+
+	for (int r = 0; r < runs; r++) {
+		for (int pass = 0; pass < 2; pass++) {
+			decoder_init(&d, -1);
+			sessions_init(&ss, &cfg);
+			double t0 = cpu_now();
+			for (size_t i = 0; i < fs->n; i++) {
+				size_t k = decoder_frame(&d, &fs->f[i], u, DEC_MAX_UPDATES);
+				if (pass) {
+					sessions_frame(&ss, fs->f[i].t_ns, u, k);
+					events += ss.nev;
+					sessions_clear_events(&ss);
+				}
+			}
+			(pass ? vs : vd)[r] = (cpu_now() - t0) / (double)fs->n * 1e9;
+		}
+	}
+	double dec = median(vd, runs), both = median(vs, runs);
+	printf("sessions, %s (%zu frames, %zu events): decode %.1f ns/frame, + sessions %.1f "
+	       "ns/frame: the module %.1f ns/frame\n",
+	       what, fs->n, events / (size_t)runs, dec, both, both - dec);
+}
+
+static void
+sim_day_frames(struct frames *fs)
+{
+	struct sim m;
+	struct can_rec fr[64];
+
+	sim_init(&m, GEN_AZE0, BUS_EV, 1709879400000000000LL);
+	if (sim_set_scenario(&m, SIM_DAY) < 0)
+		return;
+	while (!m.ended) {
+		size_t n = sim_run(&m, sim_next_ns(&m) + 10 * NSEC_PER_MSEC, fr, 64);
+		for (size_t i = 0; i < n; i++)
+			push(fs, &fr[i]);
+	}
+	sim_free(&m);
 }
 
 /* candump -l text of fs, then parse (and decode) it */
@@ -373,7 +430,8 @@ latency(void)
 	       "ms\n",
 	       l.held, l.held_max);
 	if (l.n > 0)
-		printf("frame -> snapshot latency (kernel rx stamp -> reader sees it), %d frames at 1 kHz:\n"
+		printf("frame -> snapshot latency (kernel rx stamp -> reader sees it), %d frames "
+		       "at 1 kHz:\n"
 		       "  median %.3f ms, p99 %.3f ms, max %.3f ms\n",
 		       l.n, l.ms[l.n / 2], l.ms[l.n * 99 / 100], l.ms[l.n - 1]);
 	src_close(&src);
@@ -383,8 +441,8 @@ latency(void)
 
 /* ---- leafmon-can at 1x on the longest log ---- */
 
-static void
-worker_1x(const char *bin, const char *log)
+static double
+worker_1x(const char *bin, const char *log, bool ledger)
 {
 	char dir[] = "/tmp/leafmon-bench-XXXXXX", conf[300];
 	FILE *fp;
@@ -395,12 +453,13 @@ worker_1x(const char *bin, const char *log)
 
 	log_frames(&fs, log);
 	if (mkdtemp(dir) == NULL || fs.n == 0)
-		return;
+		return NAN;
 	snprintf(conf, sizeof(conf), "%s/c.conf", dir);
 	fp = fopen(conf, "w");
-	fprintf(fp, "[supervisor]\nrundir = %s/run\nstatedir = %s/state\n[can]\nsource = replay:%s\n"
-		    "asleep_after_s = 1\n",
-		dir, dir, log);
+	fprintf(fp,
+		"[supervisor]\nrundir = %s/run\nstatedir = %s/state\n[can]\nsource = replay:%s\n"
+		"asleep_after_s = 1\n[ledger]\nenabled = %s\n",
+		dir, dir, log, ledger ? "true" : "false");
 	fclose(fp);
 	int64_t t0 = now_mono_ns();
 	if ((pid = fork()) == 0) {
@@ -417,10 +476,29 @@ worker_1x(const char *bin, const char *log)
 	wait4(pid, &st, 0, &ru);
 	double cpu = ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec +
 		     ru.ru_stime.tv_usec / 1e6;
-	printf("leafmon-can replaying %s at 1x: %zu frames in %.1f s wall, CPU %.3f s "
+	printf("leafmon-can replaying %s at 1x, [ledger] %s: %zu frames in %.1f s wall, CPU %.3f s "
 	       "(%.2f us per frame, %.2f %% of one core)\n",
-	       log, fs.n, (now_mono_ns() - t0) / 1e9, cpu, cpu / fs.n * 1e6, cpu / (dur / 1e9) * 100);
+	       log, ledger ? "on" : "off", fs.n, (now_mono_ns() - t0) / 1e9, cpu, cpu / fs.n * 1e6,
+	       cpu / (dur / 1e9) * 100);
 	free(fs.f);
+	return cpu / fs.n * 1e6;
+}
+
+/* The worker's CPU per frame with the session module and without. */
+static void
+worker_ledger(const char *bin, const char *log)
+{
+	double off[8], on[8];
+	int n = runs < 8 ? runs : 8;
+
+	for (int r = 0; r < n; r++) {
+		off[r] = worker_1x(bin, log, false);
+		on[r] = worker_1x(bin, log, true);
+	}
+	double a = median(off, n), b = median(on, n);
+	printf("leafmon-can CPU per frame, median of %d: %.2f us without sessions, %.2f us with "
+	       "(%+.1f %%)\n",
+	       n, a, b, (b / a - 1) * 100);
 }
 
 int
@@ -477,6 +555,15 @@ main(int argc, char **argv)
 		    all.n, decode_file_rate(pp, np, all.n) / 1e6);
 		free(all.f);
 	}
+	session_cost(&sim, "simulator cycle, all generations");
+	if (real.n > 0)
+		session_cost(&real, "real logs");
+	{
+		struct frames day = {0};
+		sim_day_frames(&day);
+		session_cost(&day, "the simulator's long day");
+		free(day.f);
+	}
 	candump_rates(&sim, &p, &b);
 	printf("candump -l parse: %.2f M frames/s; parse + decode: %.2f M frames/s\n", p / 1e6, b / 1e6);
 	for (int fmt = LF_ASC; fmt <= LF_MICROS; fmt++) {
@@ -489,7 +576,7 @@ main(int argc, char **argv)
 	latency();
 	if (worker != NULL && data != NULL) {
 		snprintf(path, sizeof(path), "%s/logs/ze0_2011-2012/ZE0w24kWhstock.log", data);
-		worker_1x(worker, path);
+		worker_ledger(worker, path);
 	}
 	free(sim.f);
 	free(real.f);

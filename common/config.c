@@ -91,12 +91,25 @@ static const struct key keys[] = {
     {SEC_WEB, "max_per_ip", K_INT, F(web.max_per_ip), 1, 10000, "32"},
     {SEC_WEB, "session_days", K_INT, F(web.session_days), 1, 3650, "30"},
     {SEC_WEB, "server_name", K_NAMES, F(web.server_name), 0, 0, ""},
+
+    {SEC_LEDGER, "enabled", K_BOOL, F(ledger.enabled), 0, 0, "true"},
+    {SEC_LEDGER, "trip_end_s", K_INT, F(ledger.trip_end_s), 10, 86400, "300"},
+    {SEC_LEDGER, "min_trip_km", K_DBL, F(ledger.min_trip_km), 0, 0, "0.1", 0, 100},
+    {SEC_LEDGER, "ac_efficiency", K_DBL, F(ledger.ac_efficiency), 0, 0, "0.88", 0.5, 1},
+    {SEC_LEDGER, "soh_disagree_pct", K_DBL, F(ledger.soh_disagree_pct), 0, 0, "5", 0.1, 100},
+
+    {SEC_TARIFF, "currency", K_STR, F(tariff.currency), 0, 0, ""},
+    {SEC_TARIFF, "price_kwh", K_PRICE, F(tariff.price_kwh), 0, 0, ""},
+    {SEC_TARIFF, "tou", K_TOU, F(tou), 0, 0, ""},
+    {SEC_TARIFF, "qc_price_kwh", K_PRICE, F(tariff.qc_price_kwh), 0, 0, ""},
+    {SEC_TARIFF, "qc_price_min", K_PRICE, F(tariff.qc_price_min), 0, 0, ""},
+    {SEC_TARIFF, "qc_session_fee", K_PRICE, F(tariff.qc_session_fee), 0, 0, ""},
 };
 
 #define NKEYS ARRAY_LEN(keys)
 
-static const char *const section_names[SEC_COUNT] = {"supervisor", "can", "influx", "cloud",
-						     "web"};
+static const char *const section_names[SEC_COUNT] = {"supervisor", "can",    "influx", "cloud",
+						     "web",	   "ledger", "tariff"};
 
 /* The original Python system's environment variables. */
 static const struct {
@@ -442,6 +455,10 @@ cross_checks(struct loader *ld)
 	}
 	if (load_password(ld) < 0 || check_paths(ld) < 0)
 		return -1;
+	if (tariff_parse_tou(&cfg->tariff, cfg->tou, why, sizeof(why)) < 0) {
+		loader_error(ld, key_line(ld, SEC_TARIFF, "tou"), "tou: %s", why);
+		return -1;
+	}
 	return 0;
 }
 

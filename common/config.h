@@ -11,10 +11,13 @@
 #include <stdint.h>
 
 #include "srcspec.h"
+#include "tariff.h"
 
 #define EX_CONFIG_ERR 78 /* sysexits EX_CONFIG: do not restart */
 
-enum cfg_section { SEC_SUPERVISOR, SEC_CAN, SEC_INFLUX, SEC_CLOUD, SEC_WEB, SEC_COUNT };
+enum cfg_section {
+	SEC_SUPERVISOR, SEC_CAN, SEC_INFLUX, SEC_CLOUD, SEC_WEB, SEC_LEDGER, SEC_TARIFF, SEC_COUNT
+};
 enum cfg_api { API_AUTO, API_V1, API_V2 };
 enum cfg_precision { PREC_NS, PREC_US, PREC_MS, PREC_S };
 #define CFG_GEN_AUTO (-1) /* else 0 ZE0, 1 AZE0, 2 ZE1 (vehicle_generation) */
@@ -95,6 +98,16 @@ struct config {
 		/* loaded */
 		char password[256];
 	} web;
+	struct {
+		bool enabled;		/* trips, charges, parks, battery_daily */
+		int trip_end_s;		/* in P or not ready this long: the trip is over */
+		double min_trip_km;	/* shorter trips are "moves" */
+		double ac_efficiency;	/* grid = pack / this, when the car does not say */
+		double soh_disagree_pct; /* alert when the SOH sources differ by more */
+	} ledger;
+	/* prices (NAN: not set), currency; tou into tariff.win (parsed) */
+	struct tariff tariff;
+	char tou[1024];
 	/* warnings found while loading (permissions); one per line */
 	char warnings[1024];
 };

@@ -24,8 +24,11 @@ enum ktype {
 	K_URL,
 	K_PATH,
 	K_SOURCE,
-	K_ADDR, /* an IPv4 or IPv6 address literal */
-	K_NAMES /* host names, separated by commas or blanks */
+	K_ADDR,	 /* an IPv4 or IPv6 address literal */
+	K_NAMES, /* host names, separated by commas or blanks */
+	K_DBL,	 /* a number in [dmin, dmax] */
+	K_PRICE, /* empty (NAN: not set) or a number >= 0 */
+	K_TOU,	 /* the tariff's time-of-use windows (tariff.h), kept as a string */
 };
 
 struct key {
@@ -36,6 +39,7 @@ struct key {
 	size_t size;
 	int64_t min, max;
 	const char *def;
+	double dmin, dmax; /* K_DBL */
 };
 
 /* A type stored as a string field (char[size]). */

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "canframe.h"
 #include "config.h"
 #include "t.h"
 #include "util.h"
@@ -297,6 +298,14 @@ test_config_source_lists(void)
 	CHECK_INT(srcspec_parse("slcan:/dev/ttyACM0,bitrate=250000@car", sp, err, sizeof(err)), ==, 0);
 	CHECK_INT(sp[0].bitrate, ==, 250000);
 	CHECK_INT(srcspec_parse("vcan0", sp, err, sizeof(err)), ==, -1);
+	CHECK_INT(srcspec_parse_list("sim,scenario=day@car, replay:/x", sp, SRC_MAX, &n, err,
+				     sizeof(err)),
+		  ==, 0);
+	CHECK_INT(n, ==, 2);
+	CHECK_INT(sp[0].scenario, ==, 1);
+	CHECK_INT(sp[0].bus, ==, BUS_CAR);
+	CHECK_INT(srcspec_parse("sim,scenario=week", sp, err, sizeof(err)), ==, -1);
+	CHECK_STR(err, "sim scenario 'week' is not cycle or day");
 }
 
 /* The shipped example parses, and it and the design document list every key

@@ -8,10 +8,12 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "log.h"
+#include "tariff.h"
 
 static const char *const api_names[] = {"auto", "v1", "v2"};
 static const char *const prec_names[] = {"ns", "us", "ms", "s"};
@@ -29,7 +31,7 @@ bool
 config_key_is_string(enum ktype t)
 {
 	return t == K_STR || t == K_PATH || t == K_URL || t == K_SOURCE || t == K_ADDR ||
-	       t == K_NAMES;
+	       t == K_NAMES || t == K_TOU;
 }
 
 int
@@ -123,6 +125,7 @@ static const char *
 string_problem(const struct key *k, const char *v, char *why2, size_t len)
 {
 	struct src_spec tmp[SRC_MAX];
+	struct tariff tt;
 	int n;
 
 	if (!str_is_text(v, strlen(v)))
@@ -146,6 +149,8 @@ string_problem(const struct key *k, const char *v, char *why2, size_t len)
 		return names_ok(v) ? NULL
 				   : "is not a list of host names (letters, digits, '-' and '.', "
 				     "separated by commas or blanks)";
+	case K_TOU: /* parsed for the check; cross_checks() parses it into cfg->tariff */
+		return tariff_parse_tou(&tt, v, why2, len) < 0 ? why2 : NULL;
 	default:
 		return NULL;
 	}
@@ -163,11 +168,36 @@ check_string(const struct key *k, const char *v, char *err, size_t errlen)
 	}
 	if ((why = string_problem(k, v, why2, sizeof(why2))) == NULL)
 		return 0;
-	if (why == why2) /* the source list names the part at fault */
+	if (why == why2) /* the source list (the tou windows) names the part at fault */
 		snprintf(err, errlen, "%s: %s", k->name, why);
 	else
 		snprintf(err, errlen, "%s: '%s' %s", k->name, v, why);
 	return -1;
+}
+
+/* K_DBL: a number in range; K_PRICE: empty (not set) or a number >= 0. */
+static int
+set_double(const struct key *k, char *field, const char *v, char *err, size_t errlen)
+{
+	double d;
+
+	if (k->type == K_PRICE && v[0] == '\0') {
+		*(double *)field = NAN;
+		return 0;
+	}
+	if (k->type == K_PRICE && (parse_double(v, &d) < 0 || !isfinite(d) || d < 0 || d > 1e6)) {
+		snprintf(err, errlen, "%s: '%s' is not a price (empty, or a number from 0)",
+			 k->name, v);
+		return -1;
+	}
+	if (k->type == K_DBL &&
+	    (parse_double(v, &d) < 0 || !isfinite(d) || d < k->dmin || d > k->dmax)) {
+		snprintf(err, errlen, "%s: '%s' is not a number from %g to %g", k->name, v, k->dmin,
+			 k->dmax);
+		return -1;
+	}
+	*(double *)field = d;
+	return 0;
 }
 
 int
@@ -240,6 +270,9 @@ config_value_set(struct config *cfg, const struct key *k, const char *v, char *e
 		}
 		*(int *)field = idx;
 		return 0;
+	case K_DBL:
+	case K_PRICE:
+		return set_double(k, field, v, err, errlen);
 	default:
 		return -1;
 	}
@@ -277,6 +310,11 @@ config_value_dump(struct buf *b, const struct config *cfg, const struct key *k)
 		buf_puts(b, g == CFG_GEN_AUTO ? "auto" : gen_names[g]);
 		break;
 	}
+	case K_DBL:
+	case K_PRICE:
+		if (isfinite(*(const double *)field))
+			buf_printf(b, "%g", *(const double *)field);
+		break;
 	default:
 		break;
 	}

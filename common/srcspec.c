@@ -42,7 +42,8 @@ opt_apply(struct src_spec *sp, const char *opt, char *err, size_t errlen)
 #define KEY(k) (klen == strlen(k) && strncmp(opt, k, klen) == 0)
 	if (sp->kind == SRC_REPLAY && KEY("speed") && val != NULL) {
 		if (parse_double(val, &dv) < 0 || dv < 0 || dv > 10000) {
-			snprintf(err, errlen, "replay speed '%s' is not a number from 0 to 10000", val);
+			snprintf(err, errlen, "replay speed '%s' is not a number from 0 to 10000",
+				 val);
 			return -1;
 		}
 		sp->speed = dv;
@@ -55,6 +56,12 @@ opt_apply(struct src_spec *sp, const char *opt, char *err, size_t errlen)
 			snprintf(err, errlen, "replay format '%s' is too long", val);
 			return -1;
 		}
+	} else if (sp->kind == SRC_SIM && KEY("scenario") && val != NULL) {
+		if (strcmp(val, "cycle") != 0 && strcmp(val, "day") != 0) {
+			snprintf(err, errlen, "sim scenario '%s' is not cycle or day", val);
+			return -1;
+		}
+		sp->scenario = strcmp(val, "day") == 0;
 	} else if (sp->kind == SRC_SLCAN && KEY("bitrate") && val != NULL) {
 		if (parse_i64(val, 10000, 1000000, &iv) < 0) {
 			snprintf(err, errlen, "slcan bitrate '%s' is not 10000..1000000", val);
@@ -99,8 +106,14 @@ srcspec_parse(const char *s, struct src_spec *sp, char *err, size_t errlen)
 		*at = '\0';
 	}
 	char *rest;
-	if (strcmp(tmp, "sim") == 0) {
+	if (strcmp(tmp, "sim") == 0 || str_starts(tmp, "sim,")) {
 		sp->kind = SRC_SIM;
+		rest = tmp + 3;
+		char *save = NULL;
+		for (char *opt = strtok_r(rest, ",", &save); opt != NULL;
+		     opt = strtok_r(NULL, ",", &save))
+			if (opt_apply(sp, opt, err, errlen) < 0)
+				return -1;
 		return 0;
 	} else if (str_starts(tmp, "socketcan:")) {
 		sp->kind = SRC_SOCKETCAN;
@@ -112,7 +125,8 @@ srcspec_parse(const char *s, struct src_spec *sp, char *err, size_t errlen)
 		sp->kind = SRC_REPLAY;
 		rest = tmp + strlen("replay:");
 	} else {
-		snprintf(err, errlen, "unknown source '%s' (socketcan:IFACE, slcan:TTY, replay:FILE or sim)",
+		snprintf(err, errlen,
+			 "unknown source '%s' (socketcan:IFACE, slcan:TTY, replay:FILE or sim)",
 			 tmp);
 		return -1;
 	}
@@ -142,8 +156,8 @@ item_start(const char *p)
 {
 	while (isspace((unsigned char)*p))
 		p++;
-	return str_starts(p, "socketcan:") || str_starts(p, "slcan:") ||
-	       str_starts(p, "replay:") || strncmp(p, "sim", 3) == 0;
+	return str_starts(p, "socketcan:") || str_starts(p, "slcan:") || str_starts(p, "replay:") ||
+	       strncmp(p, "sim", 3) == 0;
 }
 
 int

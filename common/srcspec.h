@@ -1,6 +1,6 @@
 /*
  * CAN source specifications: "socketcan:can0@ev", "slcan:/dev/ttyACM0,
- * bitrate=500000@car", "replay:FILE,speed=2,loop,keep_time", "sim". Parsed
+ * bitrate=500000@car", "replay:FILE,speed=2,loop,keep_time", "sim[,scenario=day]". Parsed
  * once here for the config check and the can worker alike.
  */
 #ifndef LEAFMON_SRCSPEC_H
@@ -22,6 +22,7 @@ struct src_spec {
 	bool keep_time;	  /* replay: keep the log's absolute times */
 	long bitrate;	  /* slcan: bus bitrate (500000) */
 	char format[16];  /* replay: forced log format, empty = auto */
+	int scenario;	  /* sim: 0 the ten-minute cycle, 1 the day (scenario=day) */
 };
 
 /* Parse a comma-separated list: "A@ev, B@car". Items are separated by ","

@@ -146,8 +146,10 @@ control_free_status(Status *st)
 static unsigned
 sections_of(enum wk_id id)
 {
-	static const unsigned map[WK_COUNT] = {1u << SEC_CAN, 1u << SEC_INFLUX, 1u << SEC_CLOUD,
-					       1u << SEC_WEB};
+	/* the can worker runs the session module: [ledger] and [tariff] are its too */
+	static const unsigned map[WK_COUNT] = {
+	    1u << SEC_CAN | 1u << SEC_LEDGER | 1u << SEC_TARIFF, 1u << SEC_INFLUX, 1u << SEC_CLOUD,
+	    1u << SEC_WEB};
 	return map[id];
 }
 

@@ -86,7 +86,8 @@ slot_read(const struct slot *s, struct resume_rec *out)
 	memcpy(out, &s->rec, sizeof(*out));
 	atomic_thread_fence(memory_order_acquire);
 	return b != 0 && b == atomic_load(&s->end) && out->rec_size == sizeof(*out) &&
-	       out->dec_size == sizeof(struct decoder) && out->cut_size == sizeof(struct cutter);
+	       out->dec_size == sizeof(struct decoder) && out->cut_size == sizeof(struct cutter) &&
+	       out->sess_size == sizeof(struct sessions);
 }
 
 int
@@ -120,6 +121,7 @@ can_resume_begin(struct can_resume *r)
 	s->rec.rec_size = sizeof(s->rec);
 	s->rec.dec_size = sizeof(struct decoder);
 	s->rec.cut_size = sizeof(struct cutter);
+	s->rec.sess_size = sizeof(struct sessions);
 	return &s->rec;
 }
 

@@ -3,7 +3,8 @@
  * (DESIGN.md, "CAN worker details"): RUNDIR/can-replay.shm, which outlives
  * the worker like the journal, holds the state as of the last published
  * sample: the journal's generation and seq, the replay's timeline and the
- * number of the next frame, and the decoder and cutter as they were (and
+ * number of the next frame, and the decoder, cutter and session module as
+ * they were (and
  * when a replay starts from the top, its start: a worker killed before its
  * first sample goes on from there, with the same timeline and the energy
  * counters it started with, not those its unpublished frames moved). Two
@@ -22,12 +23,13 @@
 
 #include "cutter.h"
 #include "decode.h"
+#include "session.h"
 #include "src.h"
 
 #define CAN_RESUME_FILE "can-replay.shm"
 
 struct resume_rec {
-	uint32_t rec_size, dec_size, cut_size; /* this build's layout */
+	uint32_t rec_size, dec_size, cut_size, sess_size; /* this build's layout */
 	char boot_id[37];
 	char spec[400];	      /* the source and the keys that shape the samples */
 	uint64_t journal_gen; /* the state is as of sample seq of this journal */
@@ -40,6 +42,7 @@ struct resume_rec {
 	bool hold_done; /* false only in the record of a replay's start */
 	struct decoder dec;
 	struct cutter cut;
+	struct sessions sess; /* its cfg is the running worker's, not this copy's */
 };
 
 struct can_resume;

@@ -2,7 +2,10 @@
  * The CAN worker (see can_worker.h). Single-threaded in the worker's loop;
  * the only other thread touching us is nng's pipe notifier, which updates
  * one atomic. Nothing here blocks on a subscriber (PUB drops), the disk
- * (buffered recorder, atomic small energy file) or the network.
+ * (buffered recorder, atomic small energy and session checkpoint files,
+ * written from the 1 s tick) or the network. Session events ride in the
+ * next sample cut (an empty one is forced when a tick closes without
+ * values) and go alone on topic 'e'.
  */
 #include "can_worker.h"
 
@@ -98,6 +101,7 @@ resume_save(struct can_worker *cw, uint64_t gen, uint64_t seq, int64_t t)
 	r->hold_done = cw->hold.done;
 	r->dec = cw->dec;
 	r->cut = cw->cut;
+	r->sess = cw->sess->ss;
 	can_resume_commit(cw->resume);
 }
 
@@ -191,6 +195,7 @@ resume_apply(struct can_worker *cw)
 	s->resume = NULL;
 	cw->dec = r->dec;
 	cw->cut = r->cut;
+	can_sessions_resume(cw->sess, &r->sess); /* not the checkpoint: this frame's state */
 	cw->hold.done = r->hold_done;
 	cw->asleep = r->asleep;
 	cw->pipe_frames = r->at.pos;
@@ -201,12 +206,41 @@ resume_apply(struct can_worker *cw)
 
 /* ---- samples ---- */
 
-static void
-publish_sample(struct can_worker *cw)
+/* The queued session events that fit beside the sample's values. */
+static size_t
+attach_events(struct can_worker *cw, Sample *m, Event *ev, Event **evp)
+{
+	struct can_sessions *cs = cw->sess;
+
+	m->events = evp;
+	m->n_events = 0;
+	for (size_t i = 0; i < cs->nq; i++) {
+		Event e = LEAFMON__V1__EVENT__INIT;
+		e.t_ns = cs->q[i].t_ns;
+		e.kind = (char *)session_kind_name(cs->q[i].kind);
+		e.detail = cs->q[i].json;
+		e.phase = (char *)session_phase_name(cs->q[i].phase);
+		e.has_start_ns = true;
+		e.start_ns = cs->q[i].start_ns;
+		ev[i] = e;
+		evp[i] = &ev[i];
+		m->n_events = i + 1;
+		if (leafmon__v1__sample__get_packed_size(m) > MSG_SAMPLE_MAX) {
+			m->n_events = i; /* the rest go in the next one */
+			break;
+		}
+	}
+	return m->n_events;
+}
+
+/* One sample: the values of the tick and the events queued; 0, or -1. */
+static int
+publish_one(struct can_worker *cw)
 {
 	Sample m = LEAFMON__V1__SAMPLE__INIT;
 	uint32_t ids[SIG_ID_MAX];
-	size_t len;
+	Event ev[CAN_EVQ_MAX], *evp[CAN_EVQ_MAX];
+	size_t len, nev;
 	int rc;
 
 	for (size_t i = 0; i < cw->so.n; i++)
@@ -223,10 +257,11 @@ publish_sample(struct can_worker *cw)
 		m.has_unsynced = true;
 		m.unsynced = !cw->clock.synced;
 	}
+	nev = attach_events(cw, &m, ev, evp);
 	len = leafmon__v1__sample__get_packed_size(&m);
 	if (len > MSG_SAMPLE_MAX) {
 		cw->sample_errors++;
-		return;
+		return -1;
 	}
 	resume_save(cw, m.generation, m.seq, m.t_ns); /* before the journal: see can_resume.h */
 	cw->pack[0] = TOPIC_SAMPLE;
@@ -234,11 +269,42 @@ publish_sample(struct can_worker *cw)
 	if ((rc = journal_append(cw->journal, m.seq, cw->pack + 1, len)) < 0) {
 		cw->sample_errors++;
 		log_warnx("journal append seq %llu: %s", (unsigned long long)m.seq, strerror(-rc));
-		return;
+		return -1; /* the events wait for the next sample */
 	}
 	bus_publish_raw(cw->pub_samples, cw->pack, len + 1);
-	cw->samples++;
-	cw->keyframes += cw->so.keyframe;
+	if (m.n_ids > 0) {
+		cw->samples++; /* as many as `leafmon decode` cuts */
+		cw->keyframes += cw->so.keyframe;
+	} else
+		cw->event_samples++;
+	for (size_t i = 0; i < nev; i++) /* and alone, for live listeners */
+		bus_publish(cw->pub_samples, TOPIC_EVENT, &ev[i].base);
+	can_sessions_drop(cw->sess, nev);
+	return nev > 0 || m.n_ids > 0 ? 0 : -1;
+}
+
+/* The sample in cw->so, then samples of events alone while some wait. */
+static void
+publish_sample(struct can_worker *cw)
+{
+	while (publish_one(cw) == 0 && cw->sess->nq > 0) {
+		cw->so.n = 0;
+		cw->so.keyframe = false;
+	}
+}
+
+/* Events that wait while no tick closes (a quiet bus): a sample now. */
+static void
+publish_events(struct can_worker *cw, int64_t t)
+{
+	if (cw->sess->nq == 0)
+		return;
+	if (!cutter_flush(&cw->cut, &cw->so)) {
+		cw->so.n = 0;
+		cw->so.keyframe = false;
+		cw->so.t_ns = t;
+	}
+	publish_sample(cw);
 }
 
 static void
@@ -290,14 +356,19 @@ pipe_frame(struct can_worker *cw, const struct can_rec *f)
 {
 	struct sig_update u[DEC_MAX_UPDATES];
 
+	/* a tick that closes carries the events queued in it, values or not */
+	bool closes = cw->cut.open && f->t_ns >= cw->cut.tick_end;
+
 	cw->cur_frame = f;
-	if (cutter_frame(&cw->cut, f->t_ns, &cw->so))
+	if (cutter_frame(&cw->cut, f->t_ns, &cw->so) || (closes && cw->sess->nq > 0))
 		publish_sample(cw);
 	cw->cur_frame = NULL;
 	if (cw->asleep)
 		wake(cw, f);
 	size_t k = decoder_frame(&cw->dec, f, u, DEC_MAX_UPDATES);
 	take(cw, u, k, f->t_ns, f->bus);
+	can_sessions_frame(cw->sess, f->t_ns, u, k);
+	cw->last_frame_t = f->t_ns;
 	cw->pipe_frames++;
 }
 
@@ -361,8 +432,8 @@ src_try(struct can_worker *cw, int i)
 		if (cw->src_down_since[i] != 0) {
 			int64_t gap = now_real_ns() - cw->src_down_since[i];
 			cw->src_down_ns[i] += gap;
-			log_info("source %s is back after %.1f s", s->spec.path[0] ? s->spec.path : "sim",
-				 (double)gap / 1e9);
+			log_info("source %s is back after %.1f s",
+				 s->spec.path[0] ? s->spec.path : "sim", (double)gap / 1e9);
 		}
 		cw->src_down_since[i] = 0;
 		if (s->spec.kind == SRC_REPLAY && !cw->key_origin_set) {
@@ -373,7 +444,8 @@ src_try(struct can_worker *cw, int i)
 		return 0;
 	}
 	if (cw->src_down_since[i] == 0) {
-		log_warnx("source %s: %s (retrying every 2 s)", srcspec_kind_name(s->spec.kind), s->err);
+		log_warnx("source %s: %s (retrying every 2 s)", srcspec_kind_name(s->spec.kind),
+			  s->err);
 		cw->src_down_since[i] = now_real_ns();
 	}
 	return -1;
@@ -392,8 +464,10 @@ fall_asleep(struct can_worker *cw)
 	if (cutter_frame(&cw->cut, t, &cw->so))
 		publish_sample(cw);
 	take(cw, &u, 1, t, BUS_EV);
+	can_sessions_idle(cw->sess, cw->last_frame_t); /* a trip ends: its events ride along */
 	if (cutter_flush(&cw->cut, &cw->so))
 		publish_sample(cw);
+	publish_events(cw, t);
 	snap_mark_all(cw->snap, SNAP_STALE, 0);
 	energy_save(cw);
 	log_info("bus asleep (silent for %d s)", cw->w->cfg.can.asleep_after_s);
@@ -408,8 +482,8 @@ health(struct can_worker *cw)
 
 	for (int i = 0; i < cw->nsrc; i++) {
 		ovfl += cw->src[i].rx_overflows;
-		off |= cw->src[i].bus_off || (cw->src[i].spec.kind == SRC_SOCKETCAN &&
-					      cw->src[i].state != SRC_UP);
+		off |= cw->src[i].bus_off ||
+		       (cw->src[i].spec.kind == SRC_SOCKETCAN && cw->src[i].state != SRC_UP);
 	}
 	if (ovfl != cw->rx_overflows) {
 		cw->rx_overflows = ovfl;
@@ -444,6 +518,9 @@ on_tick(struct loop *l, struct loop_timer *t, void *arg)
 		recorder_flush(&cw->rec);
 	if (now - cw->energy_saved_mono >= ENERGY_SAVE_NS && !cw->asleep)
 		energy_save(cw);
+	if (quiet >= NSEC_PER_SEC) /* no frame closes the tick: the events go now */
+		publish_events(cw, cw->last_frame_t);
+	can_sessions_tick(cw->sess);
 	loop_timer_after(t, NSEC_PER_SEC);
 }
 
@@ -502,6 +579,9 @@ can_worker_start(struct can_worker *cw, struct worker *w)
 	decoder_init(&cw->dec, cfg->can.generation);
 	dec_hold_init(&cw->hold, &cw->dec);
 	energy_restore(cw);
+	if ((cw->sess = malloc(sizeof(*cw->sess))) == NULL)
+		return -1;
+	can_sessions_start(cw->sess, w);
 	cutter_init(&cw->cut, cfg->can.publish_interval_ms, cfg->can.keyframe_s);
 	if (cfg->can.record) {
 		if (recorder_open(&cw->rec, w->statedir, cfg->can.record_max_mb) == 0)
@@ -533,6 +613,12 @@ can_worker_stop(struct can_worker *cw)
 	release_held(cw);
 	if (cutter_flush(&cw->cut, &cw->so))
 		publish_sample(cw);
+	if (cw->sess != NULL) {
+		publish_events(cw, cw->last_frame_t);
+		can_sessions_stop(cw->sess); /* open sessions go on after a restart */
+		free(cw->sess);
+		cw->sess = NULL;
+	}
 	energy_save(cw);
 	for (int i = 0; i < cw->nsrc; i++)
 		src_close(&cw->src[i]);
@@ -564,6 +650,7 @@ can_worker_heartbeat(struct can_worker *cw, struct heartbeat *hb)
 	hb_counter(hb, "implausible", (double)st->implausible);
 	hb_counter(hb, "generation", cw->dec.gen);
 	hb_counter(hb, "samples", (double)cw->samples);
+	hb_counter(hb, "event_samples", (double)cw->event_samples);
 	hb_counter(hb, "keyframes", (double)cw->keyframes);
 	hb_counter(hb, "sample_errors", (double)cw->sample_errors);
 	hb_counter(hb, "rx_overflows", (double)cw->rx_overflows);
@@ -574,6 +661,7 @@ can_worker_heartbeat(struct can_worker *cw, struct heartbeat *hb)
 		hb_counter(hb, "replay_resumed", cw->resumed);
 	if (cw->recording)
 		hb_counter(hb, "recorded_frames", (double)cw->rec.frames);
+	can_sessions_heartbeat(cw->sess, hb);
 	for (int i = 0; i < cw->nsrc; i++) {
 		struct can_src *s = &cw->src[i];
 		snprintf(name, sizeof(name), "src%d_%s_%s_up", i, srcspec_kind_name(s->spec.kind),

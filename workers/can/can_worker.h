@@ -1,7 +1,8 @@
 /*
  * The CAN worker's state and its frame path: sources -> the hold (only the
  * first frames wait, for the generation) -> decoder -> snapshot (every
- * value, every frame) -> cutter -> journal + samples.ipc; raw frames to
+ * value, every frame) -> cutter -> journal + samples.ipc; the session
+ * module (can_sessions.c), whose events ride in the samples; raw frames to
  * frames.ipc while someone listens and to the recorder, as they come.
  * can_main.c wires it to the worker runtime.
  */
@@ -14,6 +15,7 @@
 
 #include <nng/nng.h>
 
+#include "can_sessions.h"
 #include "clock.h"
 #include "cutter.h"
 #include "decode.h"
@@ -53,7 +55,8 @@ struct can_worker {
 	bool bus_off;
 	uint64_t rx_overflows;
 	uint64_t samples, keyframes, sample_errors, frames_published;
-	bool key_origin_set; /* by the first replay source */
+	uint64_t event_samples; /* samples of session events only (no values) */
+	bool key_origin_set;	/* by the first replay source */
 	int64_t energy_saved_mono;
 	char energy_path[320];
 	uint8_t *pack; /* 1 + MSG_SAMPLE_MAX */
@@ -67,6 +70,8 @@ struct can_worker {
 	uint64_t pipe_frames;		 /* frames through the cutter and the decoder */
 	const struct can_rec *cur_frame; /* the one going through now */
 	bool resumed;
+	struct can_sessions *sess; /* trips, charges, parks, battery_daily */
+	int64_t last_frame_t;	   /* the last frame's time */
 };
 
 int can_worker_start(struct can_worker *cw, struct worker *w);

@@ -26,6 +26,7 @@ decode_opts_init(struct decode_opts *o)
 	o->keyframe_s = 60;
 	o->samples = true;
 	o->max_errors = 20;
+	o->scfg = (struct sessions_cfg){300 * NSEC_PER_SEC, 30 * NSEC_PER_SEC, 0.1, 0.88, NULL};
 }
 
 void
@@ -56,6 +57,7 @@ struct run {
 	struct cutter cut;
 	struct summary sm;
 	struct sample_out so;
+	struct sessions ss;
 	struct buf line;
 };
 
@@ -70,6 +72,25 @@ emit_sample(struct run *r)
 	fwrite(r->line.p, 1, r->line.len, r->out);
 }
 
+/* The sessions that ended: one line each (the live worker publishes every
+ * phase; a log's reader wants the final figures). */
+static void
+emit_sessions(struct run *r)
+{
+	for (size_t i = 0; i < r->ss.nev; i++) {
+		if (r->ss.ev[i].phase != SESS_END)
+			continue;
+		buf_reset(&r->line);
+		if (r->o->json) {
+			session_json(&r->ss.ev[i].s, &r->o->scfg, &r->line);
+			buf_putc(&r->line, '\n');
+		} else
+			session_text(&r->ss.ev[i].s, &r->o->scfg, &r->line);
+		fwrite(r->line.p, 1, r->line.len, r->out);
+	}
+	sessions_clear_events(&r->ss);
+}
+
 static void
 run_frame(struct run *r, const struct can_rec *f)
 {
@@ -81,6 +102,11 @@ run_frame(struct run *r, const struct can_rec *f)
 	n = decoder_frame(&r->dec, f, u, DEC_MAX_UPDATES);
 	cutter_add(&r->cut, u, n);
 	summary_add(&r->sm, u, n);
+	if (r->o->sessions) {
+		sessions_frame(&r->ss, f->t_ns, u, n);
+		if (r->ss.nev > 0)
+			emit_sessions(r);
+	}
 }
 
 /* Every frame goes through the hold first, as in the live worker. */
@@ -109,6 +135,10 @@ run_end(struct run *r)
 	cutter_add(&r->cut, u, n);
 	if (cutter_flush(&r->cut, &r->so))
 		emit_sample(r);
+	if (r->o->sessions) {
+		sessions_finish(&r->ss);
+		emit_sessions(r);
+	}
 }
 
 static void
@@ -144,6 +174,7 @@ decode_file(const char *path, const struct decode_opts *o, FILE *out, FILE *errf
 	dec_hold_init(&r->hold, &r->dec);
 	cutter_init(&r->cut, o->interval_ms, o->keyframe_s);
 	summary_init(&r->sm);
+	sessions_init(&r->ss, &o->scfg);
 	buf_init(&r->line);
 	while ((k = logread_next(&lr, &f)) != 0) {
 		if (k > 0) {

@@ -1,7 +1,8 @@
 /*
- * Offline decoding of a log file: parser -> decoder -> cutter, printing one
- * JSON line per sample and/or a summary. `leafmon decode` and the golden
- * tests use it; it is the live worker's pipeline without the I/O.
+ * Offline decoding of a log file: parser -> decoder -> cutter (and the
+ * session module), printing one JSON line per sample, the sessions and/or
+ * a summary. `leafmon decode` and the golden tests use it; it is the live
+ * worker's pipeline without the I/O.
  */
 #ifndef LEAFMON_DECODE_RUN_H
 #define LEAFMON_DECODE_RUN_H
@@ -9,6 +10,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+
+#include "session.h"
 
 struct decode_opts {
 	int fmt;	  /* enum logfmt, LF_AUTO */
@@ -20,6 +23,8 @@ struct decode_opts {
 	bool samples;	  /* print the samples */
 	bool summary;	  /* print the summary */
 	bool json;	  /* summary as JSON */
+	bool sessions;	  /* print the sessions (one line each, JSON with json) */
+	struct sessions_cfg scfg;
 	int max_errors;	  /* parse errors printed before going quiet */
 };
 

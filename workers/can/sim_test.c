@@ -1,7 +1,9 @@
 /*
  * The simulator's frames decode back to its own state, with no CRC error,
- * no counter gap and no unknown id, for every generation; and the decoder
- * detects the simulated generation by itself.
+ * no counter gap and no unknown id, for every generation; the decoder
+ * detects the simulated generation by itself; the Car-CAN frames (12 V,
+ * odometer, doors, parking brake, range, 0x421 gear) come on @car and fill
+ * their signals.
  */
 #include <math.h>
 
@@ -10,9 +12,10 @@
 #include "t.h"
 
 struct err {
-	double cur, volt, rpm, speed, soc, tq;
-	unsigned gear_bad, gids_bad;
-	bool saw_regen, saw_drive, saw_charge, saw_reverse;
+	double cur, volt, rpm, speed, soc, tq, aux, odo;
+	unsigned gear_bad, gids_bad, brake_bad;
+	bool saw_regen, saw_drive, saw_charge, saw_reverse, saw_range, saw_doors;
+	unsigned car_ids; /* bits: 0x292 0x355 0x421 0x5A9 0x5C5 0x60D seen on @car */
 };
 
 static void
@@ -49,6 +52,21 @@ absorb(const struct sim *m, const struct sig_update *u, size_t n, struct err *e)
 		case SIG_battery_gids:
 			e->gids_bad += (unsigned)v != sim_gids(m);
 			break;
+		case SIG_vehicle_aux_battery_v:
+			e->aux = fmax(e->aux, fabs(v - m->s.aux_v));
+			break;
+		case SIG_vehicle_odometer_km:
+			e->odo = fmax(e->odo, fabs(v - floor(m->s.odo_km)));
+			break;
+		case SIG_vehicle_parking_brake:
+			e->brake_bad += (v != 0) != (m->s.gear == SIM_P);
+			break;
+		case SIG_vehicle_range_km:
+			e->saw_range |= v > 0;
+			break;
+		case SIG_vehicle_doors_open:
+			e->saw_doors = true;
+			break;
 		}
 	}
 }
@@ -68,8 +86,14 @@ roundtrip(int gen)
 		size_t nf = sim_run(&m, sim_next_ns(&m) + 1, fr, 64);
 		CHECK(nf > 0);
 		for (size_t i = 0; i < nf; i++) {
+			static const uint16_t car[] = {0x292, 0x355, 0x421, 0x5A9, 0x5C5, 0x60D};
 			size_t n = decoder_frame(&d, &fr[i], u, DEC_MAX_UPDATES);
 			absorb(&m, u, n, &e);
+			for (unsigned c = 0; c < 6; c++)
+				if (fr[i].id == car[c]) {
+					CHECK_INT(fr[i].bus, ==, BUS_CAR);
+					e.car_ids |= 1u << c;
+				}
 		}
 	}
 	CHECK_INT(d.gen, ==, gen);
@@ -77,7 +101,7 @@ roundtrip(int gen)
 	CHECK_INT(d.st.counter_gaps, ==, 0);
 	CHECK_INT(d.st.unknown_ids, ==, 0);
 	CHECK_INT(d.st.implausible, ==, 0);
-	CHECK(e.cur <= 0.25 + 1e-9);	/* 0.5 A steps */
+	CHECK(e.cur <= 0.25 + 1e-9); /* 0.5 A steps */
 	CHECK(e.volt <= 0.25 + 1e-9);
 	CHECK(e.rpm <= 0.5);
 	CHECK(e.tq <= 0.25 + 1e-9);
@@ -86,6 +110,11 @@ roundtrip(int gen)
 	CHECK_INT(e.gear_bad, ==, 0);
 	CHECK_INT(e.gids_bad, ==, 0);
 	CHECK(e.saw_drive && e.saw_regen && e.saw_charge && e.saw_reverse);
+	CHECK_INT(e.car_ids, ==, 0x3F);
+	CHECK(e.aux <= 0.05 + 1e-9); /* 0.1 V */
+	CHECK(e.odo <= 1e-9);
+	CHECK_INT(e.brake_bad, ==, 0);
+	CHECK(e.saw_range && e.saw_doors);
 	CHECK(d.e_out_kwh > 0.5 && d.e_in_kwh > 0.1);
 }
 

@@ -1,12 +1,15 @@
 /*
  * sim: the built-in Leaf simulator (sim.c) in real time, every 10 ms from
- * a timer. The generation is the configured one (AZE0 when auto).
+ * a timer. The generation is the configured one (AZE0 when auto); the
+ * scenario the cycle, or the day (sim,scenario=day), which ends: then the
+ * source is done.
  */
 #include "src.h"
 
 #include <stdlib.h>
 
 #include "decode.h"
+#include "log.h"
 #include "sim.h"
 #include "util.h"
 
@@ -30,12 +33,21 @@ on_timer(struct loop *l, struct loop_timer *t, void *arg)
 		if (s->timer == NULL)
 			return;
 	}
+	if (p->sim.ended) {
+		log_info("sim: the day is over (%llu frames)", (unsigned long long)s->frames);
+		s->state = SRC_DONE;
+		return;
+	}
 	loop_timer_after(t, SIM_TICK_NS);
 }
 
 static void
 sim_close(struct can_src *s)
 {
+	struct sim_src *p = s->priv;
+
+	if (p != NULL)
+		sim_free(&p->sim);
 	free(s->priv);
 	s->priv = NULL;
 }
@@ -52,6 +64,8 @@ src_sim_open(struct can_src *s)
 	sim_init(&p->sim, s->gen, s->spec.bus, p->real0);
 	s->priv = p;
 	s->close_fn = sim_close;
+	if (sim_set_scenario(&p->sim, s->spec.scenario ? SIM_DAY : SIM_CYCLE) < 0)
+		return -1;
 	if ((s->timer = loop_timer_new(s->loop, on_timer, s)) == NULL)
 		return -1;
 	loop_timer_after(s->timer, SIM_TICK_NS);
