@@ -19,7 +19,7 @@ addr(const char *ip)
 {
 	struct sockaddr_in in4 = {.sin_family = AF_INET};
 	struct sockaddr_in6 in6 = {.sin6_family = AF_INET6};
-	struct wauth_addr w;
+	struct wauth_addr w = {{0}};
 	if (inet_pton(AF_INET, ip, &in4.sin_addr) == 1)
 		wauth_addr_of((struct sockaddr *)&in4, &w);
 	else if (inet_pton(AF_INET6, ip, &in6.sin6_addr) == 1)
