@@ -81,13 +81,42 @@ def fallback_dirs(uid):
     return "/tmp/leafmon-%d" % uid, "/tmp/leafmon-state-%d" % uid
 
 
-def write_config(tmp):
+def others_may_run(path):
+    """Every directory above path lets other users through (a checkout
+    under /root, mode 0700, does not)."""
+    d = os.path.dirname(os.path.abspath(path))
+    while True:
+        if not os.stat(d).st_mode & stat.S_IXOTH:
+            return False
+        if d == "/":
+            return True
+        d = os.path.dirname(d)
+
+
+def binaries(tmp):
+    """Where the test users can run the programs from: the build tree, or
+    else a copy of its programs in tmp (same layout, so leafmond finds its
+    workers beside it as it would in the build)."""
+    if others_may_run(bin_path("supervisor/leafmond")):
+        return bin_path
+    for rel in ["supervisor/leafmond", "cli/leafmon"] + [
+            "libexec/" + n for n in os.listdir(bin_path("libexec"))]:
+        dst = os.path.join(tmp, "bin", rel)
+        os.makedirs(os.path.dirname(dst), mode=0o755, exist_ok=True)
+        shutil.copy2(bin_path(rel), dst)
+        os.chmod(dst, 0o755)
+    for dirpath, _, _ in os.walk(os.path.join(tmp, "bin")):
+        os.chmod(dirpath, 0o755)
+    return lambda rel: os.path.join(tmp, "bin", rel)
+
+
+def write_config(tmp, bins):
     """No rundir, no statedir: the /tmp fallbacks apply."""
     conf = os.path.join(tmp, "leafmon.conf")
     with open(conf, "w") as f:
         f.write("[supervisor]\nworker_dir = %s\nstop_timeout_s = 3\njournal_mb = 1\n"
                 "[can]\nsource = sim\n[influx]\nenabled = false\n[cloud]\nenabled = false\n"
-                "[web]\nenabled = false\n" % bin_path("libexec"))
+                "[web]\nenabled = false\n" % bins("libexec"))
     os.chmod(conf, 0o644)
     return conf
 
@@ -97,7 +126,8 @@ class Rig:
         self.u = Users()
         self.tmp = tempfile.mkdtemp(prefix="leafmon-rundir-")
         os.chmod(self.tmp, 0o755)
-        self.conf = write_config(self.tmp)
+        self.bin = binaries(self.tmp)
+        self.conf = write_config(self.tmp, self.bin)
         self.rundir, self.statedir = fallback_dirs(self.u.uid("victim"))
         # a file of the victim's that a followed symlink would overwrite
         self.precious = os.path.join(self.tmp, "precious")
@@ -108,7 +138,7 @@ class Rig:
 
     def leafmond(self, umask=0o022):
         log = open(os.path.join(self.tmp, "leafmond.log"), "ab")
-        self.proc = subprocess.Popen([bin_path("supervisor/leafmond"), "-c", self.conf],
+        self.proc = subprocess.Popen([self.bin("supervisor/leafmond"), "-c", self.conf],
                                      stdout=log, stderr=subprocess.STDOUT,
                                      **self.u.popen_args("victim", umask))
         return self.proc
@@ -129,7 +159,7 @@ class Rig:
             os.lchown(target, self.u.uid(owner_role), -1)
 
     def cli(self, role, *args):
-        return self.u.run(role, [bin_path("cli/leafmon"), "-c", self.conf, "--rundir",
+        return self.u.run(role, [self.bin("cli/leafmon"), "-c", self.conf, "--rundir",
                                  self.rundir] + list(args))
 
     def close(self):
@@ -159,7 +189,7 @@ def test_foreign_fallback_dirs_refused_nothing_written_through_symlinks():
         refused(rig, "%s belongs to uid %d, not to us (uid %d)" % (rig.rundir, outsider, victim))
         assert sorted(os.listdir(rig.rundir)) == ["state.shm.new"], os.listdir(rig.rundir)
         # a worker on its own refuses it as well
-        r = rig.u.run("victim", [bin_path("libexec/leafmon-can"), "--standalone", "-c", rig.conf])
+        r = rig.u.run("victim", [rig.bin("libexec/leafmon-can"), "--standalone", "-c", rig.conf])
         assert r.returncode == 78 and "belongs to uid %d" % outsider in r.stderr, r
         # the victim's own directory, but writable by everybody
         shutil.rmtree(rig.rundir)
