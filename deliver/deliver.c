@@ -703,8 +703,8 @@ send_write(struct deliver *d)
 		return;
 	}
 	size_t bytes = batch_req_whole(&d->batch) ? d->batch.text.len : d->body.len;
-	if (d->o.pace != NULL) {
-		int64_t wait = d->o.pace(d->o.arg, bytes);
+	if (d->o.pace_wait != NULL) {
+		int64_t wait = d->o.pace_wait(d->o.arg, bytes);
 		if (wait > 0) {
 			wait_until(d, wait);
 			d->wait = WAIT_PACE;
@@ -841,13 +841,6 @@ void
 deliver_set_live_from(struct deliver *d, uint64_t rid)
 {
 	d->live_from = rid; /* the cursors follow at the next batch */
-}
-
-bool
-deliver_idle(const struct deliver *d)
-{
-	return d->req == NULL && !d->have_batch && d->next_state == NEXT_NONE &&
-	       !loop_timer_armed(d->timer);
 }
 
 const struct deliver_stats *
