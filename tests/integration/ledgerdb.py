@@ -87,15 +87,20 @@ def daily_rows(last_day, n, seed=7):
     return rows
 
 
-def populated(statedir, tmp, now=None):
+def populated(statedir, tmp, now=None, tweak=None):
     """A ledger of three simulated days (40, 10 and 1 day ago) and 500 days of
-    battery rows. Returns every inserted detail text, by kind."""
+    battery rows; tweak(detail) may add keys to each session first. Returns
+    every inserted detail text, by kind."""
     now = int(now or time.time())
     starts = [now - 40 * 86400, now - 10 * 86400, now - 86400]
     by = {"trip": [], "charge": [], "park": [], "battery_daily": []}
     db = create(statedir)
     for s in starts:
         for line in sim_day(s - s % 60, tmp):
+            if tweak is not None:
+                d = json.loads(line)
+                tweak(d)
+                line = json.dumps(d, separators=(",", ":"))
             by[json.loads(line)["kind"]].append(line)
     for line in daily_rows(now // 86400 - 1, 500):
         by["battery_daily"].append(line)
