@@ -123,6 +123,33 @@ int lq_bars_for_soh(double soh);
  */
 int lq_project(const struct lq_fit *f, double threshold, double *x, double *se_days);
 
+/* The trend over the last 365 days of daily rows: windows of 30, 90 and
+ * 365 days ending at the newest row, series soh_pct, gids_full and
+ * capacity_kwh; the projection from the 365-day SOH fit. */
+#define LQ_WINDOWS 3
+#define LQ_SERIES 3
+struct lq_projection {
+	int bars; /* shown now (-1 unknown) */
+	int n;	  /* SOH values fitted */
+	bool ok;
+	char reason[160]; /* why there is none */
+	double threshold, days_from_last, stderr_days;
+	char date[16], earliest[16], latest[16];
+};
+struct lq_trend {
+	int days; /* daily rows in the last 365 days */
+	char last_date[16];
+	struct {
+		int days;
+		struct lq_fit fit[LQ_SERIES];
+	} win[LQ_WINDOWS];
+	struct lq_projection proj;
+};
+int lq_trend(struct lq *q, struct lq_trend *t, struct lq_err *e);
+const char *lq_series_name(int s);
+struct json;
+void lq_trend_json(const struct lq_trend *t, struct json *j);
+
 /* {"daily": [details from f->since_ns on], "trend": {...}}: the trend always
  * over the last 365 days of daily rows (windows 30, 90, 365 days ending at
  * the newest one). */

@@ -244,7 +244,7 @@ lq_project(const struct lq_fit *f, double threshold, double *x, double *se_days)
 
 /* ---- the battery document ---- */
 
-enum { S_SOH, S_GIDS, S_KWH, NSERIES };
+enum { S_SOH, S_GIDS, S_KWH, NSERIES = LQ_SERIES };
 static const char *const series_names[NSERIES] = {"soh_pct", "gids_full", "capacity_kwh"};
 
 struct daily {
@@ -252,7 +252,7 @@ struct daily {
 	double *x;		 /* days since 1970-01-01 of each row */
 	double *y[NSERIES];	 /* NAN where the row has none */
 	int bars;		 /* the newest capacity_bars, -1 unknown */
-	char last_date[12];
+	char last_date[16];
 };
 
 static void
@@ -384,98 +384,125 @@ series_json(struct json *j, const char *name, const struct lq_fit *f)
 }
 
 static void
-projection_json(struct json *j, const struct daily *d)
+project(const struct daily *d, struct lq_projection *p)
 {
 	struct lq_fit f;
-	char why[160], date[16];
 	double x, se;
 
-	json_obj_open(j, "projection");
 	window_fit(d, S_SOH, 365, &f);
 	double soh_now = f.ok ? f.intercept + f.slope * d->x[d->n - 1] : NAN;
-	int bars = d->bars >= 0 ? d->bars : f.ok ? lq_bars_for_soh(soh_now) : -1;
-	if (bars >= 0)
-		json_int(j, "bars", bars);
-	why[0] = '\0';
+	p->bars = d->bars >= 0 ? d->bars : f.ok ? lq_bars_for_soh(soh_now) : -1;
+	p->n = f.n;
 	if (f.n < LQ_PROJ_MIN_DAYS)
-		snprintf(why, sizeof(why), "%d days with a SOH in the last 365, %d needed", f.n,
-			 LQ_PROJ_MIN_DAYS);
+		snprintf(p->reason, sizeof(p->reason), "%d days with a SOH in the last 365, %d needed",
+			 f.n, LQ_PROJ_MIN_DAYS);
 	else if (!f.ok || !(f.slope < 0))
-		snprintf(why, sizeof(why), "SOH is not falling (%+.2f %%/year)",
+		snprintf(p->reason, sizeof(p->reason), "SOH is not falling (%+.2f %%/year)",
 			 f.slope * 365.25);
-	else if (bars <= 0)
-		snprintf(why, sizeof(why), "no capacity bar left to lose");
-	else if (soh_now <= lq_bar_threshold(bars))
-		snprintf(why, sizeof(why), "the fitted SOH (%.2f %%) is already below the next bar's "
-			 "%.2f %%", soh_now, lq_bar_threshold(bars));
-	if (why[0] != '\0' || lq_project(&f, lq_bar_threshold(bars), &x, &se) < 0) {
-		json_str(j, "reason", why[0] ? why : "no projection");
-		json_obj_close(j);
+	else if (p->bars <= 0)
+		snprintf(p->reason, sizeof(p->reason), "no capacity bar left to lose");
+	else if (soh_now <= lq_bar_threshold(p->bars))
+		snprintf(p->reason, sizeof(p->reason),
+			 "the fitted SOH (%.2f %%) is already below the next bar's %.2f %%", soh_now,
+			 lq_bar_threshold(p->bars));
+	else if (lq_project(&f, lq_bar_threshold(p->bars), &x, &se) < 0)
+		snprintf(p->reason, sizeof(p->reason), "no projection");
+	if (p->reason[0] != '\0')
 		return;
-	}
-	fixed(j, "threshold_soh_pct", lq_bar_threshold(bars), 2);
-	json_int(j, "n", f.n);
-	day_str(x, date, sizeof(date));
-	json_str(j, "date", date);
-	fixed(j, "days_from_last", x - d->x[d->n - 1], 0);
-	fixed(j, "stderr_days", se, 0);
-	day_str(x - se, date, sizeof(date));
-	json_str(j, "earliest", date);
-	day_str(x + se, date, sizeof(date));
-	json_str(j, "latest", date);
-	json_obj_close(j);
+	p->ok = true;
+	p->threshold = lq_bar_threshold(p->bars);
+	p->days_from_last = x - d->x[d->n - 1];
+	p->stderr_days = se;
+	day_str(x, p->date, sizeof(p->date));
+	day_str(x - se, p->earliest, sizeof(p->earliest));
+	day_str(x + se, p->latest, sizeof(p->latest));
 }
 
 static void
-trend_json(struct json *j, const struct daily *d)
+trend_of(const struct daily *d, struct lq_trend *t)
 {
-	static const int windows[] = {30, 90, 365};
-	int in_year = 0;
+	static const int windows[LQ_WINDOWS] = {30, 90, 365};
+	memset(t, 0, sizeof(*t));
+	if (d->n == 0) {
+		t->proj.bars = -1;
+		snprintf(t->proj.reason, sizeof(t->proj.reason), "no daily battery records yet");
+		return;
+	}
 	for (int i = 0; i < d->n; i++)
-		in_year += d->x[i] > d->x[d->n - 1] - 365;
+		t->days += d->x[i] > d->x[d->n - 1] - 365;
+	snprintf(t->last_date, sizeof(t->last_date), "%s", d->last_date);
+	for (int w = 0; w < LQ_WINDOWS; w++) {
+		t->win[w].days = windows[w];
+		for (int s = 0; s < LQ_SERIES; s++)
+			window_fit(d, s, windows[w], &t->win[w].fit[s]);
+	}
+	project(d, &t->proj);
+}
+
+int
+lq_trend(struct lq *q, struct lq_trend *t, struct lq_err *e)
+{
+	struct daily d = {0};
+	int rc = q->db != NULL ? daily_load(q, &d, e) : 0;
+	if (rc == 0)
+		trend_of(&d, t);
+	daily_free(&d);
+	return rc;
+}
+
+const char *
+lq_series_name(int s)
+{
+	return s >= 0 && s < LQ_SERIES ? series_names[s] : "?";
+}
+
+void
+lq_trend_json(const struct lq_trend *t, struct json *j)
+{
+	const struct lq_projection *p = &t->proj;
 	json_obj_open(j, "trend");
-	json_int(j, "days", in_year); /* daily rows in the last 365 days */
-	if (d->n > 0)
-		json_str(j, "last_date", d->last_date);
+	json_int(j, "days", t->days); /* daily rows in the last 365 days */
+	if (t->days > 0)
+		json_str(j, "last_date", t->last_date);
 	json_arr_open(j, "windows");
-	for (size_t w = 0; d->n > 0 && w < ARRAY_LEN(windows); w++) {
+	for (int w = 0; t->days > 0 && w < LQ_WINDOWS; w++) {
 		json_obj_open(j, NULL);
-		json_int(j, "days", windows[w]);
-		for (int s = 0; s < NSERIES; s++) {
-			struct lq_fit f;
-			window_fit(d, s, windows[w], &f);
-			series_json(j, series_names[s], &f);
-		}
+		json_int(j, "days", t->win[w].days);
+		for (int s = 0; s < LQ_SERIES; s++)
+			series_json(j, series_names[s], &t->win[w].fit[s]);
 		json_obj_close(j);
 	}
 	json_arr_close(j);
-	if (d->n > 0) {
-		projection_json(j, d);
+	json_obj_open(j, "projection");
+	if (p->bars >= 0)
+		json_int(j, "bars", p->bars);
+	if (p->ok) {
+		fixed(j, "threshold_soh_pct", p->threshold, 2);
+		json_int(j, "n", p->n);
+		json_str(j, "date", p->date);
+		fixed(j, "days_from_last", p->days_from_last, 0);
+		fixed(j, "stderr_days", p->stderr_days, 0);
+		json_str(j, "earliest", p->earliest);
+		json_str(j, "latest", p->latest);
 	} else {
-		json_obj_open(j, "projection");
-		json_str(j, "reason", "no daily battery records yet");
-		json_obj_close(j);
+		json_str(j, "reason", p->reason);
 	}
+	json_obj_close(j);
 	json_obj_close(j);
 }
 
 int
 lq_battery_json(struct lq *q, const struct lq_filter *f, struct buf *out, struct lq_err *e)
 {
-	struct daily d = {0};
+	struct lq_trend t;
 	buf_puts(out, "{\"daily\":");
-	if (lq_json(q, LQ_DAILY, f, out, e) < 0)
+	if (lq_json(q, LQ_DAILY, f, out, e) < 0 || lq_trend(q, &t, e) < 0)
 		return -1;
-	if (q->db != NULL && daily_load(q, &d, e) < 0) {
-		daily_free(&d);
-		return -1;
-	}
 	struct json j;
 	json_init(&j, out);
 	j.need_comma[0] = true; /* after "daily" */
-	trend_json(&j, &d);
+	lq_trend_json(&t, &j);
 	buf_putc(out, '}');
-	daily_free(&d);
 	if (out->oom) {
 		snprintf(e->msg, sizeof(e->msg), "out of memory");
 		return -1;

@@ -65,17 +65,18 @@ def sim_day(start, tmp):
 def daily_rows(last_day, n, seed=7):
     """n battery_daily rows ending on day last_day (days since 1970, UTC
     dates): SOH from 88.4 % falling 2.9 %/year with 0.15 % scatter, GIDs and
-    capacity along with it, 12 bars until the SOH reads under 85 %."""
+    capacity along with it, 12 bars until the SOH's trend is under 85 %."""
     rng = random.Random(seed)
     rows = []
     for i in range(n):
         day = last_day - (n - 1) + i
         if rng.random() < 0.15:  # days the car did not wake
             continue
-        soh = 88.4 - 2.9 * i / 365.25 + rng.gauss(0, 0.15)
+        trend = 88.4 - 2.9 * i / 365.25
+        soh = trend + rng.gauss(0, 0.15)
         date = time.strftime("%Y-%m-%d", time.gmtime(day * 86400))
         d = {"kind": "battery_daily", "start": float(day * 86400), "end": float((day + 1) * 86400),
-             "date": date, "soh_pct": round(soh, 1), "capacity_bars": 12 if soh >= 85 else 11,
+             "date": date, "soh_pct": round(soh, 1), "capacity_bars": 12 if trend >= 85 else 11,
              "gids_full": round(281 * soh / 88.4), "hx_pct": round(soh * 1.03, 1),
              "ah": round(79.0 * soh / 100, 1), "aux_min_v": 12.4}
         if i % 5 == 0:

@@ -28,13 +28,18 @@ CELL_SPREAD = 3921 - 3893  # tests/webfeed.c's cells
 
 
 def pack_temps(d):
-    """What the writer keeps for a charge: its pack temperatures (the
-    simulator's truth does not carry them); trips get theirs too."""
+    """Figures the writer keeps that the simulator's truth does not carry:
+    a charge's pack temperatures; a trip's, and its derived figures."""
     if d["kind"] == "charge":
         a, b = QC_TEMPS if d["charge_type"] == "qc" else AC_TEMPS
         d.update(pack_temp_start_c=a, pack_temp_max_c=b, pack_temp_end_c=b - 0.5)
     elif d["kind"] == "trip":
-        d.update(pack_temp_start_c=10.0, pack_temp_end_c=12.0)
+        d.update(pack_temp_start_c=10.0, pack_temp_end_c=12.0,
+                 regen_share=round(d["energy_in_kwh"] / d["energy_out_kwh"], 3),
+                 speed_mean_kmh=round(d["distance_km"] / (d["duration_s"] / 3600), 2),
+                 aux_min_v=12.9)
+        if d["distance_km"] >= 0.01:
+            d["wh_per_km"] = round(d["net_kwh"] * 1000 / d["distance_km"], 1)
 
 
 def curves(by):

@@ -130,7 +130,7 @@
   function monthly(list) {
     const t = document.getElementById('t-monthly');
     t.textContent = '';
-    t.append(el('tr', {}, ...['Month', 'Trips', LM.distUnit(), 'kWh', 'Wh/' + LM.distUnit(), 'Charges', 'Pack kWh', 'Grid kWh', 'Cost', 'Parked loss kWh']
+    t.append(el('tr', {}, ...['Month', 'Trips', LM.distUnit(), 'Net kWh', 'Wh/' + LM.distUnit(), 'Charges', 'Pack kWh', 'Grid kWh', 'Cost', 'Parked loss kWh']
       .map((h) => el('th', { text: h }))));
     for (const m of list.slice().reverse()) {
       const km = m.distance_km, whkm = m.wh_per_km;
@@ -316,12 +316,13 @@
       ['Health', '%', [{ label: 'SOH', color: '#2ea043' }, { label: 'Hx', color: '#a371f7' }], [col('soh_pct'), col('hx_pct')]],
       ['Capacity', 'kWh', [{ label: 'Measured capacity', color: '#f0883e', points: true, d: 2 },
         { label: 'Full GIDs', color: '#58a6ff', scale: 'gids', unit: 'GIDs', d: 0 }], [col('capacity_kwh'), col('gids_full')]],
-      ['Capacity in Ah (AHr)', 'Ah', [{ label: 'AHr', color: '#d29922' }], [col('ah')]],
-      ['Capacity bars', 'bars', [{ label: 'Bars', color: '#3fb950', stepped: true, d: 0 }], [col('capacity_bars')]],
+      ['AHr', 'Ah', [{ label: 'AHr', color: '#d29922' }], [col('ah')]],
+      ['Capacity bars', 'bars', [{ label: 'Bars', color: '#3fb950', stepped: true, d: 0 }], [col('capacity_bars')],
+        { scales: { x: { time: true }, y: { range: [0, 12] } } }],
     ];
-    for (const [title, unit, series, cols] of specs) {
+    for (const [title, unit, series, cols, extra] of specs) {
       if (cols.every((c) => c.every((v) => v == null))) continue;
-      const u = chart('battery', box, title, unit, series, [xs].concat(cols));
+      const u = chart('battery', box, title, unit, series, [xs].concat(cols), extra);
       u.setScale('x', range);
     }
   }
