@@ -1,10 +1,10 @@
 /*
  * The read side of the ledger (STATEDIR/ledger.db, written only by the
- * leafmon-ledger worker; the schema is docs/DESIGN.md "Ledger"). Opened
+ * leafmon-ledger worker; schema version 1, the contract shared with it). Opened
  * read-only; a file that does not exist yet is an empty ledger, a schema
  * newer than this build knows is an error. The CLI's trips, charges, parks
  * and battery commands and the web worker's /api routes answer from here,
- * so both give the same JSON.
+ * so both give the same JSON (docs/DESIGN.md "Ledger: reading it").
  */
 #ifndef LEAFMON_LEDGER_QUERY_H
 #define LEAFMON_LEDGER_QUERY_H
