@@ -85,27 +85,69 @@ user_version(struct lq *q, int *v, struct lq_err *e)
 	return rc == SQLITE_ROW ? 0 : db_fail(q, e, "cannot read its schema version");
 }
 
+/* "file:" URI of the path (RFC 3986: all but unreserved characters and '/'
+ * percent-encoded), read-only, immutable when asked. */
+static int
+db_open(struct lq *q, bool immutable)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	char uri[3 * sizeof(q->path) + 32];
+	size_t n = 0;
+	n += (size_t)snprintf(uri, sizeof(uri), "file:");
+	for (const unsigned char *p = (const unsigned char *)q->path; *p; p++) {
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+		    strchr("/-._~", *p) != NULL) {
+			uri[n++] = (char)*p;
+		} else {
+			uri[n++] = '%';
+			uri[n++] = hex[*p >> 4];
+			uri[n++] = hex[*p & 15];
+		}
+	}
+	snprintf(uri + n, sizeof(uri) - n, "%s", immutable ? "?mode=ro&immutable=1" : "?mode=ro");
+	return sqlite3_open_v2(uri, &q->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL);
+}
+
+/* No -wal file: the writer is not running and left everything in the main
+ * file. A reader that may not write the directory cannot make the -shm a
+ * WAL database needs, so it reads the file as immutable instead. */
+static bool
+wal_absent(const struct lq *q)
+{
+	char wal[sizeof(q->path) + 8];
+	struct stat sb;
+	snprintf(wal, sizeof(wal), "%s-wal", q->path);
+	return stat(wal, &sb) < 0 && errno == ENOENT;
+}
+
 int
 lq_open(struct lq *q, const char *statedir, struct lq_err *e)
 {
 	struct stat sb;
-	int v;
+	int v, rc = -1;
 
 	memset(q, 0, sizeof(*q));
 	if (snprintf(q->path, sizeof(q->path), "%s/ledger.db", statedir) >= (int)sizeof(q->path))
 		return fail(e, "%s/ledger.db: path too long", statedir);
 	if (stat(q->path, &sb) < 0)
 		return errno == ENOENT ? 0 : fail(e, "%s: %s", q->path, strerror(errno));
-	if (sqlite3_open_v2(q->path, &q->db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
-		db_fail(q, e, "cannot open it");
-		lq_close(q);
-		return -1;
+	for (int immutable = 0; immutable < 2 && rc < 0; immutable++) {
+		if (db_open(q, immutable) != SQLITE_OK) {
+			db_fail(q, e, "cannot open it");
+			lq_close(q);
+			break;
+		}
+		sqlite3_busy_timeout(q->db, LQ_BUSY_MS);
+		rc = user_version(q, &v, e);
+		int code = sqlite3_errcode(q->db);
+		if (rc < 0) {
+			lq_close(q);
+			if ((code != SQLITE_READONLY && code != SQLITE_CANTOPEN) || !wal_absent(q))
+				break;
+		}
 	}
-	sqlite3_busy_timeout(q->db, LQ_BUSY_MS);
-	if (user_version(q, &v, e) < 0) {
-		lq_close(q);
+	if (rc < 0)
 		return -1;
-	}
 	if (v > LQ_SCHEMA_VERSION) {
 		fail(e, "%s has schema version %d; this leafmon reads versions up to %d: upgrade it",
 		     q->path, v, LQ_SCHEMA_VERSION);

@@ -209,6 +209,54 @@ def test_cli_empty_future_and_usage():
     assert "neither a date" in cli(st, "trips", "--since", "yesterday").stderr
 
 
+def as_reader(statedir, *args):
+    """The CLI as a member of the owner's group would run it: unable to write
+    STATEDIR (root: as nobody, the files world-readable; others: the
+    directory made read-only)."""
+    if os.geteuid() == 0:
+        os.chmod(os.path.dirname(statedir), 0o755)  # mkdtemp's 0700
+        os.chmod(statedir, 0o755)
+        for f in os.listdir(statedir):
+            os.chmod(os.path.join(statedir, f), 0o644)
+        env = dict(os.environ, LEAFMON_STATEDIR=statedir, HOME="/nonexistent")
+        env.pop("LEAFMON_CONFIG", None)
+        return subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                               bin_path("cli/leafmon"), "trips", "--json"] + list(args),
+                              env=env, capture_output=True, text=True, timeout=60)
+    os.chmod(statedir, 0o555)
+    try:
+        return cli(statedir, "trips", "--json", *args)
+    finally:
+        os.chmod(statedir, 0o750)
+
+
+def test_cli_reads_a_ledger_it_may_not_write():
+    tmp = tempfile.mkdtemp(prefix="leafmon-ledger-ro-")
+    st = os.path.join(tmp, "state")
+    a = '{"kind":"trip","start":1000.000,"end":2000.000,"distance_km":5.000}'
+    b = '{"kind":"trip","start":3000.000,"end":4000.000,"distance_km":6.000}'
+    db = ledgerdb.create(st)
+    ledgerdb.insert(db, a)
+    db.commit()
+    db.close()  # the writer stopped: no -wal, no -shm left
+    assert sorted(os.listdir(st)) == ["ledger.db"], os.listdir(st)
+    r = as_reader(st)
+    assert r.returncode == 0 and r.stdout == "[" + a + "]\n", r
+    assert sorted(os.listdir(st)) == ["ledger.db"], os.listdir(st)
+    # the writer running, its last transaction still in the WAL
+    os.chmod(st, 0o750)
+    db = sqlite3.connect(os.path.join(st, "ledger.db"))
+    db.execute("PRAGMA wal_autocheckpoint = 0")
+    ledgerdb.insert(db, b)
+    db.commit()
+    try:
+        assert os.path.getsize(os.path.join(st, "ledger.db-wal")) > 0
+        r = as_reader(st)
+        assert r.returncode == 0 and r.stdout == "[" + a + "," + b + "]\n", r
+    finally:
+        db.close()
+
+
 def test_api_same_json_login_and_errors():
     tmp = tempfile.mkdtemp(prefix="leafmon-ledger-api-")
     pw = os.path.join(tmp, "password")
@@ -275,4 +323,5 @@ def test_api_same_json_login_and_errors():
 
 if __name__ == "__main__":
     run([test_cli_json_csv_and_totals, test_cli_empty_future_and_usage,
+         test_cli_reads_a_ledger_it_may_not_write,
          test_api_same_json_login_and_errors])
