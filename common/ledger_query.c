@@ -206,7 +206,9 @@ lq_parse_since(const char *s, int64_t now_ns, int64_t *since_ns, struct lq_err *
 			continue;
 		memcpy(num, s, len - 1);
 		num[len - 1] = '\0';
-		if (num[0] < '0' || num[0] > '9' || parse_i64(num, 0, 100 * 366, &n) < 0)
+		/* at most 200 years back: no overflow, nothing an owner means */
+		if (num[0] < '0' || num[0] > '9' ||
+		    parse_i64(num, 0, 200LL * 366 * 86400 / units[i].s, &n) < 0)
 			break;
 		*since_ns = now_ns - n * units[i].s * NSEC_PER_SEC;
 		return 0;
@@ -391,12 +393,19 @@ extra_keys(struct lq *q, enum lq_kind k, const struct lq_filter *f, char **keys,
 		return -1;
 	sqlite3_bind_text(st, 1, kind_names[k], -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, f->since_ns);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < LQ_MAX_KEYS) {
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *key = (const char *)sqlite3_column_text(st, 0);
-		if (key != NULL && !listed((const char *const *)keys, *n, key))
-			keys[(*n)++] = strdup(key);
+		if (key == NULL || listed((const char *const *)keys, *n, key))
+			continue;
+		if (*n == LQ_MAX_KEYS || (keys[*n] = strdup(key)) == NULL)
+			break;
+		(*n)++;
 	}
-	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_fail(q, e, "reading keys");
+	if (rc == SQLITE_ROW)
+		rc = fail(e, "the sessions carry more than %d distinct keys (or no memory)",
+			  LQ_MAX_KEYS);
+	else
+		rc = rc == SQLITE_DONE ? 0 : db_fail(q, e, "reading keys");
 	sqlite3_finalize(st);
 	return rc;
 }

@@ -394,6 +394,8 @@ test_since(void)
 	CHECK_INT(ns, ==, now - 14 * DAY * NS);
 	CHECK_INT(lq_parse_since("1y", now, &ns, &e), ==, 0);
 	CHECK_INT(ns, ==, now - 365 * DAY * NS);
+	CHECK_INT(lq_parse_since("200y", now, &ns, &e), ==, 0);
+	CHECK_INT(ns, ==, now - 200 * 365 * DAY * NS);
 	CHECK_INT(lq_parse_since("2026-11-01", now, &ns, &e), ==, 0);
 	CHECK_INT(ns, ==, local_s(2026, 11, 1, 0) * NS);
 	CHECK_INT(lq_parse_since("2026-07-01T08:30", now, &ns, &e), ==, 0);
@@ -401,7 +403,7 @@ test_since(void)
 	CHECK_INT(lq_parse_since("2026-07-01T08:30:15", now, &ns, &e), ==, 0);
 	CHECK_INT(ns, ==, (local_s(2026, 7, 1, 8) + 1815) * NS);
 	static const char *const bad[] = {"", "d", "30", "-3d", "3x", "2026-13-01", "2026-11-01x",
-					  "2026-11-01T", "30d ", "1e3d"};
+					  "2026-11-01T", "30d ", "1e3d", "201y", "9999999999999y"};
 	for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
 		CHECK_INT(lq_parse_since(bad[i], now, &ns, &e), ==, -1);
 		CHECK(strstr(e.msg, "neither a date") != NULL);
