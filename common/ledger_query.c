@@ -179,10 +179,11 @@ since_date(const char *s, int64_t *ns)
 		if (end != NULL && *end == ':')
 			end = strptime(end + 1, "%S", &tm);
 	}
-	if (end == NULL || *end != '\0')
+	/* 1970..2200: Unix ns of those fit in 64 bits */
+	if (end == NULL || *end != '\0' || tm.tm_year < 70 || tm.tm_year > 300)
 		return -1;
 	time_t t = mktime(&tm);
-	if (t == (time_t)-1)
+	if (t == (time_t)-1 || t < 0)
 		return -1;
 	*ns = (int64_t)t * NSEC_PER_SEC;
 	return 0;

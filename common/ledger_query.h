@@ -54,8 +54,9 @@ void lq_close(struct lq *q);
 const char *lq_kind_name(enum lq_kind k); /* the table's kind: trip ... battery_daily */
 
 /*
- * "2026-11-01" (local midnight), "2026-11-01T08:00[:SS]" (local time), or a
- * duration back from now: "36h", "30d", "2w", "1y". Into Unix ns.
+ * "2026-11-01" (local midnight), "2026-11-01T08:00[:SS]" (local time; years
+ * 1970..2200), or a duration back from now, at most 200 years: "36h", "30d",
+ * "2w", "1y". Into Unix ns.
  */
 int lq_parse_since(const char *s, int64_t now_ns, int64_t *since_ns, struct lq_err *e);
 

@@ -403,7 +403,8 @@ test_since(void)
 	CHECK_INT(lq_parse_since("2026-07-01T08:30:15", now, &ns, &e), ==, 0);
 	CHECK_INT(ns, ==, (local_s(2026, 7, 1, 8) + 1815) * NS);
 	static const char *const bad[] = {"", "d", "30", "-3d", "3x", "2026-13-01", "2026-11-01x",
-					  "2026-11-01T", "30d ", "1e3d", "201y", "9999999999999y"};
+					  "2026-11-01T", "30d ", "1e3d", "201y", "9999999999999y",
+					  "2-11-01", "1969-12-01", "2201-01-01"};
 	for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
 		CHECK_INT(lq_parse_since(bad[i], now, &ns, &e), ==, -1);
 		CHECK(strstr(e.msg, "neither a date") != NULL);
