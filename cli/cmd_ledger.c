@@ -34,12 +34,10 @@ usage(const char *cmd)
 static int
 parse(struct cli *c, int argc, char **argv, struct ledger_args *a)
 {
-	static const struct option opts[] = {{"since", required_argument, NULL, 's'},
-					     {"json", no_argument, NULL, 'j'},
-					     {"csv", no_argument, NULL, 'C'},
-					     {"all", no_argument, NULL, 'a'},
-					     {"monthly", no_argument, NULL, 'm'},
-					     {NULL, 0, NULL, 0}};
+	static const struct option opts[] = {
+	    {"since", required_argument, NULL, 's'}, {"json", no_argument, NULL, 'j'},
+	    {"csv", no_argument, NULL, 'C'},	     {"all", no_argument, NULL, 'a'},
+	    {"monthly", no_argument, NULL, 'm'},     {NULL, 0, NULL, 0}};
 	struct lq_err e;
 	int ch;
 	bool trips = strcmp(argv[0], "trips") == 0, battery = strcmp(argv[0], "battery") == 0;
@@ -136,10 +134,9 @@ flags(const struct lq_val *partial, const struct lq_val *recovery, const struct 
 	return out;
 }
 
-static const char *const trip_cols[] = {"start",	 "duration_s",	  "distance_km",
-					"net_kwh",	 "wh_per_km",	  "soc_start_pct",
-					"soc_end_pct",	 "speed_max_kmh", "pack_temp_end_c",
-					"partial",	 "recovery",	  "move"};
+static const char *const trip_cols[] = {
+    "start",	   "duration_s",    "distance_km",     "net_kwh", "wh_per_km", "soc_start_pct",
+    "soc_end_pct", "speed_max_kmh", "pack_temp_end_c", "partial", "recovery",  "move"};
 
 static int
 trip_line(void *arg, const char *detail, const struct lq_val *v)
@@ -148,16 +145,17 @@ trip_line(void *arg, const char *detail, const struct lq_val *v)
 	(*(int *)arg)++;
 	when(&v[0], t, sizeof(t));
 	printf("%-16s %7s %8s %7s %6s %5s -> %-5s %6s %5s %s\n", t, dur(&v[1], a, sizeof(a)),
-	       num(&v[2], 1, b, sizeof(b)), num(&v[3], 2, c, sizeof(c)), num(&v[4], 0, d, sizeof(d)),
-	       num(&v[5], 1, e, sizeof(e)), num(&v[6], 1, f, sizeof(f)), num(&v[7], 0, g, sizeof(g)),
+	       num(&v[2], 1, b, sizeof(b)), num(&v[3], 2, c, sizeof(c)),
+	       num(&v[4], 0, d, sizeof(d)), num(&v[5], 1, e, sizeof(e)),
+	       num(&v[6], 1, f, sizeof(f)), num(&v[7], 0, g, sizeof(g)),
 	       num(&v[8], 1, h, sizeof(h)), flags(&v[9], &v[10], &v[11], fl, sizeof(fl)));
 	return 0;
 }
 
 static const char *const charge_cols[] = {
-    "start",	   "charge_type",     "duration_s", "soc_start_pct", "soc_end_pct",
-    "pack_kwh",	   "grid_kwh",	      "power_max_kw", "pack_temp_max_c", "end_reason",
-    "cost",	   "currency",	      "partial",    "recovery"};
+    "start",	"charge_type", "duration_s",   "soc_start_pct",	  "soc_end_pct",
+    "pack_kwh", "grid_kwh",    "power_max_kw", "pack_temp_max_c", "end_reason",
+    "cost",	"currency",    "partial",      "recovery"};
 
 static int
 charge_line(void *arg, const char *detail, const struct lq_val *v)
@@ -171,8 +169,8 @@ charge_line(void *arg, const char *detail, const struct lq_val *v)
 		snprintf(cost, sizeof(cost), "-");
 	printf("%-16s %-3s %7s %5s -> %-5s %7s %7s %6s %5s %-11s %-11s%s\n", t, str(&v[1]),
 	       dur(&v[2], a, sizeof(a)), num(&v[3], 1, b, sizeof(b)), num(&v[4], 1, c, sizeof(c)),
-	       num(&v[5], 2, d, sizeof(d)), num(&v[6], 2, e, sizeof(e)), num(&v[7], 1, f, sizeof(f)),
-	       num(&v[8], 1, g, sizeof(g)), str(&v[9]), cost,
+	       num(&v[5], 2, d, sizeof(d)), num(&v[6], 2, e, sizeof(e)),
+	       num(&v[7], 1, f, sizeof(f)), num(&v[8], 1, g, sizeof(g)), str(&v[9]), cost,
 	       flags(&v[12], &v[13], NULL, fl, sizeof(fl)));
 	return 0;
 }
@@ -188,13 +186,14 @@ park_line(void *arg, const char *detail, const struct lq_val *v)
 	(*(int *)arg)++;
 	when(&v[0], t, sizeof(t));
 	printf("%-16s %8s %9s %8s %7s %7s%s\n", t, dur(&v[1], a, sizeof(a)),
-	       num(&v[2], 1, b, sizeof(b)), num(&v[3], 3, c, sizeof(c)), num(&v[4], 3, d, sizeof(d)),
-	       num(&v[5], 1, e, sizeof(e)), flags(&v[6], &v[7], NULL, fl, sizeof(fl)));
+	       num(&v[2], 1, b, sizeof(b)), num(&v[3], 3, c, sizeof(c)),
+	       num(&v[4], 3, d, sizeof(d)), num(&v[5], 1, e, sizeof(e)),
+	       flags(&v[6], &v[7], NULL, fl, sizeof(fl)));
 	return 0;
 }
 
-static const char *const daily_cols[] = {"date",	 "soh_pct",	  "capacity_bars",
-					 "gids_full",	 "hx_pct",	  "ah",
+static const char *const daily_cols[] = {"date",	 "soh_pct",	   "capacity_bars",
+					 "gids_full",	 "hx_pct",	   "ah",
 					 "capacity_kwh", "cells_delta_mv", "aux_min_v"};
 
 static int
@@ -203,8 +202,9 @@ daily_line(void *arg, const char *detail, const struct lq_val *v)
 	char a[48], b[48], c[48], d[48], e[48], f[48], g[48], h[48];
 	(*(int *)arg)++;
 	printf("%-10s %6s %4s %5s %6s %6s %7s %7s %5s\n", str(&v[0]), num(&v[1], 1, a, sizeof(a)),
-	       num(&v[2], 0, b, sizeof(b)), num(&v[3], 0, c, sizeof(c)), num(&v[4], 1, d, sizeof(d)),
-	       num(&v[5], 1, e, sizeof(e)), num(&v[6], 2, f, sizeof(f)), num(&v[7], 0, g, sizeof(g)),
+	       num(&v[2], 0, b, sizeof(b)), num(&v[3], 0, c, sizeof(c)),
+	       num(&v[4], 1, d, sizeof(d)), num(&v[5], 1, e, sizeof(e)),
+	       num(&v[6], 2, f, sizeof(f)), num(&v[7], 0, g, sizeof(g)),
 	       num(&v[8], 1, h, sizeof(h)));
 	return 0;
 }
@@ -281,7 +281,8 @@ monthly_table(const struct lq_month *m, int n)
 			   m[i].net_kwh * 1000 / m[i].km, 0, c, sizeof(c)),
 		       m[i].charges, opt(m[i].has_pack, m[i].pack_kwh, 2, d, sizeof(d)),
 		       opt(m[i].has_grid, m[i].grid_kwh, 2, e, sizeof(e)),
-		       opt(m[i].has_lost, m[i].park_kwh_lost, 2, f, sizeof(f)), cost[0] ? cost : "-");
+		       opt(m[i].has_lost, m[i].park_kwh_lost, 2, f, sizeof(f)),
+		       cost[0] ? cost : "-");
 	}
 }
 
@@ -319,7 +320,8 @@ listing(struct lq *q, enum lq_kind k, const struct ledger_args *a)
 
 	buf_init(&b);
 	if (a->mode == OUT_JSON)
-		rc = k == LQ_DAILY ? lq_battery_json(q, &a->f, &b, &e) : lq_json(q, k, &a->f, &b, &e);
+		rc = k == LQ_DAILY ? lq_battery_json(q, &a->f, &b, &e)
+				   : lq_json(q, k, &a->f, &b, &e);
 	else if (a->mode == OUT_CSV)
 		rc = lq_csv(q, k, &a->f, &b, &e);
 	if (rc == 0 && a->mode != OUT_TABLE) {
@@ -351,8 +353,8 @@ cmd_ledger(struct cli *c, int argc, char **argv)
 	static const struct {
 		const char *name;
 		enum lq_kind kind;
-	} cmds[] = {{"trips", LQ_TRIP}, {"charges", LQ_CHARGE}, {"parks", LQ_PARK},
-		    {"battery", LQ_DAILY}};
+	} cmds[] = {
+	    {"trips", LQ_TRIP}, {"charges", LQ_CHARGE}, {"parks", LQ_PARK}, {"battery", LQ_DAILY}};
 	struct ledger_args a;
 	struct lq_err e;
 	struct lq q;

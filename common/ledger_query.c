@@ -19,27 +19,50 @@
 static const char *const kind_names[LQ_KINDS] = {"trip", "charge", "park", "battery_daily"};
 
 #define COMMON_KEYS                                                                                \
-	"kind", "start", "end", "partial", "recovery", "distance_km", "energy_out_kwh",             \
-	    "energy_in_kwh", "soc_start_pct", "soc_end_pct", "gids_start", "gids_end", "duration_s", \
-	    "aux_min_v"
+	"kind", "start", "end", "partial", "recovery", "distance_km", "energy_out_kwh",            \
+	    "energy_in_kwh", "soc_start_pct", "soc_end_pct", "gids_start", "gids_end",             \
+	    "duration_s", "aux_min_v"
 #define CAPACITY_KEYS "capacity_kwh", "capacity_ah", "capacity_temp_c"
 
-static const char *const trip_keys[] = {
-    COMMON_KEYS,      "wh_per_km",	  "odo_start_km",   "odo_end_km",     "driving_s",
-    "net_kwh",	      "regen_share",	  "speed_mean_kmh", "speed_max_kmh",  "power_max_kw",
-    "climate_kwh",    "pack_temp_start_c", "pack_temp_end_c", "ambient_mean_c", "move",
-    CAPACITY_KEYS,    NULL};
-static const char *const charge_keys[] = {
-    COMMON_KEYS,	"charge_type",	   "pack_kwh",	       "grid_kwh",	  "grid_source",
-    "charging_s",	"power_max_kw",	   "power_mean_kw",    "pack_temp_start_c", "pack_temp_max_c",
-    "pack_temp_end_c", "end_reason",	   "cost",	       "currency",	  CAPACITY_KEYS,
-    NULL};
-static const char *const park_keys[] = {COMMON_KEYS,	"soc_lost_pct", "gids_lost",
-					"kwh_lost",	"drain_kwh_per_day", "aux_start_v",
-					"aux_end_v",	NULL};
+static const char *const trip_keys[] = {COMMON_KEYS,
+					"wh_per_km",
+					"odo_start_km",
+					"odo_end_km",
+					"driving_s",
+					"net_kwh",
+					"regen_share",
+					"speed_mean_kmh",
+					"speed_max_kmh",
+					"power_max_kw",
+					"climate_kwh",
+					"pack_temp_start_c",
+					"pack_temp_end_c",
+					"ambient_mean_c",
+					"move",
+					CAPACITY_KEYS,
+					NULL};
+static const char *const charge_keys[] = {COMMON_KEYS,
+					  "charge_type",
+					  "pack_kwh",
+					  "grid_kwh",
+					  "grid_source",
+					  "charging_s",
+					  "power_max_kw",
+					  "power_mean_kw",
+					  "pack_temp_start_c",
+					  "pack_temp_max_c",
+					  "pack_temp_end_c",
+					  "end_reason",
+					  "cost",
+					  "currency",
+					  CAPACITY_KEYS,
+					  NULL};
+static const char *const park_keys[] = {
+    COMMON_KEYS,	 "soc_lost_pct", "gids_lost", "kwh_lost",
+    "drain_kwh_per_day", "aux_start_v",	 "aux_end_v", NULL};
 static const char *const daily_keys[] = {
-    "kind", "start", "end", "partial", "date", "soh_pct", "capacity_bars", "gids_full", "hx_pct",
-    "ah",   CAPACITY_KEYS, "cells_delta_mv", "aux_min_v", NULL};
+    "kind",	 "start",  "end", "partial",	 "date",	   "soh_pct",	"capacity_bars",
+    "gids_full", "hx_pct", "ah",  CAPACITY_KEYS, "cells_delta_mv", "aux_min_v", NULL};
 
 const char *
 lq_kind_name(enum lq_kind k)
@@ -95,8 +118,8 @@ db_open(struct lq *q, bool immutable)
 	size_t n = 0;
 	n += (size_t)snprintf(uri, sizeof(uri), "file:");
 	for (const unsigned char *p = (const unsigned char *)q->path; *p; p++) {
-		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-		    strchr("/-._~", *p) != NULL) {
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || strchr("/-._~", *p) != NULL) {
 			uri[n++] = (char)*p;
 		} else {
 			uri[n++] = '%';
@@ -149,7 +172,8 @@ lq_open(struct lq *q, const char *statedir, struct lq_err *e)
 	if (rc < 0)
 		return -1;
 	if (v > LQ_SCHEMA_VERSION) {
-		fail(e, "%s has schema version %d; this leafmon reads versions up to %d: upgrade it",
+		fail(e,
+		     "%s has schema version %d; this leafmon reads versions up to %d: upgrade it",
 		     q->path, v, LQ_SCHEMA_VERSION);
 		lq_close(q);
 		return -1;
@@ -216,8 +240,10 @@ lq_parse_since(const char *s, int64_t now_ns, int64_t *since_ns, struct lq_err *
 	}
 	char shown[64];
 	str_escape(shown, 41, s);
-	return fail(e, "since '%s' is neither a date (YYYY-MM-DD[THH:MM[:SS]]) nor a duration "
-		       "(12h, 30d, 2w, 1y)", shown);
+	return fail(e,
+		    "since '%s' is neither a date (YYYY-MM-DD[THH:MM[:SS]]) nor a duration "
+		    "(12h, 30d, 2w, 1y)",
+		    shown);
 }
 
 /* ---- sessions ---- */
@@ -260,8 +286,8 @@ read_val(sqlite3_stmt *st, int col, struct lq_val *v)
 }
 
 int
-lq_each(struct lq *q, enum lq_kind k, const struct lq_filter *f, const char *const *keys,
-	int nkeys, lq_row_fn cb, void *arg, struct lq_err *e)
+lq_each(struct lq *q, enum lq_kind k, const struct lq_filter *f, const char *const *keys, int nkeys,
+	lq_row_fn cb, void *arg, struct lq_err *e)
 {
 	struct lq_val vals[LQ_MAX_KEYS];
 	struct buf sql;
@@ -275,7 +301,8 @@ lq_each(struct lq *q, enum lq_kind k, const struct lq_filter *f, const char *con
 	buf_init(&sql);
 	buf_puts(&sql, "SELECT detail");
 	for (int i = 0; i < nkeys; i++)
-		buf_printf(&sql, ", json_type(detail, ?%d), json_extract(detail, ?%d)", i + 3, i + 3);
+		buf_printf(&sql, ", json_type(detail, ?%d), json_extract(detail, ?%d)", i + 3,
+			   i + 3);
 	filter_sql(&sql, k, f);
 	buf_puts(&sql, " ORDER BY start_ns");
 	if (sql.oom || prepare(q, buf_str(&sql), &st, e) < 0) {
@@ -318,8 +345,7 @@ json_row(void *arg, const char *detail, const struct lq_val *vals)
 }
 
 int
-lq_json(struct lq *q, enum lq_kind k, const struct lq_filter *f, struct buf *out,
-	struct lq_err *e)
+lq_json(struct lq *q, enum lq_kind k, const struct lq_filter *f, struct buf *out, struct lq_err *e)
 {
 	struct json_walk w = {out, 0};
 	buf_putc(out, '[');
@@ -412,8 +438,7 @@ extra_keys(struct lq *q, enum lq_kind k, const struct lq_filter *f, char **keys,
 }
 
 int
-lq_csv(struct lq *q, enum lq_kind k, const struct lq_filter *f, struct buf *out,
-       struct lq_err *e)
+lq_csv(struct lq *q, enum lq_kind k, const struct lq_filter *f, struct buf *out, struct lq_err *e)
 {
 	char *keys[LQ_MAX_KEYS];
 	int n = 0, ncontract, rc = 0;

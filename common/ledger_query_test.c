@@ -40,8 +40,8 @@ put(sqlite3 *db, const char *kind, int64_t start_s, int64_t end_s, const char *d
 {
 	sqlite3_stmt *st;
 	CHECK(sqlite3_prepare_v2(db,
-				 "INSERT INTO session VALUES (?1, ?2, ?3, 'end', 'leaf', ?4, 0)", -1,
-				 &st, NULL) == SQLITE_OK);
+				 "INSERT INTO session VALUES (?1, ?2, ?3, 'end', 'leaf', ?4, 0)",
+				 -1, &st, NULL) == SQLITE_OK);
 	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, start_s * NS);
 	sqlite3_bind_int64(st, 3, end_s * NS);
@@ -114,13 +114,16 @@ test_schema_versions(void)
 	CHECK(strstr(e.msg, "not a database") != NULL);
 }
 
-static const char trip1[] = "{\"kind\":\"trip\",\"start\":1000.000,\"end\":2000.000,\"distance_km\":"
-			    "10.000,\"net_kwh\":1.500,\"wh_per_km\":150.0,\"move\":false}";
-static const char move1[] = "{\"kind\":\"trip\",\"start\":2500.000,\"end\":2510.000,\"distance_km\":"
-			    "0.015,\"net_kwh\":0.007,\"move\":true}";
-static const char trip2[] = "{\"kind\":\"trip\",\"start\":3000.000,\"end\":4000.000,\"distance_km\":"
-			    "20.000,\"energy_out_kwh\":4.000,\"energy_in_kwh\":0.500,\"move\":false,"
-			    "\"note\":\"a, \\\"quoted\\\" value\"}";
+static const char trip1[] =
+    "{\"kind\":\"trip\",\"start\":1000.000,\"end\":2000.000,\"distance_km\":"
+    "10.000,\"net_kwh\":1.500,\"wh_per_km\":150.0,\"move\":false}";
+static const char move1[] =
+    "{\"kind\":\"trip\",\"start\":2500.000,\"end\":2510.000,\"distance_km\":"
+    "0.015,\"net_kwh\":0.007,\"move\":true}";
+static const char trip2[] =
+    "{\"kind\":\"trip\",\"start\":3000.000,\"end\":4000.000,\"distance_km\":"
+    "20.000,\"energy_out_kwh\":4.000,\"energy_in_kwh\":0.500,\"move\":false,"
+    "\"note\":\"a, \\\"quoted\\\" value\"}";
 
 static void
 test_list_trips(void)
@@ -181,8 +184,8 @@ test_list_trips(void)
 static int64_t
 local_s(int y, int mo, int d, int h)
 {
-	struct tm tm = {.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d, .tm_hour = h,
-			.tm_isdst = -1};
+	struct tm tm = {
+	    .tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d, .tm_hour = h, .tm_isdst = -1};
 	return (int64_t)mktime(&tm);
 }
 
@@ -209,8 +212,7 @@ test_monthly_totals(void)
 	    "{\"pack_kwh\":5.000,\"grid_kwh\":5.500,\"cost\":20.00,\"currency\":\"NOK\"}");
 	put(db, "charge", local_s(2026, 11, 7, 12), local_s(2026, 11, 7, 13),
 	    "{\"pack_kwh\":1.000,\"grid_kwh\":1.100}");
-	put(db, "park", local_s(2026, 11, 3, 9), local_s(2026, 11, 3, 10),
-	    "{\"kwh_lost\":0.120}");
+	put(db, "park", local_s(2026, 11, 3, 9), local_s(2026, 11, 3, 10), "{\"kwh_lost\":0.120}");
 	put(db, "battery_daily", local_s(2026, 11, 3, 0), local_s(2026, 11, 4, 0),
 	    "{\"distance_km\":999}");
 	CHECK_INT(lq_open(&q, dir, &e), ==, 0);
@@ -348,8 +350,9 @@ test_battery_trend(void)
 	CHECK(strstr(s, "\"projection\":{\"bars\":12,\"threshold_soh_pct\":85.00,\"n\":365,"
 			"\"date\":\"2026-12-02\",\"days_from_last\":301,\"stderr_days\":0,"
 			"\"earliest\":\"2026-12-02\",\"latest\":\"2026-12-02\"}") != NULL);
-	CHECK(strstr(s, "\"capacity_kwh\":{\"n\":0,\"reason\":\"fewer than 3 days with a value\"}") !=
-	      NULL);
+	CHECK(
+	    strstr(s, "\"capacity_kwh\":{\"n\":0,\"reason\":\"fewer than 3 days with a value\"}") !=
+	    NULL);
 	/* since limits the list, not the trend */
 	struct lq_filter f = {(20089 + 398) * DAY * NS, false};
 	free(s);
@@ -365,8 +368,11 @@ test_battery_trend(void)
 	db = make_db(dir);
 	put_days(db, 20089, 40, 90.0, 0.01, 12);
 	s = battery(dir, &all);
-	CHECK(strstr(s, "\"projection\":{\"bars\":12,\"reason\":\"SOH is not falling (+3.65 %/year)\"}") !=
-	      NULL);
+	CHECK(
+	    strstr(
+		s,
+		"\"projection\":{\"bars\":12,\"reason\":\"SOH is not falling (+3.65 %/year)\"}") !=
+	    NULL);
 	free(s);
 	sqlite3_close(db);
 
@@ -402,8 +408,9 @@ test_since(void)
 	CHECK_INT(ns, ==, (local_s(2026, 7, 1, 8) + 1800) * NS);
 	CHECK_INT(lq_parse_since("2026-07-01T08:30:15", now, &ns, &e), ==, 0);
 	CHECK_INT(ns, ==, (local_s(2026, 7, 1, 8) + 1815) * NS);
-	static const char *const bad[] = {"", "d", "30", "-3d", "3x", "2026-13-01", "2026-11-01x",
-					  "2026-11-01T", "30d ", "1e3d", "201y", "9999999999999y",
+	static const char *const bad[] = {"",	     "d",	   "30",	  "-3d",
+					  "3x",	     "2026-13-01", "2026-11-01x", "2026-11-01T",
+					  "30d ",    "1e3d",	   "201y",	  "9999999999999y",
 					  "2-11-01", "1969-12-01", "2201-01-01"};
 	for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
 		CHECK_INT(lq_parse_since(bad[i], now, &ns, &e), ==, -1);
@@ -415,8 +422,9 @@ int
 main(int argc, char **argv)
 {
 	static const struct t_case cases[] = {
-	    T(test_no_ledger_is_empty), T(test_schema_versions), T(test_list_trips),
-	    T(test_monthly_totals),	T(test_fit_by_hand),	 T(test_projection_by_hand),
+	    T(test_no_ledger_is_empty), T(test_schema_versions),
+	    T(test_list_trips),		T(test_monthly_totals),
+	    T(test_fit_by_hand),	T(test_projection_by_hand),
 	    T(test_battery_trend),	T(test_since)};
 	setenv("TZ", "Europe/Oslo", 1);
 	tzset();

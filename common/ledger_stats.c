@@ -39,6 +39,7 @@ fail(struct lq *q, struct lq_err *e, const char *what)
 
 /* ---- monthly totals ---- */
 
+/* clang-format off */
 #define MONTH_OF "strftime('%Y-%m', start_ns / 1000000000, 'unixepoch', 'localtime')"
 #define X(key) "json_extract(detail, '$." key "')"
 
@@ -59,6 +60,7 @@ static const char cost_sql[] =
     "SELECT " MONTH_OF " AS m, " X("currency") " AS c, sum(" X("cost") ") FROM session"
     " WHERE kind = 'charge' AND start_ns >= ?1 AND " X("cost") " IS NOT NULL AND " X(
 	"currency") " IS NOT NULL GROUP BY m, c ORDER BY m, c";
+/* clang-format on */
 
 static bool
 col(sqlite3_stmt *st, int i, double *v)
@@ -105,8 +107,7 @@ month_cost(struct lq_month *ms, int n, sqlite3_stmt *st)
 }
 
 int
-lq_monthly(struct lq *q, const struct lq_filter *f, struct lq_month **out, int *n,
-	   struct lq_err *e)
+lq_monthly(struct lq *q, const struct lq_filter *f, struct lq_month **out, int *n, struct lq_err *e)
 {
 	sqlite3_stmt *st;
 	int cap = 0, rc;
@@ -249,9 +250,9 @@ static const char *const series_names[NSERIES] = {"soh_pct", "gids_full", "capac
 
 struct daily {
 	int n, cap;
-	double *x;		 /* days since 1970-01-01 of each row */
-	double *y[NSERIES];	 /* NAN where the row has none */
-	int bars;		 /* the newest capacity_bars, -1 unknown */
+	double *x;	    /* days since 1970-01-01 of each row */
+	double *y[NSERIES]; /* NAN where the row has none */
+	int bars;	    /* the newest capacity_bars, -1 unknown */
 	char last_date[16];
 };
 
@@ -282,11 +283,13 @@ daily_grow(struct daily *d)
 }
 
 /* The day number: the row's date (julianday), else its start. */
+/* clang-format off */
 static const char daily_sql[] =
     "SELECT coalesce(julianday(" X("date") ") - 2440587.5, start_ns / 86400000000000.0),"
     " " X("soh_pct") ", " X("gids_full") ", " X("capacity_kwh") ", " X("capacity_bars") ","
     " coalesce(" X("date") ", date(start_ns / 1000000000, 'unixepoch', 'localtime'))"
     " FROM session WHERE kind = 'battery_daily' AND start_ns >= ?1 ORDER BY start_ns";
+/* clang-format on */
 
 static int
 daily_load(struct lq *q, struct daily *d, struct lq_err *e)
@@ -297,8 +300,8 @@ daily_load(struct lq *q, struct daily *d, struct lq_err *e)
 
 	d->bars = -1;
 	if (sqlite3_prepare_v2(q->db,
-			       "SELECT max(start_ns) FROM session WHERE kind = 'battery_daily'",
-			       -1, &st, NULL) != SQLITE_OK)
+			       "SELECT max(start_ns) FROM session WHERE kind = 'battery_daily'", -1,
+			       &st, NULL) != SQLITE_OK)
 		return fail(q, e, "battery trend");
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
@@ -377,8 +380,9 @@ series_json(struct json *j, const char *name, const struct lq_fit *f)
 		fixed(j, "slope_per_year", f->slope * 365.25, 4);
 		fixed(j, "stderr_per_year", f->se_slope * 365.25, 4);
 	} else {
-		json_str(j, "reason", f->n < LQ_MIN_FIT_DAYS ? "fewer than 3 days with a value"
-							      : "all on one day");
+		json_str(j, "reason",
+			 f->n < LQ_MIN_FIT_DAYS ? "fewer than 3 days with a value"
+						: "all on one day");
 	}
 	json_obj_close(j);
 }
@@ -394,8 +398,8 @@ project(const struct daily *d, struct lq_projection *p)
 	p->bars = d->bars >= 0 ? d->bars : f.ok ? lq_bars_for_soh(soh_now) : -1;
 	p->n = f.n;
 	if (f.n < LQ_PROJ_MIN_DAYS)
-		snprintf(p->reason, sizeof(p->reason), "%d days with a SOH in the last 365, %d needed",
-			 f.n, LQ_PROJ_MIN_DAYS);
+		snprintf(p->reason, sizeof(p->reason),
+			 "%d days with a SOH in the last 365, %d needed", f.n, LQ_PROJ_MIN_DAYS);
 	else if (!f.ok || !(f.slope < 0))
 		snprintf(p->reason, sizeof(p->reason), "SOH is not falling (%+.2f %%/year)",
 			 f.slope * 365.25);
@@ -403,8 +407,8 @@ project(const struct daily *d, struct lq_projection *p)
 		snprintf(p->reason, sizeof(p->reason), "no capacity bar left to lose");
 	else if (soh_now <= lq_bar_threshold(p->bars))
 		snprintf(p->reason, sizeof(p->reason),
-			 "the fitted SOH (%.2f %%) is already below the next bar's %.2f %%", soh_now,
-			 lq_bar_threshold(p->bars));
+			 "the fitted SOH (%.2f %%) is already below the next bar's %.2f %%",
+			 soh_now, lq_bar_threshold(p->bars));
 	else if (lq_project(&f, lq_bar_threshold(p->bars), &x, &se) < 0)
 		snprintf(p->reason, sizeof(p->reason), "no projection");
 	if (p->reason[0] != '\0')
