@@ -135,6 +135,7 @@ struct lq_projection {
 	bool ok;
 	char reason[160]; /* why there is none */
 	double threshold, days_from_last, stderr_days;
+	double fitted_soh; /* the 365-day line at the newest day */
 	char date[16], earliest[16], latest[16];
 };
 struct lq_trend {

@@ -348,7 +348,7 @@ test_battery_trend(void)
 	CHECK(strstr(s, "{\"days\":30,\"soh_pct\":{\"n\":30,\"slope_per_year\":-3.6525,"
 			"\"stderr_per_year\":0.0000}") != NULL);
 	CHECK(strstr(s, "\"projection\":{\"bars\":12,\"threshold_soh_pct\":85.00,\"n\":365,"
-			"\"date\":\"2026-12-02\",\"days_from_last\":301,\"stderr_days\":0,"
+			"\"date\":\"2026-12-02\",\"fitted_soh_pct\":88.01,\"days_from_last\":301,\"stderr_days\":0,"
 			"\"earliest\":\"2026-12-02\",\"latest\":\"2026-12-02\"}") != NULL);
 	CHECK(
 	    strstr(s, "\"capacity_kwh\":{\"n\":0,\"reason\":\"fewer than 3 days with a value\"}") !=

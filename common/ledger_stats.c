@@ -416,6 +416,7 @@ project(const struct daily *d, struct lq_projection *p)
 	p->ok = true;
 	p->threshold = lq_bar_threshold(p->bars);
 	p->days_from_last = x - d->x[d->n - 1];
+	p->fitted_soh = soh_now;
 	p->stderr_days = se;
 	day_str(x, p->date, sizeof(p->date));
 	day_str(x - se, p->earliest, sizeof(p->earliest));
@@ -484,6 +485,7 @@ lq_trend_json(const struct lq_trend *t, struct json *j)
 		fixed(j, "threshold_soh_pct", p->threshold, 2);
 		json_int(j, "n", p->n);
 		json_str(j, "date", p->date);
+		fixed(j, "fitted_soh_pct", p->fitted_soh, 2);
 		fixed(j, "days_from_last", p->days_from_last, 0);
 		fixed(j, "stderr_days", p->stderr_days, 0);
 		json_str(j, "earliest", p->earliest);

@@ -118,6 +118,7 @@ def check_trend(doc, by):
     se = s / abs(b) * (1 / n + (x - mx) ** 2 / sxx) ** 0.5
     want = time.strftime("%Y-%m-%d", time.gmtime(round(x) * 86400))
     assert p["threshold_soh_pct"] == thr and p["n"] == n, p
+    assert abs(p["fitted_soh_pct"] - (a + b * last)) < 0.006, (p, a + b * last)
     assert p["date"] == want, (p, want, x)
     assert abs(p["stderr_days"] - se) <= 1, (p, se)
     assert p["earliest"] < p["date"] < p["latest"], p

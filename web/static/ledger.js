@@ -45,7 +45,7 @@
       width: Math.max(260, box.clientWidth - 18), height: window.innerWidth < 600 ? 150 : 190,
       scales: { x: { time: true } }, axes, legend: { live: true },
       series: [{}].concat(series.map((s) => ({
-        label: s.label, stroke: s.color, width: s.points ? 0 : 1.5, scale: s.scale || 'y',
+        label: s.label, stroke: s.color, width: s.points ? 0 : 1.5, scale: s.scale || 'y', dash: s.dash,
         spanGaps: s.spanGaps !== false, paths: s.stepped ? uPlot.paths.stepped({ align: 1 }) : undefined,
         points: s.points ? { show: true, size: 6, fill: s.color, stroke: s.color } : { show: false },
         value: (u, v) => (v == null ? '—' : v.toFixed(s.d == null ? 1 : s.d)),
@@ -304,7 +304,17 @@
     }
   }
 
-  function batteryCharts(daily) {
+  /* The 365-day SOH line from the newest day's fitted value to the next bar's
+   * threshold on the projected date: a column over xs, and the date's x. */
+  function trendLine(xs, trend) {
+    const p = trend.projection, w = trend.windows.find((x) => x.days === 365);
+    if (!p.date || !w || w.soh_pct.slope_per_year == null) return null;
+    const last = xs[xs.length - 1], perSec = w.soh_pct.slope_per_year / 365.25 / DAY;
+    const ys = xs.map((x) => (x > last - 365 * DAY ? p.fitted_soh_pct + perSec * (x - last) : null));
+    return { ys, x: last + p.days_from_last * DAY, y: p.threshold_soh_pct };
+  }
+
+  function batteryCharts(daily, trend) {
     const box = document.getElementById('b-charts');
     destroy('battery');
     box.textContent = '';
@@ -312,6 +322,13 @@
     const xs = daily.map((d) => d.start);
     const col = (k) => daily.map((d) => (d[k] == null ? null : d[k]));
     const range = { min: xs[0] - DAY, max: xs[xs.length - 1] + 2 * DAY };
+    const line = trendLine(xs, trend);
+    if (line) {
+      const hx = [xs.concat([line.x])], soh = col('soh_pct').concat([null]), h = col('hx_pct').concat([null]);
+      const u = chart('battery', box, 'Health', '%', [{ label: 'SOH', color: '#2ea043' }, { label: 'Hx', color: '#a371f7' },
+        { label: 'Trend to the next bar', color: '#d29922', dash: [8, 4], d: 2 }], hx.concat([soh, h, line.ys.concat([line.y])]));
+      u.setScale('x', { min: range.min, max: line.x + 10 * DAY });
+    }
     const specs = [
       ['Health', '%', [{ label: 'SOH', color: '#2ea043' }, { label: 'Hx', color: '#a371f7' }], [col('soh_pct'), col('hx_pct')]],
       ['Capacity', 'kWh', [{ label: 'Measured capacity', color: '#f0883e', points: true, d: 2 },
@@ -321,7 +338,7 @@
         { scales: { x: { time: true }, y: { range: [0, 12] } } }],
     ];
     for (const [title, unit, series, cols, extra] of specs) {
-      if (cols.every((c) => c.every((v) => v == null))) continue;
+      if ((line && title === 'Health') || cols.every((c) => c.every((v) => v == null))) continue;
       const u = chart('battery', box, title, unit, series, [xs].concat(cols), extra);
       u.setScale('x', range);
     }
@@ -407,7 +424,7 @@
         tile('Cell spread at rest', cells_ ? f(cells_.cells_delta_mv, 0) : '—', 'mV', cells_ ? cells_.date : null));
       document.getElementById('b-projection').textContent = projectionText(doc.trend.projection);
       trendTable(doc.trend);
-      batteryCharts(d);
+      batteryCharts(d, doc.trend);
       document.getElementById('b-note').textContent = d.length ? d.length + ' daily records, ' + d[0].date + ' to ' + d[d.length - 1].date
         : 'No daily battery records in the ledger yet.';
     } catch (err) {
