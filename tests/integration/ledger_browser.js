@@ -101,13 +101,13 @@ async function login(page) {
 
 async function page_(page, name) {
   await page.evaluate((n) => { location.hash = '#' + n; }, name);
-  await page.waitForFunction((n) => LM.ledgerLoaded && LM.ledgerLoaded(n), name, { timeout: 10000 });
+  await page.waitForFunction((n) => LM.ledgerLoaded && LM.ledgerLoaded(n), name, { timeout: 30000 });
   await page.evaluate((n) => LM.ledgerLoaded(n), name);
 }
 
 async function waitCharts(page, group, n) {
   await page.waitForFunction(([g, k]) => (LM.ledger.charts[g] || []).length === k &&
-    LM.ledger.charts[g].every((u) => u.data[0].length > 0), [group, n], { timeout: 15000 });
+    LM.ledger.charts[g].every((u) => u.data[0].length > 0), [group, n], { timeout: 30000 });
 }
 
 async function trips(page) {
@@ -130,12 +130,12 @@ async function trips(page) {
   await page.click('#t-list tr.pick:nth-child(4)');
   const want = EXPECT.trips[EXPECT.trips.length - 3];
   await page.waitForFunction((s) => LM.ledger.selected.trip === s && LM.ledger.charts.trip.length === 4 &&
-    Math.abs(LM.ledger.charts.trip[0].scales.x.min - Math.floor(s)) < 1, want, { timeout: 15000 });
+    Math.abs(LM.ledger.charts.trip[0].scales.x.min - Math.floor(s)) < 1, want, { timeout: 30000 });
   await waitCharts(page, 'trip', 4);
   await drawn(page, 'trip', 'a trip picked from the list', 5);
   /* moves on demand */
   await page.check('#t-moves');
-  await page.waitForFunction((n) => document.querySelectorAll('#t-list tr.pick').length === n, EXPECT.trips_all, { timeout: 10000 });
+  await page.waitForFunction((n) => document.querySelectorAll('#t-list tr.pick').length === n, EXPECT.trips_all, { timeout: 30000 });
   check('short moves listed on demand', true);
 }
 
@@ -164,7 +164,7 @@ async function charges(page) {
 
 async function battery(page) {
   await page_(page, 'battery');
-  await page.waitForFunction(() => (LM.ledger.charts.battery || []).length >= 4 && LM.ledger.cells, null, { timeout: 15000 });
+  await page.waitForFunction(() => (LM.ledger.charts.battery || []).length >= 4 && LM.ledger.cells, null, { timeout: 30000 });
   const tiles = await page.$$eval('#b-tiles .tile', (t) => t.map((x) => x.textContent));
   check('SOH, bars, Hx, AHr, capacity tiles', tiles.length >= 6 && tiles[0].includes(EXPECT.soh.toFixed(1)), tiles);
   const bars = await page.$$eval('#b-tiles .bars i.on', (t) => t.length);
@@ -188,7 +188,10 @@ async function battery(page) {
   check('the cell bar chart is drawn', bar > 2000, bar);
   await shot(page, 'battery.png');
   await page.setViewportSize({ width: 390, height: 844 });
-  await page.waitForTimeout(300);
+  await page.waitForFunction(() => LM.ledger.charts.battery.every((u) => u.width <= 390) &&
+    document.getElementById('b-cells-canvas').clientWidth <= 390, null, { timeout: 15000 });
+  const wide = await page.evaluate(() => document.documentElement.scrollWidth);
+  check('the battery page fits a phone', wide <= 390, wide);
   await shot(page, 'battery-phone.png');
   await page.setViewportSize({ width: 1280, height: 900 });
 }

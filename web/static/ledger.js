@@ -444,6 +444,19 @@
   LM.initLedger = function () {
     for (const [id, page] of [['t-since', 'trips'], ['t-moves', 'trips'], ['c-since', 'charges'], ['b-since', 'battery']])
       document.getElementById(id).addEventListener('change', () => { loaded[page] = LOADERS[page](); });
+    let resizing = null;
+    window.addEventListener('resize', () => {
+      clearTimeout(resizing);
+      resizing = setTimeout(() => {
+        for (const list of Object.values(L.charts)) {
+          for (const u of list) {
+            const box = u.root.parentElement.parentElement;
+            u.setSize({ width: Math.max(260, box.clientWidth - 18), height: window.innerWidth < 600 ? 150 : 190 });
+          }
+        }
+        if (!document.getElementById('page-battery').hidden) cells();
+      }, 100);
+    });
     document.addEventListener('lm-units', () => {
       for (const page of Object.keys(loaded)) if (!document.getElementById('page-' + page).hidden) loaded[page] = LOADERS[page]();
     });
