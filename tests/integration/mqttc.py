@@ -5,6 +5,7 @@ publish. Also the broker: a real mosquitto with a password file and a TLS
 listener whose certificates openssl makes in the test's directory."""
 
 import os
+import shutil
 import socket
 import ssl
 import struct
@@ -12,7 +13,7 @@ import subprocess
 import threading
 import time
 
-from harness import free_port, wait_for
+from harness import Skip, free_port, wait_for
 
 
 def _varint(n):
@@ -167,6 +168,9 @@ class Broker:
     USERS = {"leaf": "leaf-secret-1", "watcher": "watch-secret-2"}
 
     def __init__(self, d, tls=True, anonymous=False):
+        for tool in ("mosquitto", "mosquitto_passwd", "openssl"):
+            if shutil.which(tool) is None and not os.path.exists("/usr/sbin/" + tool):
+                raise Skip("%s is not installed (scripts/install-deps --test)" % tool)
         self.d = d
         os.makedirs(d, exist_ok=True)
         self.port = free_port()

@@ -114,7 +114,7 @@ connack_text(int rc)
 	case 4:
 		return "the broker refused the username or password";
 	case 5:
-		return "the broker refused: not authorised";
+		return "the broker refused the login as not authorised (check username and password_file)";
 	default:
 		return "the broker refused the connection";
 	}
