@@ -16,6 +16,11 @@ import time
 from harness import Skip, free_port, wait_for
 
 
+def _tool(name):
+    return shutil.which(name) or next(
+        (p for p in ("/usr/sbin/" + name, "/usr/bin/" + name) if os.path.exists(p)), None)
+
+
 def _varint(n):
     out = bytearray()
     while True:
@@ -169,7 +174,7 @@ class Broker:
 
     def __init__(self, d, tls=True, anonymous=False):
         for tool in ("mosquitto", "mosquitto_passwd", "openssl"):
-            if shutil.which(tool) is None and not os.path.exists("/usr/sbin/" + tool):
+            if _tool(tool) is None:
                 raise Skip("%s is not installed (scripts/install-deps --test)" % tool)
         self.d = d
         os.makedirs(d, exist_ok=True)
@@ -178,7 +183,7 @@ class Broker:
         self.pwfile = os.path.join(d, "passwd")
         open(self.pwfile, "w").close()
         for u, p in self.USERS.items():
-            subprocess.run(["mosquitto_passwd", "-b", self.pwfile, u, p], check=True,
+            subprocess.run([_tool("mosquitto_passwd"), "-b", self.pwfile, u, p], check=True,
                            capture_output=True)
         os.chmod(self.pwfile, 0o600)
         lines = ["per_listener_settings false", "allow_anonymous %s" % str(anonymous).lower(),
@@ -200,7 +205,7 @@ class Broker:
         self.proc = None
 
     def start(self):
-        self.proc = subprocess.Popen(["mosquitto", "-c", self.conf],
+        self.proc = subprocess.Popen([_tool("mosquitto"), "-c", self.conf],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         def up():
             try:

@@ -452,19 +452,19 @@ def test_doctor_mqtt():
         res = {x["check"]: x for x in json.loads(r.stdout)}
         assert r.returncode == 0, r.stdout
         for k in ("mqtt reachable", "mqtt tls", "mqtt credentials"):
-            assert res[k]["result"] == "ok", res
+            assert res[k]["result"] == "OK", res
         # a wrong password and an unknown CA, each named
         with open(rig.pwfile, "w") as f:
             f.write("wrong\n")
         r = rig.d.cli("doctor", "mqtt", "--json")
         res = {x["check"]: x for x in json.loads(r.stdout)}
-        assert r.returncode == 1 and res["mqtt credentials"]["result"] == "fail", res
+        assert r.returncode == 1 and res["mqtt credentials"]["result"] == "FAIL", res
         other = Broker(os.path.join(b.d, "other"))  # its CA, not the broker's
         rig.d.sections["mqtt"]["ca_file"] = other.ca
         rig.d.write_config()
         r = rig.d.cli("doctor", "mqtt", "--json")
         res = {x["check"]: x for x in json.loads(r.stdout)}
-        assert res["mqtt tls"]["result"] == "fail", res
+        assert res["mqtt tls"]["result"] == "FAIL", res
         assert "certificate" in res["mqtt tls"]["detail"], res
     finally:
         rig.stop()
