@@ -224,7 +224,8 @@ def test_tls_state_equals_get_and_discovery_matches_schema():
 @cost(40)
 def test_broker_killed_and_restarted_state_republished():
     b = Broker(tempfile.mkdtemp(prefix="leafmon-mqtt-")).start()
-    rig = Rig(b).start()
+    # a name, resolved off the worker's loop before each attempt
+    rig = Rig(b, mqtt={"url": "mqtt://localhost:%d" % b.port}).start()
     try:
         c = b.client()
         c.subscribe("#")
@@ -259,6 +260,14 @@ def test_broker_killed_and_restarted_state_republished():
         assert max(per_topic.values()) <= 10, max(per_topic.items(), key=lambda kv: kv[1])
         assert cnt["samples"] > samples_before
         assert not rig.mqtt()["alerts"]
+        # the last will: a killed worker is offline at once, its successor online
+        old = rig.mqtt()["pid"]
+        os.kill(old, signal.SIGKILL)
+        status = lambda: c.latest().get(PREFIX + "/status", (b"", 0))[0]  # noqa: E731
+        wait_for(lambda: status() == b"offline", 10, "the will")
+        wait_for(lambda: status() == b"online", 20, "online again")
+        rig.d.cli("stop", "mqtt", check=True)  # a clean stop says so too
+        wait_for(lambda: status() == b"offline", 10, "offline on stop")
         c.close()
     finally:
         rig.stop()
@@ -383,6 +392,11 @@ def test_retained_flood_and_birth_storm():
         measure("mqtt_rss_kb_after_flood", rss_kb(w["pid"]), "kB")
         assert rss_kb(w["pid"]) < 64 * 1024
         assert w["restarts"] == 0
+        # the stale retained values another client left are replaced by ours
+        rig.d.cli("stop", "can", check=True)
+        time.sleep(2.5)
+        soc = get_values(rig.d, ["battery_soc_pct"])["battery_soc_pct"]
+        assert c.latest()[PREFIX + "/battery/battery_soc_pct"][0].decode() == soc
         c.close()
         flood.close()
     finally:

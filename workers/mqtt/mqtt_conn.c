@@ -5,10 +5,16 @@
  * each second. Connects are asynchronous; a lost or refused connection is
  * retried after a backoff with full jitter (slow after refused
  * credentials), and an attempt that has not been answered in 15 s counts as
- * failed.
+ * failed. A broker's name is resolved first with getaddrinfo_a (glibc's
+ * resolver thread, the only one here: getaddrinfo has no non-blocking form,
+ * and a DNS server out of reach would hold the loop past the heartbeat
+ * timeout); plain mqtt:// then connects to the address, mqtts:// to the name
+ * (its certificate is checked against it), which now resolves at once.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <mosquitto.h>
+#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +24,7 @@
 #include "mqtt_worker.h"
 
 #define KEEPALIVE_S 30
+#define RESOLVE_POLL_NS (50 * NSEC_PER_MSEC)
 #define CONNECT_TIMEOUT_NS (15 * NSEC_PER_SEC)
 
 int64_t
@@ -188,6 +195,8 @@ on_log(struct mosquitto *m, void *arg, int level, const char *text)
 		log_debug("libmosquitto: %s", text);
 }
 
+static void on_resolve(struct loop *l, struct loop_timer *t, void *arg);
+
 static void
 on_retry(struct loop *l, struct loop_timer *t, void *arg)
 {
@@ -268,14 +277,88 @@ mw_conn_init(struct mw *mw)
 	mosquitto_message_callback_set(mw->mosq, on_message);
 	mosquitto_log_callback_set(mw->mosq, on_log);
 	mw->retry = loop_timer_new(mw->w->loop, on_retry, mw);
-	return mw->retry != NULL ? 0 : -1;
+	mw->resolve = loop_timer_new(mw->w->loop, on_resolve, mw);
+	return mw->retry != NULL && mw->resolve != NULL ? 0 : -1;
+}
+
+/* ---- the name, resolved off the loop ---- */
+
+static bool
+numeric_host(const char *h)
+{
+	unsigned char a[16];
+	return inet_pton(AF_INET, h, a) == 1 || inet_pton(AF_INET6, h, a) == 1;
+}
+
+static void connect_to(struct mw *mw, const char *host);
+
+static int
+resolve_start(struct mw *mw)
+{
+	static struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
+	struct gaicb *g = mw->gai;
+
+	if (g == NULL && (g = mw->gai = calloc(1, sizeof(*g))) == NULL)
+		return -1;
+	memset(g, 0, sizeof(*g));
+	g->ar_name = mw->host;
+	g->ar_request = &hints;
+	struct gaicb *list[1] = {g};
+	if (getaddrinfo_a(GAI_NOWAIT, list, 1, NULL) != 0)
+		return -1;
+	mw->resolving = true;
+	mw->resolve_started = now_mono_ns();
+	loop_timer_after(mw->resolve, RESOLVE_POLL_NS);
+	return 0;
+}
+
+static void
+resolve_failed(struct mw *mw, const char *why)
+{
+	mw->resolving = false;
+	mw->n.resolve_failures++;
+	mw_set_error(mw, "unreachable", -EHOSTUNREACH, "cannot resolve %s: %s", mw->host, why);
+	schedule_retry(mw);
+}
+
+static void
+on_resolve(struct loop *l, struct loop_timer *t, void *arg)
+{
+	struct mw *mw = arg;
+	struct gaicb *g = mw->gai;
+	int rc = gai_error(g);
+
+	if (rc == EAI_INPROGRESS) {
+		if (now_mono_ns() - mw->resolve_started <= CONNECT_TIMEOUT_NS) {
+			loop_timer_after(t, RESOLVE_POLL_NS);
+			return;
+		}
+		if (gai_cancel(g) != EAI_CANCELED) { /* still running: the same request waits */
+			loop_timer_after(t, RESOLVE_POLL_NS);
+			return;
+		}
+		resolve_failed(mw, "no answer in 15 s");
+		return;
+	}
+	if (rc != 0) {
+		resolve_failed(mw, gai_strerror(rc));
+		return;
+	}
+	mw->resolving = false;
+	const struct addrinfo *ai = g->ar_result;
+	const void *a = ai->ai_family == AF_INET6
+			    ? (const void *)&((const struct sockaddr_in6 *)ai->ai_addr)->sin6_addr
+			    : (const void *)&((const struct sockaddr_in *)ai->ai_addr)->sin_addr;
+	if (inet_ntop(ai->ai_family, a, mw->addr, sizeof(mw->addr)) == NULL)
+		mw->addr[0] = '\0';
+	freeaddrinfo(g->ar_result);
+	g->ar_result = NULL;
+	connect_to(mw, mw->tls || mw->addr[0] == '\0' ? mw->host : mw->addr);
 }
 
 void
 mw_conn_connect(struct mw *mw)
 {
-	int rc;
-
 	if (mw->sock >= 0) { /* a stale attempt: the library closes it */
 		loop_del_fd(mw->w->loop, mw->sock);
 		mw->sock = -1;
@@ -283,11 +366,23 @@ mw_conn_connect(struct mw *mw)
 	mw->down = false;
 	mw->auth_refused = false;
 	mw->connect_started = now_mono_ns();
-	if (!mw->attempted)
-		rc = mosquitto_connect_async(mw->mosq, mw->host, mw->port, KEEPALIVE_S);
-	else
-		rc = mosquitto_reconnect_async(mw->mosq);
-	mw->attempted = true;
+	if (numeric_host(mw->host)) {
+		connect_to(mw, mw->host);
+		return;
+	}
+	if (mw->resolving) /* a lookup that outlived its cancel: let it finish */
+		return;
+	if (resolve_start(mw) < 0)
+		resolve_failed(mw, "cannot start the lookup");
+}
+
+/* Connect (again) to host, a name that resolves now or an address. */
+static void
+connect_to(struct mw *mw, const char *host)
+{
+	int rc = mosquitto_connect_async(mw->mosq, host, mw->port, KEEPALIVE_S);
+
+	mw->connect_started = now_mono_ns();
 	if (rc != MOSQ_ERR_SUCCESS) {
 		mw->n.connect_failures++;
 		mw_set_error(mw, "unreachable", -rc, "cannot connect to %s:%d: %s", mw->host,
@@ -301,7 +396,7 @@ mw_conn_connect(struct mw *mw)
 void
 mw_conn_misc(struct mw *mw)
 {
-	if (mw->connect_started != 0 && !mw->connected &&
+	if (mw->connect_started != 0 && !mw->connected && !mw->resolving &&
 	    now_mono_ns() - mw->connect_started > CONNECT_TIMEOUT_NS) {
 		mw->n.timeouts++;
 		mw_set_error(mw, "unreachable", -ETIMEDOUT, "no answer from %s:%d in %d s",

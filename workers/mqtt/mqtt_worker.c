@@ -396,7 +396,7 @@ on_heartbeat(struct worker *w, struct heartbeat *hb, void *arg)
 	    C(state_docs),	  C(discovery_messages), C(event_messages), C(events_taken),
 	    C(events_acked),	  C(publish_errors),   C(received),	    C(births),
 	    C(births_coalesced), C(queue_saves),      C(queue_save_errors), C(snap_busy),
-	    C(samples),
+	    C(samples),		  C(resolve_failures),
 #undef C
 	};
 	hb->has_ledger = true;

@@ -41,13 +41,18 @@ struct mw {
 	int sock;		/* the fd in our loop, -1 none */
 	uint32_t sock_events;
 	bool connected;		/* CONNACK accepted */
-	bool attempted;		/* a connect was started once (later: reconnect) */
 	bool down;		/* lost or refused: a retry is scheduled */
 	bool auth_refused;	/* the last CONNACK refused the credentials */
 	int64_t connect_started; /* mono ns of the attempt under way, 0 none */
 	int failures;		/* in a row, for the backoff */
 	int64_t retry_delay_ms;	/* the last one drawn */
-	struct loop_timer *retry, *tick, *misc;
+	struct loop_timer *retry, *tick, *misc, *resolve;
+	/* the broker's name, resolved without blocking the loop (getaddrinfo_a:
+	 * glibc's resolver thread); the request lives as long as the worker */
+	void *gai;		/* struct gaicb, NULL while none was made */
+	bool resolving;
+	int64_t resolve_started;
+	char addr[64];		/* the last resolved address, for plain mqtt:// */
 	/* state */
 	struct snap *snap;
 	char last[SIG_ID_MAX][MW_VALUE_MAX]; /* published text; "" not yet */
@@ -75,6 +80,7 @@ struct mw {
 	int bytes_day;
 	struct {
 		uint64_t connects, connect_failures, disconnects, auth_refused, timeouts;
+		uint64_t resolve_failures;
 		uint64_t messages, bytes, state_messages, state_docs, discovery_messages;
 		uint64_t event_messages, events_taken, events_acked, publish_errors;
 		uint64_t received, births, births_coalesced, queue_saves, queue_save_errors;
