@@ -75,8 +75,16 @@ client_for(const struct config *cfg, struct probe *p, bool tls)
 	return m;
 }
 
+static bool
+loopback(const char *host)
+{
+	return strcmp(host, "localhost") == 0 || strncmp(host, "127.", 4) == 0 ||
+	       strcmp(host, "::1") == 0;
+}
+
 static void
-report_connect(struct doctor *d, const char *where, bool tls, int rc, const struct probe *p)
+report_connect(struct doctor *d, const char *where, bool tls, int rc, const struct probe *p,
+	       bool clear_password)
 {
 	if (rc == MOSQ_ERR_ERRNO || rc == MOSQ_ERR_EAI) {
 		doctor_report(d, DOC_FAIL, CHECK_REACH,
@@ -85,7 +93,11 @@ report_connect(struct doctor *d, const char *where, bool tls, int rc, const stru
 		return;
 	}
 	doctor_report(d, DOC_OK, CHECK_REACH, NULL, "%s answers", where);
-	if (!tls)
+	if (!tls && clear_password)
+		doctor_report(d, DOC_WARN, CHECK_TLS, "use mqtts:// (the broker's TLS listener)",
+			      "mqtt:// to another machine: the password crosses the network in the "
+			      "clear");
+	else if (!tls)
 		doctor_report(d, DOC_SKIP, CHECK_TLS, NULL, "mqtt:// (no TLS)");
 	else if (rc == MOSQ_ERR_TLS)
 		doctor_report(d, DOC_FAIL, CHECK_TLS,
@@ -130,7 +142,7 @@ check_broker(struct doctor *d, const struct config *cfg)
 		return;
 	}
 	rc = mosquitto_connect(m, host, port, 10);
-	report_connect(d, where, tls, rc, &p);
+	report_connect(d, where, tls, rc, &p, cfg->mqtt.password[0] != '\0' && !loopback(host));
 	if (rc == MOSQ_ERR_SUCCESS) {
 		int64_t until = now_mono_ns() + (int64_t)DOCTOR_WAIT_MS * NSEC_PER_MSEC;
 		while (p.connack < 0 && now_mono_ns() < until &&
