@@ -325,14 +325,14 @@ def test_events_queue_durably_and_arrive_at_least_once():
         os.kill(old, signal.SIGKILL)  # the queue is on disk; the rest is in the journal
         wait_for(lambda: rig.mqtt()["pid"] not in (old, 0) and rig.mqtt()["state"] == "ready",
                  20, "mqtt back")
-        ends = lambda: rig.mqtt()["ledger"]["queued_records"]  # noqa: E731
-        wait_for(lambda: ends() >= len(truth), 90, "every session queued")
+        wait_for(lambda: rig.mqtt()["ledger"]["queued_records"] >= 3, 30, "queued again")
         led = rig.mqtt()["ledger"]
         assert led["dropped"] == 0 and led["oldest_age_s"] > 0, led
+        # the broker comes back while the car still drives: the worker finds it
+        # by itself (its backoff), sends the queue, then each event as it comes
         b.start()
         c = b.client()
         c.subscribe("#")
-        rig.d.cli("restart", "mqtt", check=True)  # connect now, from the file
         def delivered():
             got = {}
             for t, p, q, r in c.seen():
@@ -341,7 +341,7 @@ def test_events_queue_durably_and_arrive_at_least_once():
                     if e["phase"] == "end":
                         got[(e["kind"], round(e["start"], 3))] = e
             return got if all((s["kind"], round(s["start"], 3)) in got for s in truth) else None
-        got = wait_for(delivered, 60, "every session's end delivered")
+        got = wait_for(delivered, 120, "every session's end delivered")
         for s in truth:
             e = got[(s["kind"], round(s["start"], 3))]
             assert e["detail"]["distance_km"] == s["distance_km"], (e, s)
