@@ -231,6 +231,7 @@ def test_broker_killed_and_restarted_state_republished():
         c.subscribe("#")
         wait_state(c, 40)
         pid = rig.mqtt()["pid"]
+        fds = len(os.listdir("/proc/%d/fd" % pid))
         b.kill()
         c.close()
         st = wait_for(lambda: (lambda w: w["alerts"] and w)(rig.mqtt()), 20, "an alert")
@@ -252,6 +253,7 @@ def test_broker_killed_and_restarted_state_republished():
         assert any(t.endswith("/config") for t in latest), "discovery republished"
         cnt = rig.counters()
         assert cnt["connects"] == 2 and cnt["disconnects"] == 1, cnt
+        assert len(os.listdir("/proc/%d/fd" % pid)) <= fds, "no socket left behind"
         # the current state, not a backlog: about one message per signal, not
         # one per sample of the outage
         per_topic = {}
