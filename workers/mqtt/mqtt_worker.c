@@ -44,6 +44,21 @@ mw_set_error(struct mw *mw, const char *code, int err, const char *fmt, ...)
 
 /* ---- the state: changed values each interval ---- */
 
+/* leafmond makes the snapshot before it starts us; standalone, it may come
+ * later: tried again each second, and nothing is published without it. */
+static bool
+have_snap(struct mw *mw)
+{
+	if (mw->snap != NULL)
+		return true;
+	if (snap_open(&mw->snap, mw->w->rundir, false) == 0)
+		return true;
+	if (mw->n.snap_missing++ == 0)
+		log_warn("%s/state.shm (is leafmond running?): retrying", mw->w->rundir);
+	mw->snap = NULL;
+	return false;
+}
+
 static void
 announce_signal(struct mw *mw, const struct sig_info *s, struct buf *b)
 {
@@ -318,7 +333,7 @@ on_tick(struct loop *l, struct loop_timer *t, void *arg)
 	struct mw *mw = arg;
 
 	loop_timer_after(t, (int64_t)mw->cfg->mqtt.publish_interval_ms * NSEC_PER_MSEC);
-	if (!mw->connected)
+	if (!mw->connected || !have_snap(mw))
 		return;
 	watch_generation(mw);
 	if (mw->republish) {
@@ -396,7 +411,7 @@ on_heartbeat(struct worker *w, struct heartbeat *hb, void *arg)
 	    C(state_docs),	  C(discovery_messages), C(event_messages), C(events_taken),
 	    C(events_acked),	  C(publish_errors),   C(received),	    C(births),
 	    C(births_coalesced), C(queue_saves),      C(queue_save_errors), C(snap_busy),
-	    C(samples),		  C(resolve_failures),
+	    C(samples),		  C(resolve_failures), C(snap_missing),
 #undef C
 	};
 	hb->has_ledger = true;
@@ -433,19 +448,6 @@ on_stop(struct worker *w, void *arg)
 	worker_exit(w, 0);
 }
 
-static int
-open_snap(struct mw *mw)
-{
-	for (int i = 0; i < 50; i++) { /* leafmond makes it before it starts us */
-		if (snap_open(&mw->snap, mw->w->rundir, false) == 0)
-			return 0;
-		struct timespec ts = {0, 100 * 1000 * 1000};
-		nanosleep(&ts, NULL);
-	}
-	log_warn("%s/state.shm", mw->w->rundir);
-	return -1;
-}
-
 int
 mw_start(struct mw *mw, struct worker *w)
 {
@@ -459,7 +461,8 @@ mw_start(struct mw *mw, struct worker *w)
 	mq_init(&mw->q, MW_EVENTS_MAX);
 	snprintf(mw->qpath, sizeof(mw->qpath), "%s/mqtt-events", w->statedir);
 	load_queue(mw);
-	if (open_snap(mw) < 0 || mw_conn_init(mw) < 0)
+	have_snap(mw);
+	if (mw_conn_init(mw) < 0)
 		return -1;
 	mw->tick = loop_timer_new(w->loop, on_tick, mw);
 	mw->misc = loop_timer_new(w->loop, on_misc, mw);

@@ -84,7 +84,7 @@ struct mw {
 		uint64_t messages, bytes, state_messages, state_docs, discovery_messages;
 		uint64_t event_messages, events_taken, events_acked, publish_errors;
 		uint64_t received, births, births_coalesced, queue_saves, queue_save_errors;
-		uint64_t snap_busy, samples;
+		uint64_t snap_busy, snap_missing, samples;
 	} n;
 };
 
