@@ -89,7 +89,8 @@ report_connect(struct doctor *d, const char *where, bool tls, int rc, const stru
 	if (rc == MOSQ_ERR_ERRNO || rc == MOSQ_ERR_EAI) {
 		doctor_report(d, DOC_FAIL, CHECK_REACH,
 			      "is the broker up, and this the right host and port?", "%s: %s",
-			      where, rc == MOSQ_ERR_ERRNO ? strerror(errno) : "host name not found");
+			      where,
+			      rc == MOSQ_ERR_ERRNO ? strerror(errno) : "host name not found");
 		return;
 	}
 	doctor_report(d, DOC_OK, CHECK_REACH, NULL, "%s answers", where);
@@ -122,8 +123,8 @@ report_connack(struct doctor *d, const struct config *cfg, int connack)
 	else
 		doctor_report(d, DOC_FAIL, CHECK_CRED,
 			      "check username and password_file (or MQTT_PASSWORD)",
-			      "refused for %s: %s (CONNACK %d)", who, mosquitto_connack_string(connack),
-			      connack);
+			      "refused for %s: %s (CONNACK %d)", who,
+			      mosquitto_connack_string(connack), connack);
 }
 
 static void

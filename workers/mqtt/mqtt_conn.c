@@ -121,7 +121,8 @@ connack_text(int rc)
 	case 4:
 		return "the broker refused the username or password";
 	case 5:
-		return "the broker refused the login as not authorised (check username and password_file)";
+		return "the broker refused the login as not authorised (check username and "
+		       "password_file)";
 	default:
 		return "the broker refused the connection";
 	}
@@ -167,7 +168,8 @@ on_disconnect(struct mosquitto *m, void *arg, int rc)
 	} else if (!mw->auth_refused) {
 		mw->n.connect_failures++;
 		mw_set_error(mw, "unreachable", -rc, "cannot connect to %s:%d: %s", mw->host,
-			     mw->port, rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
+			     mw->port,
+			     rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
 	}
 	if (!mw->down)
 		schedule_retry(mw);
@@ -386,7 +388,8 @@ connect_to(struct mw *mw, const char *host)
 	if (rc != MOSQ_ERR_SUCCESS) {
 		mw->n.connect_failures++;
 		mw_set_error(mw, "unreachable", -rc, "cannot connect to %s:%d: %s", mw->host,
-			     mw->port, rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
+			     mw->port,
+			     rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
 		schedule_retry(mw);
 		return;
 	}

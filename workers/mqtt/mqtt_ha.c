@@ -104,8 +104,7 @@ static bool
 counter(const struct sig_info *s)
 {
 	return name_is(s, "battery_energy_out_kwh", "battery_energy_in_kwh") ||
-	       name_is(s, "vehicle_odometer_km", NULL) ||
-	       (s->group == SG_CAN && s->type == ST_INT);
+	       name_is(s, "vehicle_odometer_km", NULL) || (s->group == SG_CAN && s->type == ST_INT);
 }
 
 static const char *
@@ -113,8 +112,8 @@ number_class(const struct sig_info *s)
 {
 	static const struct {
 		const char *unit, *dc;
-	} by_unit[] = {{"A", "current"}, {"V", "voltage"},	  {"mV", "voltage"},
-		       {"kW", "power"},	 {"degC", "temperature"}, {"km/h", "speed"},
+	} by_unit[] = {{"A", "current"},   {"V", "voltage"},	    {"mV", "voltage"},
+		       {"kW", "power"},	   {"degC", "temperature"}, {"km/h", "speed"},
 		       {"km", "distance"}, {"min", "duration"}};
 	if (strcmp(s->unit, "kWh") == 0)
 		return counter(s) ? "energy" : "energy_storage";
@@ -147,7 +146,8 @@ ha_kind_of(const struct sig_info *s)
 	if (name_is(s, "vehicle_doors_open", NULL))
 		k.state_class = NULL; /* a bitmask, not a quantity */
 	if (strcmp(s->unit, "degC") == 0)
-		k.unit = "\xc2\xb0""C";
+		k.unit = "\xc2\xb0"
+			 "C";
 	else if (s->unit[0] != '\0')
 		k.unit = s->unit;
 	return k;
@@ -158,8 +158,8 @@ ha_kind_of(const struct sig_info *s)
 static void
 display_name(const struct sig_info *s, char *out, size_t cap)
 {
-	static const char *const suffixes[] = {"_kwh", "_kmh", "_pct", "_kw", "_mv", "_nm",
-					       "_km",  "_v",   "_a",   "_c"};
+	static const char *const suffixes[] = {"_kwh", "_kmh", "_pct", "_kw", "_mv",
+					       "_nm",  "_km",  "_v",   "_a",  "_c"};
 	size_t len = strlen(s->name);
 
 	for (size_t i = 0; i < ARRAY_LEN(suffixes); i++) {
@@ -251,8 +251,7 @@ const struct mqtt_ledger_sensor mqtt_ledger_sensors[] = {
     {"last_trip_energy_kwh", "last_trip", "net_kwh", "Last trip energy", "kWh", "energy"},
     {"last_trip_wh_per_km", "last_trip", "wh_per_km", "Last trip consumption", "Wh/km", NULL},
     {"last_charge_energy_kwh", "last_charge", "pack_kwh", "Last charge energy", "kWh", "energy"},
-    {"last_charge_grid_kwh", "last_charge", "grid_kwh", "Last charge grid energy", "kWh",
-     "energy"},
+    {"last_charge_grid_kwh", "last_charge", "grid_kwh", "Last charge grid energy", "kWh", "energy"},
     {"last_charge_cost", "last_charge", "cost", "Last charge cost", NULL, "monetary"},
 };
 const size_t mqtt_ledger_sensor_count = ARRAY_LEN(mqtt_ledger_sensors);

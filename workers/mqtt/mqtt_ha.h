@@ -25,8 +25,8 @@ struct mqtt_names {
 	char node_id[160];   /* leafmon_<safe>: the discovery node and device id */
 	char dprefix[128];   /* discovery_prefix */
 	int qos;
-	bool ledger;	     /* [ledger] enabled: last trip / last charge sensors */
-	char currency[16];   /* [tariff] currency: the cost sensor's unit */
+	bool ledger;	   /* [ledger] enabled: last trip / last charge sensors */
+	char currency[16]; /* [tariff] currency: the cost sensor's unit */
 };
 
 /* A string as one topic level or id: every byte outside [A-Za-z0-9_-]
@@ -36,8 +36,7 @@ void mqtt_safe_level(char *out, size_t cap, const char *in);
 void mqtt_names_init(struct mqtt_names *n, const struct config *cfg, const char *vehicle);
 
 /* <prefix>/<group>/<signal> */
-void mqtt_state_topic(const struct mqtt_names *n, const struct sig_info *s, char *out,
-		      size_t cap);
+void mqtt_state_topic(const struct mqtt_names *n, const struct sig_info *s, char *out, size_t cap);
 /* <prefix>/<leaf>: "status", "state", "last_trip", "event/trip" ... */
 void mqtt_topic(const struct mqtt_names *n, const char *leaf, char *out, size_t cap);
 /* A value as its state payload: numbers as JSON numbers, bools true/false,
@@ -47,8 +46,8 @@ int mqtt_value_text(const struct sig_info *s, double v, char *out, size_t cap);
 /* "sensor" or "binary_sensor" for a signal. */
 const char *mqtt_component(const struct sig_info *s);
 /* <dprefix>/<component>/<node_id>/<object_id>/config */
-void mqtt_discovery_topic(const struct mqtt_names *n, const char *component,
-			  const char *object_id, char *out, size_t cap);
+void mqtt_discovery_topic(const struct mqtt_names *n, const char *component, const char *object_id,
+			  char *out, size_t cap);
 /* The retained discovery config of a signal; model is "Leaf", "Leaf (AZE0)"... */
 void mqtt_discovery_signal(struct buf *b, const struct mqtt_names *n, const struct sig_info *s,
 			   const char *model, const char *sw_version);

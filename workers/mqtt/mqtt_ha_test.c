@@ -38,8 +38,9 @@ test_mqtt_names_cannot_inject_topics(void)
 	mqtt_discovery_topic(&n, "sensor", "battery_soc_pct", topic, sizeof(topic));
 	CHECK_STR(topic, "homeassistant/sensor/leafmon_my_leaf_____/battery_soc_pct/config");
 
-	names_for(&n, "", "[mqtt]\ntopic_prefix = cars/leaf\nclient_id = garage\n"
-			  "discovery_prefix = ha\n");
+	names_for(&n, "",
+		  "[mqtt]\ntopic_prefix = cars/leaf\nclient_id = garage\n"
+		  "discovery_prefix = ha\n");
 	CHECK_STR(n.safe, "unknown");
 	CHECK_STR(n.prefix, "cars/leaf");
 	CHECK_STR(n.client_id, "garage");
@@ -72,7 +73,8 @@ test_mqtt_discovery_per_component(void)
 	buf_init(&b);
 	mqtt_discovery_signal(&b, &n, sig_by_name("battery_temp_avg_c"), "Leaf (AZE0)", "1.0");
 	CHECK(strstr(buf_str(&b), "\"device_class\":\"temperature\"") != NULL);
-	CHECK(strstr(buf_str(&b), "\"unit_of_measurement\":\"\xc2\xb0""C\"") != NULL);
+	CHECK(strstr(buf_str(&b), "\"unit_of_measurement\":\"\xc2\xb0"
+				  "C\"") != NULL);
 	CHECK(strstr(buf_str(&b), "\"state_class\":\"measurement\"") != NULL);
 	CHECK(strstr(buf_str(&b), "\"unique_id\":\"leafmon_leaf_battery_temp_avg_c\"") != NULL);
 	CHECK(strstr(buf_str(&b), "\"availability_topic\":\"leafmon/leaf/status\"") != NULL);

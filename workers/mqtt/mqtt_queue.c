@@ -64,8 +64,8 @@ grow(struct mqtt_queue *q)
 }
 
 int
-mq_push(struct mqtt_queue *q, const char *kind, const char *phase, int64_t start_ns,
-	int64_t t_ns, const char *detail, int64_t now_s)
+mq_push(struct mqtt_queue *q, const char *kind, const char *phase, int64_t start_ns, int64_t t_ns,
+	const char *detail, int64_t now_s)
 {
 	char *d = strdup(detail != NULL ? detail : "");
 	if (d == NULL || !token_ok(kind) || !token_ok(phase)) {
@@ -202,7 +202,8 @@ mq_decode(struct mqtt_queue *q, const char *text, char *why, size_t len)
 		else if (lineno == 0)
 			rc = strcmp(line, MQ_MAGIC) == 0 ? 0 : -1;
 		else if (strncmp(line, "resume ", 7) == 0)
-			rc = sscanf(line + 7, "%" SCNu64 " %" SCNu64, &q->gen, &q->seq) == 2 ? 0 : -1;
+			rc = sscanf(line + 7, "%" SCNu64 " %" SCNu64, &q->gen, &q->seq) == 2 ? 0
+											     : -1;
 		else if (strncmp(line, "dropped ", 8) == 0)
 			rc = sscanf(line + 8, "%" SCNu64, &q->dropped) == 1 ? 0 : -1;
 		else if (strncmp(line, "event ", 6) == 0)

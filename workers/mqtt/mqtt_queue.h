@@ -33,7 +33,7 @@ struct mqtt_queue {
 	uint64_t gen, seq; /* the journal position taken up to (resume after it) */
 	uint64_t dropped;  /* the oldest went beyond max */
 	uint64_t coalesced;
-	bool dirty;	   /* changed since the last mq_encode */
+	bool dirty; /* changed since the last mq_encode */
 };
 
 void mq_init(struct mqtt_queue *q, size_t max);

@@ -194,7 +194,8 @@ send_events(struct mw *mw)
 	for (size_t k = 0; k < mw->q.n; k++)
 		inflight += mw->q.ev[k].mid != 0;
 	buf_init(&b);
-	while (mw->connected && inflight < MW_INFLIGHT_EVENTS && (i = mq_next_unsent(&mw->q)) >= 0) {
+	while (mw->connected && inflight < MW_INFLIGHT_EVENTS &&
+	       (i = mq_next_unsent(&mw->q)) >= 0) {
 		const struct mq_event *e = &mw->q.ev[i];
 		int qos = mw->nm.qos > 0 ? mw->nm.qos : 1; /* at least once */
 		if (mw->nm.ledger && is_last_of(e, &last)) {
@@ -406,12 +407,29 @@ on_heartbeat(struct worker *w, struct heartbeat *hb, void *arg)
 		size_t off;
 	} cs[] = {
 #define C(x) {#x, offsetof(struct mw, n.x)}
-	    C(connects),	  C(connect_failures), C(disconnects),	    C(auth_refused),
-	    C(timeouts),	  C(messages),	       C(bytes),	    C(state_messages),
-	    C(state_docs),	  C(discovery_messages), C(event_messages), C(events_taken),
-	    C(events_acked),	  C(publish_errors),   C(received),	    C(births),
-	    C(births_coalesced), C(queue_saves),      C(queue_save_errors), C(snap_busy),
-	    C(samples),		  C(resolve_failures), C(snap_missing),
+	    C(connects),
+	    C(connect_failures),
+	    C(disconnects),
+	    C(auth_refused),
+	    C(timeouts),
+	    C(messages),
+	    C(bytes),
+	    C(state_messages),
+	    C(state_docs),
+	    C(discovery_messages),
+	    C(event_messages),
+	    C(events_taken),
+	    C(events_acked),
+	    C(publish_errors),
+	    C(received),
+	    C(births),
+	    C(births_coalesced),
+	    C(queue_saves),
+	    C(queue_save_errors),
+	    C(snap_busy),
+	    C(samples),
+	    C(resolve_failures),
+	    C(snap_missing),
 #undef C
 	};
 	hb->has_ledger = true;
@@ -419,7 +437,8 @@ on_heartbeat(struct worker *w, struct heartbeat *hb, void *arg)
 	if (mw->alert_code[0] != '\0' && !mw->connected)
 		hb_alert(hb, mw->alert_code, mw->alert_text, mw->alert_since);
 	for (size_t i = 0; i < ARRAY_LEN(cs); i++)
-		hb_counter(hb, cs[i].name, (double)*(const uint64_t *)((const char *)mw + cs[i].off));
+		hb_counter(hb, cs[i].name,
+			   (double)*(const uint64_t *)((const char *)mw + cs[i].off));
 	hb_counter(hb, "connected", mw->connected ? 1 : 0);
 	hb_counter(hb, "retry_in_ms", loop_timer_armed(mw->retry) ? (double)mw->retry_delay_ms : 0);
 	hb_counter(hb, "events_queued", (double)mw->q.n);

@@ -38,40 +38,40 @@ struct mw {
 	int port;
 	bool tls;
 	/* the connection */
-	int sock;		/* the fd in our loop, -1 none */
+	int sock; /* the fd in our loop, -1 none */
 	uint32_t sock_events;
-	bool connected;		/* CONNACK accepted */
-	bool down;		/* lost or refused: a retry is scheduled */
-	bool auth_refused;	/* the last CONNACK refused the credentials */
+	bool connected;		 /* CONNACK accepted */
+	bool down;		 /* lost or refused: a retry is scheduled */
+	bool auth_refused;	 /* the last CONNACK refused the credentials */
 	int64_t connect_started; /* mono ns of the attempt under way, 0 none */
-	int failures;		/* in a row, for the backoff */
-	int64_t retry_delay_ms;	/* the last one drawn */
+	int failures;		 /* in a row, for the backoff */
+	int64_t retry_delay_ms;	 /* the last one drawn */
 	struct loop_timer *retry, *tick, *misc, *resolve;
 	/* the broker's name, resolved without blocking the loop (getaddrinfo_a:
 	 * glibc's resolver thread); the request lives as long as the worker */
-	void *gai;		/* struct gaicb, NULL while none was made */
+	void *gai; /* struct gaicb, NULL while none was made */
 	bool resolving;
 	int64_t resolve_started;
-	char addr[64];		/* the last resolved address, for plain mqtt:// */
+	char addr[64]; /* the last resolved address, for plain mqtt:// */
 	/* state */
 	struct snap *snap;
 	char last[SIG_ID_MAX][MW_VALUE_MAX]; /* published text; "" not yet */
 	bool seen[SIG_ID_MAX];		     /* had a value: announced to HA */
 	bool announced[SIG_ID_MAX];
 	bool ledger_announced;
-	bool republish;	     /* after a (re)connect or HA's birth: everything again */
-	int64_t last_birth;  /* mono ns of the last discovery republish for a birth */
-	int generation;	     /* vehicle_generation seen, -1 unknown */
+	bool republish;	    /* after a (re)connect or HA's birth: everything again */
+	int64_t last_birth; /* mono ns of the last discovery republish for a birth */
+	int generation;	    /* vehicle_generation seen, -1 unknown */
 	char model[32];
 	/* events */
 	struct feed feed;
 	struct mqtt_queue q;
 	char qpath[PATH_MAX];
-	int64_t q_saved;     /* mono ns */
+	int64_t q_saved; /* mono ns */
 	uint64_t q_saved_seq;
 	/* the ledger */
-	int64_t last_success;	/* Unix s of the last acknowledgement */
-	int last_error_code;	/* CONNACK code, or -errno / -MOSQ_ERR for the rest */
+	int64_t last_success; /* Unix s of the last acknowledgement */
+	int last_error_code;  /* CONNACK code, or -errno / -MOSQ_ERR for the rest */
 	char last_error[256];
 	int64_t last_error_at;
 	char alert_code[32], alert_text[256];
@@ -96,8 +96,8 @@ void mw_conn_connect(struct mw *mw);
 void mw_conn_misc(struct mw *mw); /* each second: keepalive, connect timeout */
 void mw_conn_close(struct mw *mw);
 /* Publish; the message id in *mid when not NULL; 0, or -1 (counted). */
-int mw_pub(struct mw *mw, const char *topic, const void *payload, size_t len, int qos,
-	   bool retain, int *mid);
+int mw_pub(struct mw *mw, const char *topic, const void *payload, size_t len, int qos, bool retain,
+	   int *mid);
 void mw_sync_fd(struct mw *mw);
 void mw_subscribe(struct mw *mw, const char *topic);
 /* ...and what it tells the publisher (mqtt_worker.c). */
