@@ -120,6 +120,8 @@ topic_problem(const char *v)
 {
 	if (strpbrk(v, "+# ") != NULL)
 		return "holds '+', '#' or a space (topic levels are names, not wildcards)";
+	if (v[0] == '$')
+		return "starts with '$' (the broker's own topics)";
 	if (v[0] == '/' || (v[0] != '\0' && v[strlen(v) - 1] == '/') || strstr(v, "//") != NULL)
 		return "has an empty topic level (a '/' at an end or '//')";
 	return NULL;
