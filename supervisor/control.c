@@ -148,10 +148,15 @@ control_free_status(Status *st)
 static unsigned
 sections_of(enum wk_id id)
 {
-	/* the can worker runs the session module: [ledger] and [tariff] are its too */
+	/* the can worker runs the session module: [ledger] and [tariff] are its too;
+	 * the mqtt worker names the ledger's sensors and the cost's currency */
 	static const unsigned map[WK_COUNT] = {
-	    1u << SEC_CAN | 1u << SEC_LEDGER | 1u << SEC_TARIFF, 1u << SEC_INFLUX, 1u << SEC_CLOUD,
-	    1u << SEC_WEB, 1u << SEC_MQTT | 1u << SEC_LEDGER | 1u << SEC_TARIFF};
+	    [WK_CAN] = 1u << SEC_CAN | 1u << SEC_LEDGER | 1u << SEC_TARIFF,
+	    [WK_INFLUX] = 1u << SEC_INFLUX,
+	    [WK_CLOUD] = 1u << SEC_CLOUD,
+	    [WK_WEB] = 1u << SEC_WEB,
+	    [WK_MQTT] = 1u << SEC_MQTT | 1u << SEC_LEDGER | 1u << SEC_TARIFF,
+	};
 	return map[id];
 }
 
