@@ -138,6 +138,9 @@ test_mqtt_queue_upserts_acks_and_round_trips(void)
 	CHECK_INT(q.dropped, ==, 1); /* the oldest went */
 	CHECK_INT(mq_push(&q, "bad kind", "end", 1, 1, "{}", 9), ==, 0);
 	CHECK_INT(q.n, ==, 3);
+	CHECK_INT(mq_push(&q, "park", "end", 500, 700, "{\"a\":\n1}", 9), ==, 0);
+	CHECK_STR(q.ev[1].detail, "{\"a\": 1}"); /* one line in the file */
+	CHECK_INT(mq_push(&q, "park", "end", 500, 700, "{}", 9), ==, 0);
 	mq_set_position(&q, 0xabcdef, 77);
 
 	buf_init(&b);

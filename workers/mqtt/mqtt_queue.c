@@ -72,6 +72,9 @@ mq_push(struct mqtt_queue *q, const char *kind, const char *phase, int64_t start
 		free(d);
 		return d == NULL ? -1 : 0; /* a malformed kind is not ours to send */
 	}
+	for (char *p = d; *p != '\0'; p++) /* one line in the file; JSON blanks all the same */
+		if (*p == '\n' || *p == '\r')
+			*p = ' ';
 	for (size_t i = q->n; i-- > 0;) {
 		struct mq_event *e = &q->ev[i];
 		if (e->mid == 0 && e->start_ns == start_ns && strcmp(e->kind, kind) == 0) {
