@@ -82,32 +82,38 @@ loopback(const char *host)
 	       strcmp(host, "::1") == 0;
 }
 
-static void
-report_connect(struct doctor *d, const char *where, bool tls, int rc, const struct probe *p,
-	       bool clear_password)
+/* After the attempt: the TCP connection, then TLS (the handshake may end in
+ * mosquitto_connect or in the loop after it: either failing is TLS's). */
+static bool
+report_connect(struct doctor *d, const char *where, bool tls, int rc, int lrc,
+	       const struct probe *p, bool clear_password)
 {
 	if (rc == MOSQ_ERR_ERRNO || rc == MOSQ_ERR_EAI) {
 		doctor_report(d, DOC_FAIL, CHECK_REACH,
 			      "is the broker up, and this the right host and port?", "%s: %s",
 			      where,
 			      rc == MOSQ_ERR_ERRNO ? strerror(errno) : "host name not found");
-		return;
+		return false;
 	}
 	doctor_report(d, DOC_OK, CHECK_REACH, NULL, "%s answers", where);
+	bool tls_failed = tls && (rc == MOSQ_ERR_TLS || lrc == MOSQ_ERR_TLS || p->tls_error[0]);
 	if (!tls && clear_password)
 		doctor_report(d, DOC_WARN, CHECK_TLS, "use mqtts:// (the broker's TLS listener)",
 			      "mqtt:// to another machine: the password crosses the network in the "
 			      "clear");
 	else if (!tls)
 		doctor_report(d, DOC_SKIP, CHECK_TLS, NULL, "mqtt:// (no TLS)");
-	else if (rc == MOSQ_ERR_TLS)
+	else if (tls_failed)
 		doctor_report(d, DOC_FAIL, CHECK_TLS,
 			      "set ca_file to the CA that signed the broker's certificate, and use "
 			      "the name the certificate is for",
 			      "the broker's certificate could not be verified: %s",
-			      p->tls_error[0] ? p->tls_error : mosquitto_strerror(rc));
+			      p->tls_error[0] ? p->tls_error : mosquitto_strerror(MOSQ_ERR_TLS));
 	else
 		doctor_report(d, DOC_OK, CHECK_TLS, NULL, "certificate verified for %s", where);
+	if (tls_failed)
+		doctor_report(d, DOC_SKIP, CHECK_CRED, NULL, "not tried: TLS failed");
+	return !tls_failed;
 }
 
 static void
@@ -132,7 +138,7 @@ check_broker(struct doctor *d, const struct config *cfg)
 {
 	char host[256], where[300];
 	struct probe p = {.connack = -1};
-	int port, rc;
+	int port, rc, lrc = MOSQ_ERR_SUCCESS;
 	bool tls;
 
 	split_url(cfg->mqtt.url, host, sizeof(host), &port, &tls);
@@ -143,17 +149,26 @@ check_broker(struct doctor *d, const struct config *cfg)
 		return;
 	}
 	rc = mosquitto_connect(m, host, port, 10);
-	report_connect(d, where, tls, rc, &p, cfg->mqtt.password[0] != '\0' && !loopback(host));
 	if (rc == MOSQ_ERR_SUCCESS) {
 		int64_t until = now_mono_ns() + (int64_t)DOCTOR_WAIT_MS * NSEC_PER_MSEC;
 		while (p.connack < 0 && now_mono_ns() < until &&
-		       mosquitto_loop(m, 100, 1) == MOSQ_ERR_SUCCESS)
+		       (lrc = mosquitto_loop(m, 100, 1)) == MOSQ_ERR_SUCCESS)
 			;
-		report_connack(d, cfg, p.connack);
-		mosquitto_disconnect(m);
-	} else if (rc != MOSQ_ERR_ERRNO && rc != MOSQ_ERR_EAI && rc != MOSQ_ERR_TLS) {
-		doctor_report(d, DOC_FAIL, CHECK_CRED, NULL, "connect: %s", mosquitto_strerror(rc));
 	}
+	if (report_connect(d, where, tls, rc, lrc, &p,
+			   cfg->mqtt.password[0] != '\0' && !loopback(host))) {
+		if (rc != MOSQ_ERR_SUCCESS)
+			doctor_report(d, DOC_FAIL, CHECK_CRED, NULL, "connect: %s",
+				      mosquitto_strerror(rc));
+		else if (p.connack < 0 && lrc != MOSQ_ERR_SUCCESS)
+			doctor_report(d, DOC_FAIL, CHECK_CRED, "see the broker's log",
+				      "the connection ended before a CONNACK: %s",
+				      mosquitto_strerror(lrc));
+		else
+			report_connack(d, cfg, p.connack);
+	}
+	if (rc == MOSQ_ERR_SUCCESS)
+		mosquitto_disconnect(m);
 	mosquitto_destroy(m);
 }
 
