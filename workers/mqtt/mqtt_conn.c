@@ -411,6 +411,20 @@ mw_conn_misc(struct mw *mw)
 		schedule_retry(mw);
 		return;
 	}
+	/* a connection the library closed without telling us, or a state
+	 * with nothing under way: start over rather than sit there */
+	if (mw->connected && mosquitto_socket(mw->mosq) < 0) {
+		mw->n.disconnects++;
+		mw_set_error(mw, "unreachable", -MOSQ_ERR_CONN_LOST, "connection to %s:%d lost",
+			     mw->host, mw->port);
+		schedule_retry(mw);
+		return;
+	}
+	if (!mw->connected && !mw->down && !mw->resolving && mw->connect_started == 0 &&
+	    !loop_timer_armed(mw->retry)) {
+		schedule_retry(mw);
+		return;
+	}
 	if (mw->sock >= 0)
 		after_io(mw, mosquitto_loop_misc(mw->mosq), "keepalive");
 }
