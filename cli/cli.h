@@ -52,5 +52,6 @@ void doctor_can_checks(struct doctor *d);
 void doctor_cloud_checks(struct doctor *d); /* cli/doctor_cloud.c */
 void doctor_influx_checks(struct doctor *d);
 void doctor_web_checks(struct doctor *d); /* cli/doctor_web.c */
+void doctor_mqtt_checks(struct doctor *d); /* cli/doctor_mqtt.c */
 
 #endif
