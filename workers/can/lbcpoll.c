@@ -228,9 +228,10 @@ lbcpoll_rx(struct lbcpoll *p, const struct can_rec *f, int64_t now)
 	if (f->bus != p->bus || (f->flags & (CANF_EXT | CANF_RTR | CANF_ERR)))
 		return 0;
 	if (f->id == LBCPOLL_LBC_ID) {
-		if (p->lbc_t == 0 || now - p->lbc_t >= LBCPOLL_AWAKE_NS)
+		if (!p->heard || now - p->lbc_t >= LBCPOLL_AWAKE_NS)
 			p->awake_since = now;
 		p->lbc_t = now;
+		p->heard = true;
 	} else if (f->id == LBCPOLL_REQ_ID) {
 		if (!is_echo(p, f, now))
 			foreign(p, now);
@@ -242,7 +243,7 @@ lbcpoll_rx(struct lbcpoll *p, const struct can_rec *f, int64_t now)
 static bool
 awake_now(const struct lbcpoll *p, int64_t now, bool awake)
 {
-	return awake && p->lbc_t != 0 && now - p->lbc_t < LBCPOLL_AWAKE_NS;
+	return awake && p->heard && now - p->lbc_t < LBCPOLL_AWAKE_NS;
 }
 
 static bool
@@ -291,7 +292,7 @@ lbcpoll_next_ns(const struct lbcpoll *p, int64_t now)
 {
 	if (p->state != LBCPOLL_IDLE)
 		return p->deadline;
-	if (p->lbc_t == 0 || now - p->lbc_t >= LBCPOLL_AWAKE_NS || group_from(p, 0) >= LBCPOLL_NGROUPS)
+	if (!p->heard || now - p->lbc_t >= LBCPOLL_AWAKE_NS || group_from(p, 0) >= LBCPOLL_NGROUPS)
 		return INT64_MAX; /* the next 0x1DB will say when */
 	return cycle_due(p);
 }

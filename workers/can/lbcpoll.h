@@ -28,7 +28,7 @@
 #define LBCPOLL_LBC_ID 0x1DBu /* the LBC's 10 ms frame: it is awake */
 
 #define LBCPOLL_MS (1000LL * 1000)
-#define LBCPOLL_AWAKE_NS (1000 * LBCPOLL_MS)	  /* 0x1DB heard this recently */
+#define LBCPOLL_AWAKE_NS (300 * LBCPOLL_MS)	  /* 0x1DB (every 10 ms) heard this recently */
 #define LBCPOLL_SETTLE_NS (2000 * LBCPOLL_MS)	  /* awake this long before a first cycle */
 #define LBCPOLL_REPLY_NS (500 * LBCPOLL_MS)	  /* request -> first or single frame */
 #define LBCPOLL_PENDING_NS (5000 * LBCPOLL_MS)  /* after "7F 21 78" (response pending) */
@@ -74,6 +74,7 @@ struct lbcpoll {
 	int64_t cycle_t;	/* when the last cycle began (0: none yet) */
 	int64_t deadline;	/* of the current wait (or gap) */
 	int64_t lbc_t;		/* last 0x1DB */
+	bool heard;		/* lbc_t is set */
 	int64_t awake_since;	/* 0x1DB without a break since */
 	int64_t foreign_t;	/* last foreign 0x79B (0: none) */
 	struct can_rec last_tx; /* to recognise our own frame looped back */
