@@ -2,13 +2,15 @@
 worker on the simulator, whose LBC answers the poller's ISO-TP requests
 (groups 01 02 04 06): the 96 cells, the thermistors, Hx and Ah appear in the
 snapshot (`leafmon get`) and, through the real influx writer, in InfluxDB
-measurement `cell`; the simulated LBC made to answer with a negative
+measurement `cell`, and a recording of it decodes to the same cells; the
+simulated LBC made to answer with a negative
 response or not at all is counted and gives no cells; a replay cannot
 transmit, so the poller stays off and says why while the LeafSpy replies in
 a real log still decode passively."""
 
 import json
 import os
+import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -46,7 +48,7 @@ def test_sim_cells_polled_into_snapshot_and_influx():
     ix = Influxd().start()
     ix.create_db("leaf")
     lm = Leafmond(real=("can", "influx"), enabled=("can", "influx"), sections={
-        "can": {"source": "sim", "poll_cells": "true", "poll_interval_s": "10"},
+        "can": {"source": "sim", "poll_cells": "true", "poll_interval_s": "10", "record": "true"},
         "influx": {"enabled": "true", "url": ix.url, "database": "leaf", "unsynced_hold_s": "0"}})
     try:
         lm.start()
@@ -81,9 +83,36 @@ def test_sim_cells_polled_into_snapshot_and_influx():
         measure("poll_sim_cycles", "%d cycles, %d requests, %d flow controls in %.0f s" % (
             c1["poll_cycles"], c1["poll_requests"], c1["poll_flow_controls"],
             lm.worker("can")["uptime_s"]))
+        last = get(lm, "cell_001_mv", "cell_096_mv")
     finally:
         lm.stop()
         ix.stop()
+    recorded_poll_decodes_alike(lm, c1, last)
+
+
+def recorded_poll_decodes_alike(lm, c, last):
+    """The recording holds our requests and flow control (direction T) and the
+    LBC's replies; `leafmon decode` of it reads the same cells passively."""
+    d = os.path.join(lm.statedir, "recordings")
+    logs = sorted(os.path.join(d, f) for f in os.listdir(d) if f.endswith(".log"))
+    lines = [ln for p in logs for ln in open(p)]
+    sent = [ln for ln in lines if "79B#" in ln]
+    assert sent and all(ln.rstrip().endswith(" T") for ln in sent), sent[:3]
+    assert len(sent) >= c["poll_requests"] + c["poll_flow_controls"], (len(sent), c)
+    assert any("79B#02210200000000" in ln for ln in sent), sent[:4]
+    vals = {"cell_001_mv": set(), "cell_096_mv": set()}
+    for p in logs:
+        r = subprocess.run([bin_path("cli/leafmon"), "decode", "--json", p], capture_output=True,
+                           text=True, timeout=120)
+        assert r.returncode == 0, r.stderr
+        for ln in r.stdout.splitlines():
+            if ln.startswith("{"):
+                s = json.loads(ln)
+                for k in vals:
+                    if k in s:
+                        vals[k].add(s[k])
+    for k, v in last.items():
+        assert v in vals[k], (k, v, sorted(vals[k]))
 
 
 def run_mode(mode):

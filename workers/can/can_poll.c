@@ -105,7 +105,8 @@ send_queued(struct can_poll *cp, int64_t now)
 		}
 		if (cw->recording) {
 			tx[i].flags |= CANF_TX;
-			recorder_write(&cw->rec, &tx[i], now_real_ns());
+			tx[i].t_ns = now_real_ns();
+			recorder_write(&cw->rec, &tx[i], tx[i].t_ns);
 		}
 	}
 }
