@@ -485,8 +485,86 @@ test_lbcpoll_against_the_simulated_lbc(void)
 	against_sim(GEN_AZE0, SIM_LBC_SILENT);
 }
 
+/* Frames the simulator emits before until (a tick's worth at a time). */
+static size_t
+sim_lbc_frames(struct sim *m, int64_t until, struct can_rec *out, size_t cap)
+{
+	struct can_rec buf[SIM_MAX_PER_TICK * 2];
+	size_t k = 0, n;
+
+	while ((n = sim_run(m, until, buf, SIM_MAX_PER_TICK * 2)) > 0)
+		for (size_t i = 0; i < n; i++)
+			if (buf[i].id == 0x7BB && k < cap)
+				out[k++] = buf[i];
+	return k;
+}
+
+/* The simulated LBC honours the flow control's block size and STmin, as
+ * Battery-Emulator's frame-by-frame "30 01 00" asks, and a new request
+ * drops a reply in progress. */
+static void
+test_sim_lbc_flow_control(void)
+{
+	struct sim m;
+	struct can_rec f[40];
+	uint8_t want[256], got[256];
+	size_t n, len, at = 0;
+	int64_t t = 1700000000LL * S;
+	struct can_rec req = {.id = 0x79B, .len = 8, .bus = BUS_EV, .data = {0x02, 0x21, 0x02}};
+	struct can_rec fc = {.id = 0x79B, .len = 8, .bus = BUS_EV, .data = {0x30, 0x01, 0x00}};
+
+	sim_init(&m, GEN_AZE0, BUS_EV, t);
+	sim_run(&m, t + 100 * MS, f, 40); /* awake */
+	t += 100 * MS;
+	len = sim_lbc_group(&m, 0x02, want, sizeof(want));
+	CHECK_INT(len, ==, 198);
+	sim_lbc_rx(&m, &req, t);
+	n = sim_lbc_frames(&m, t + 50 * MS, f, 40);
+	CHECK_INT(n, ==, 1); /* the first frame, then nothing without flow control */
+	CHECK_INT(f[0].data[0], ==, 0x10);
+	CHECK_INT(f[0].data[1], ==, 198);
+	memcpy(got, f[0].data + 2, 6);
+	at = 6;
+	sim_lbc_rx(&m, &fc, t + 50 * MS); /* block size 1 */
+	n = sim_lbc_frames(&m, t + 100 * MS, f, 40);
+	CHECK_INT(n, ==, 1);
+	CHECK_INT(f[0].data[0], ==, 0x21);
+	memcpy(got + at, f[0].data + 1, 7);
+	at += 7;
+	fc.data[1] = 2;
+	fc.data[2] = 5; /* two frames, 5 ms apart */
+	sim_lbc_rx(&m, &fc, t + 100 * MS);
+	n = sim_lbc_frames(&m, t + 150 * MS, f, 40);
+	CHECK_INT(n, ==, 2);
+	CHECK_INT(f[1].t_ns - f[0].t_ns, ==, 5 * MS);
+	CHECK_INT(f[1].data[0], ==, 0x23);
+	for (size_t i = 0; i < n; i++, at += 7)
+		memcpy(got + at, f[i].data + 1, 7);
+	fc.data[1] = fc.data[2] = 0; /* the rest */
+	sim_lbc_rx(&m, &fc, t + 150 * MS);
+	n = sim_lbc_frames(&m, t + 250 * MS, f, 40);
+	CHECK_INT(n, ==, 25);
+	for (size_t i = 0; i < n; i++, at += 7)
+		memcpy(got + at, f[i].data + 1, at + 7 <= 198 ? 7 : 198 - at);
+	CHECK(at >= 198);
+	CHECK(memcmp(got, want, 198) == 0);
+	CHECK_INT(m.lbc.flow_controls, ==, 3);
+	/* a request mid-reply: the old one is dropped, the new one begins */
+	sim_lbc_rx(&m, &req, t + 300 * MS);
+	sim_lbc_frames(&m, t + 350 * MS, f, 40);
+	req.data[2] = 0x01;
+	sim_lbc_rx(&m, &req, t + 350 * MS);
+	fc.data[1] = 0;
+	sim_lbc_rx(&m, &fc, t + 351 * MS); /* before the first frame is out */
+	n = sim_lbc_frames(&m, t + 400 * MS, f, 40);
+	CHECK_INT(n, ==, 7); /* FF + six CFs of group 01's 43 bytes, in time order */
+	CHECK_INT(f[0].data[3], ==, 0x01);
+	for (size_t i = 1; i < n; i++)
+		CHECK(f[i].t_ns > f[i - 1].t_ns);
+}
+
 T_MAIN(T(test_lbcpoll_request_flow_control_reply), T(test_lbcpoll_negative_response),
        T(test_lbcpoll_no_reply), T(test_lbcpoll_foreign_tester_stops_us),
        T(test_lbcpoll_bus_asleep_never_sends), T(test_lbcpoll_rate_limit),
        T(test_lbcpoll_second_first_frame_mid_reply), T(test_lbcpoll_out_of_order_aborts),
-       T(test_lbcpoll_against_the_simulated_lbc))
+       T(test_lbcpoll_against_the_simulated_lbc), T(test_sim_lbc_flow_control))

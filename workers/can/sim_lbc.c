@@ -200,7 +200,7 @@ static void
 flow_control(struct sim *m, const uint8_t *d, int64_t t)
 {
 	struct sim_lbc *l = &m->lbc;
-	int64_t gap = st_min_ns(d[2]);
+	int64_t gap = st_min_ns(d[2]), base = t;
 	unsigned bs = d[1], k = 0;
 
 	if (!l->wait_fc || (d[0] & 0x0F) != 0) /* only "continue to send" */
@@ -209,8 +209,10 @@ flow_control(struct sim *m, const uint8_t *d, int64_t t)
 	l->wait_fc = false;
 	if (gap < MS / 2)
 		gap = MS / 2; /* the LBC's own pace at STmin 0 */
+	if (l->nq > l->qhead && l->q[l->nq - 1].t_ns > base)
+		base = l->q[l->nq - 1].t_ns; /* after what is still queued: in time order */
 	while (l->sent < l->len && (bs == 0 || k < bs)) {
-		struct can_rec *f = enqueue(l, m->bus, t + (int64_t)(k + 1) * gap);
+		struct can_rec *f = enqueue(l, m->bus, base + (int64_t)(k + 1) * gap);
 		size_t n = l->len - l->sent < 7 ? l->len - l->sent : 7;
 		if (f == NULL)
 			return;
