@@ -208,5 +208,33 @@ def test_poll_over_vcan0():
         lm.stop()
 
 
+def test_doctor_listen_only_controller_cannot_poll():
+    """An emulated SJA1000 (Kvaser) in listen-only mode cannot send: with
+    poll_cells on, `leafmon doctor can` fails check can.poll; with it off,
+    or the controller back in normal mode, there is no such failure."""
+    need()
+    import json
+    import subprocess
+    if not os.path.exists("/sys/class/net/can0"):
+        from harness import Skip
+        raise Skip("no emulated kvaser_pci boards (leafmon_vm.py run --kvaser)")
+
+    def doctor(poll, listen_only):
+        subprocess.run(["/usr/sbin/ip", "link", "set", "can0", "down"], check=True)
+        subprocess.run(["/usr/sbin/ip", "link", "set", "can0", "type", "can", "bitrate", "500000",
+                        "listen-only", "on" if listen_only else "off"], check=True)
+        subprocess.run(["/usr/sbin/ip", "link", "set", "can0", "up"], check=True)
+        lm = Leafmond(real=("can",), enabled=(), sections={"can": {
+            "source": "socketcan:can0", "poll_cells": "true" if poll else "false"}})
+        r = lm.cli("doctor", "can", "--json")
+        return {c["check"]: c for c in json.loads(r.stdout)}
+
+    c = doctor(True, True)
+    assert c["can.poll"]["result"] == "FAIL", c.get("can.poll")
+    assert "listen-only" in c["can.poll"]["detail"], c["can.poll"]
+    assert "can.poll" not in doctor(False, True)
+    assert "can.poll" not in doctor(True, False)
+
+
 if __name__ == "__main__":
-    run([test_poll_over_vcan0])
+    run([test_poll_over_vcan0, test_doctor_listen_only_controller_cannot_poll])
