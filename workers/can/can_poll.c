@@ -155,10 +155,12 @@ can_poll_frame(struct can_poll *cp, struct decoder *d, const struct can_rec *f, 
 	bool busy;
 
 	cp->nu = 0;
-	if (!cp->on || f->bus != BUS_EV)
+	if (!cp->on)
 		return;
-	busy = lbcpoll_busy(&cp->p);
+	busy = f->bus == BUS_EV && lbcpoll_busy(&cp->p);
 	d->tp_polled = busy; /* the reply in flight is ours to read, not the passive path's */
+	if (f->bus != BUS_EV)
+		return;
 	if (lbcpoll_rx(&cp->p, f, now) == 1)
 		cp->nu = decoder_diag_reply(d, cp->p.buf, cp->p.len, cp->u, DEC_MAX_UPDATES);
 	if (cp->p.st.backoffs != backoffs)
