@@ -42,12 +42,6 @@ wk_event_name(enum wk_event e)
 	return (unsigned)e < WE_COUNT ? event_names[e] : "?";
 }
 
-const char *
-wk_name(enum wk_id id)
-{
-	return (unsigned)id < WK_COUNT ? worker_names[id] : "?";
-}
-
 int
 wk_by_name(const char *name)
 {

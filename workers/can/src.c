@@ -57,12 +57,6 @@ src_close(struct can_src *s)
 		s->state = SRC_DOWN;
 }
 
-const char *
-src_state_name(int st)
-{
-	return st == SRC_UP ? "up" : st == SRC_DONE ? "done" : st == SRC_FAILED ? "failed" : "down";
-}
-
 bool
 src_can_send(const struct can_src *s)
 {

@@ -89,7 +89,6 @@ bool src_can_send(const struct can_src *s);
 /* Transmit one frame now, never blocking: 0, or -1 with errno (EAGAIN,
  * ENOBUFS: the queue is full; EOPNOTSUPP: this kind cannot send). */
 int src_send(struct can_src *s, const struct can_rec *f);
-const char *src_state_name(int st);
 
 /* per kind (src_*.c) */
 int src_socketcan_open(struct can_src *s);
