@@ -61,7 +61,8 @@ check_iface(struct doctor *d, const char *ifc, bool polls)
 		doctor_report(d, DOC_FAIL, "can.poll",
 			      "ip link set IFACE type can bitrate 500000 listen-only off (or "
 			      "[can] poll_cells = false)",
-			      "%s is listen-only but [can] poll_cells = true needs to transmit", ifc);
+			      "%s is listen-only but [can] poll_cells = true needs to transmit",
+			      ifc);
 }
 
 /* The can worker asks for a 4 MiB socket buffer (a full bus for about a

@@ -67,9 +67,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		now += (int64_t)((ctl >> 2) & 0x1F) * 8 * 1000 * 1000;
 		uint8_t asked = lbcpoll_groups[p.group < LBCPOLL_NGROUPS ? p.group : 0];
 		if (lbcpoll_rx(&p, &f, now) == 1) {
-			if (p.len < 2 || p.len > LBCPOLL_REPLY_MAX || p.buf[0] != 0x61 || p.buf[1] != asked)
+			if (p.len < 2 || p.len > LBCPOLL_REPLY_MAX || p.buf[0] != 0x61 ||
+			    p.buf[1] != asked)
 				abort();
-			if (decoder_diag_reply(&d, p.buf, p.len, u, DEC_MAX_UPDATES) > DEC_MAX_UPDATES)
+			if (decoder_diag_reply(&d, p.buf, p.len, u, DEC_MAX_UPDATES) >
+			    DEC_MAX_UPDATES)
 				abort();
 		}
 		lbcpoll_tick(&p, now, awake);

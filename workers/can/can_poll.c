@@ -96,8 +96,9 @@ send_queued(struct can_poll *cp, int64_t now)
 		if (src_send(s, &tx[i]) < 0) {
 			int64_t real = now_real_ns();
 			if (real - cp->last_warn_ns >= WARN_EVERY_NS) {
-				log_warnx("cell polling: send on %s: %s (counted in poll_tx_errors)",
-					  s->spec.path[0] ? s->spec.path : "sim", strerror(errno));
+				log_warnx(
+				    "cell polling: send on %s: %s (counted in poll_tx_errors)",
+				    s->spec.path[0] ? s->spec.path : "sim", strerror(errno));
 				cp->last_warn_ns = real;
 			}
 			lbcpoll_tx_failed(&cp->p, now);

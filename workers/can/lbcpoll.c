@@ -10,14 +10,6 @@
 
 const uint8_t lbcpoll_groups[LBCPOLL_NGROUPS] = {0x01, 0x02, 0x04, 0x06};
 
-static const char *const state_names[] = {"idle", "gap", "wait_first", "wait_cf"};
-
-const char *
-lbcpoll_state_name(int state)
-{
-	return state >= 0 && state <= LBCPOLL_WAIT_CF ? state_names[state] : "?";
-}
-
 void
 lbcpoll_init(struct lbcpoll *p, int bus, int64_t interval_ns)
 {
@@ -278,8 +270,7 @@ lbcpoll_tick(struct lbcpoll *p, int64_t now, bool awake)
 	}
 	if (p->state == LBCPOLL_GAP && now >= p->deadline)
 		request(p, now);
-	if (p->state == LBCPOLL_IDLE && now >= cycle_due(p) &&
-	    group_from(p, 0) < LBCPOLL_NGROUPS) {
+	if (p->state == LBCPOLL_IDLE && now >= cycle_due(p) && group_from(p, 0) < LBCPOLL_NGROUPS) {
 		p->st.cycles++;
 		p->cycle_t = now;
 		p->group = group_from(p, 0);

@@ -28,24 +28,24 @@
 #define LBCPOLL_LBC_ID 0x1DBu /* the LBC's 10 ms frame: it is awake */
 
 #define LBCPOLL_MS (1000LL * 1000)
-#define LBCPOLL_AWAKE_NS (300 * LBCPOLL_MS)	  /* 0x1DB (every 10 ms) heard this recently */
-#define LBCPOLL_SETTLE_NS (2000 * LBCPOLL_MS)	  /* awake this long before a first cycle */
-#define LBCPOLL_REPLY_NS (500 * LBCPOLL_MS)	  /* request -> first or single frame */
-#define LBCPOLL_PENDING_NS (5000 * LBCPOLL_MS)  /* after "7F 21 78" (response pending) */
-#define LBCPOLL_CF_NS (500 * LBCPOLL_MS)	  /* consecutive frame -> the next */
-#define LBCPOLL_GAP_NS (20 * LBCPOLL_MS)	  /* between two groups of a cycle */
+#define LBCPOLL_AWAKE_NS (300 * LBCPOLL_MS)	/* 0x1DB (every 10 ms) heard this recently */
+#define LBCPOLL_SETTLE_NS (2000 * LBCPOLL_MS)	/* awake this long before a first cycle */
+#define LBCPOLL_REPLY_NS (500 * LBCPOLL_MS)	/* request -> first or single frame */
+#define LBCPOLL_PENDING_NS (5000 * LBCPOLL_MS)	/* after "7F 21 78" (response pending) */
+#define LBCPOLL_CF_NS (500 * LBCPOLL_MS)	/* consecutive frame -> the next */
+#define LBCPOLL_GAP_NS (20 * LBCPOLL_MS)	/* between two groups of a cycle */
 #define LBCPOLL_BACKOFF_NS (60000 * LBCPOLL_MS) /* quiet after another tester's last frame */
-#define LBCPOLL_ECHO_NS (50 * LBCPOLL_MS)	  /* our own frame looped back within this */
+#define LBCPOLL_ECHO_NS (50 * LBCPOLL_MS)	/* our own frame looped back within this */
 
 #define LBCPOLL_NGROUPS 4
 #define LBCPOLL_REPLY_MAX 512
 #define LBCPOLL_TX_MAX 2
 
 enum lbcpoll_state {
-	LBCPOLL_IDLE,	 /* between cycles */
-	LBCPOLL_GAP,	 /* in a cycle, before the next request */
+	LBCPOLL_IDLE,	    /* between cycles */
+	LBCPOLL_GAP,	    /* in a cycle, before the next request */
 	LBCPOLL_WAIT_FIRST, /* request sent: waiting for SF/FF */
-	LBCPOLL_WAIT_CF,	 /* FC sent: waiting for consecutive frames */
+	LBCPOLL_WAIT_CF,    /* FC sent: waiting for consecutive frames */
 };
 
 struct lbcpoll_stats {
@@ -111,6 +111,5 @@ size_t lbcpoll_take_tx(struct lbcpoll *p, struct can_rec *out, int64_t now);
 void lbcpoll_tx_failed(struct lbcpoll *p, int64_t now);
 /* An exchange of ours is in flight: 0x7BB frames belong to the poller. */
 bool lbcpoll_busy(const struct lbcpoll *p);
-const char *lbcpoll_state_name(int state);
 
 #endif

@@ -470,7 +470,11 @@ against_sim(int gen, int mode)
 	for (int i = 0; i < 96; i++)
 		CHECK_DBL(cells[i], m.s.voltage_v / 96 * 1000, 6);
 	CHECK_DBL(t1, m.s.temp_c, 1.2);
-	CHECK_DBL(hx, 100 * m.capacity_kwh / (gen == GEN_ZE0 ? 24 : gen == GEN_AZE0 ? 30 : 62),
+	CHECK_DBL(hx,
+		  100 * m.capacity_kwh /
+		      (gen == GEN_ZE0	 ? 24
+		       : gen == GEN_AZE0 ? 30
+					 : 62),
 		  0.02);
 	CHECK_DBL(ah, m.capacity_kwh * 1000 / 360, 0.001);
 }

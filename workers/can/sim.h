@@ -78,15 +78,15 @@ struct sim_day;
  * (ANSWER), a negative response "7F 21 12" to every group (NRC), or none
  * (SILENT), so tests can make the poller meet each. */
 enum sim_lbc_mode { SIM_LBC_ANSWER, SIM_LBC_NRC, SIM_LBC_SILENT };
-#define SIM_LBC_QMAX 40	 /* frames waiting to go (a 198-byte reply is 29) */
+#define SIM_LBC_QMAX 40 /* frames waiting to go (a 198-byte reply is 29) */
 #define SIM_LBC_MSG_MAX 256
 
 struct sim_lbc {
-	int mode;		       /* enum sim_lbc_mode */
-	uint8_t msg[SIM_LBC_MSG_MAX];  /* the reply being sent ("61 GG ...") */
-	size_t len, sent;	       /* its length, the bytes framed so far */
-	uint8_t sn;		       /* next consecutive frame's number */
-	bool wait_fc;		       /* the first frame is out: flow control next */
+	int mode;			/* enum sim_lbc_mode */
+	uint8_t msg[SIM_LBC_MSG_MAX];	/* the reply being sent ("61 GG ...") */
+	size_t len, sent;		/* its length, the bytes framed so far */
+	uint8_t sn;			/* next consecutive frame's number */
+	bool wait_fc;			/* the first frame is out: flow control next */
 	struct can_rec q[SIM_LBC_QMAX]; /* framed, due at their t_ns, in order */
 	size_t nq, qhead;
 	uint64_t requests, flow_controls, replies, nrcs;

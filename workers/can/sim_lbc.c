@@ -114,11 +114,16 @@ sim_lbc_group(const struct sim *m, uint8_t gg, uint8_t *p, size_t cap)
 	p[0] = 0x61;
 	p[1] = gg;
 	switch (gg) {
-	case 0x01: return group_01(m, p);
-	case 0x02: return group_02(m, p);
-	case 0x04: return group_04(m, p);
-	case 0x06: return group_06(m, p);
-	default: return 0;
+	case 0x01:
+		return group_01(m, p);
+	case 0x02:
+		return group_02(m, p);
+	case 0x04:
+		return group_04(m, p);
+	case 0x06:
+		return group_06(m, p);
+	default:
+		return 0;
 	}
 }
 
