@@ -37,6 +37,7 @@
 
 #include "can_worker.h"
 #include "decode.h"
+#include "lbcpoll.h"
 #include "decode_run.h"
 #include "logfmt.h"
 #include "logread.h"
@@ -166,6 +167,46 @@ session_cost(const struct frames *fs, const char *what)
 	printf("sessions, %s (%zu frames, %zu events): decode %.1f ns/frame, + sessions %.1f "
 	       "ns/frame: the module %.1f ns/frame\n",
 	       what, fs->n, events / (size_t)runs, dec, both, both - dec);
+}
+
+/* The cell poller on the frame path (can_poll_frame + can_poll_run, what
+ * every EV-CAN frame costs with poll_cells on): decode alone, then decode +
+ * lbcpoll_rx + lbcpoll_tick; requests go unanswered and time out. */
+static void
+poll_cost(const struct frames *fs, const char *what)
+{
+	static struct decoder d;
+	static struct lbcpoll p;
+	struct sig_update u[DEC_MAX_UPDATES];
+	struct can_rec tx[LBCPOLL_TX_MAX];
+	double vd[64], vp[64];
+	uint64_t req = 0;
+
+	for (int r = 0; r < runs; r++) {
+		for (int pass = 0; pass < 2; pass++) {
+			decoder_init(&d, -1);
+			lbcpoll_init(&p, BUS_EV, 10 * NSEC_PER_SEC);
+			double t0 = cpu_now();
+			for (size_t i = 0; i < fs->n; i++) {
+				const struct can_rec *f = &fs->f[i];
+				if (pass) {
+					d.tp_polled = lbcpoll_busy(&p);
+					lbcpoll_rx(&p, f, f->t_ns);
+				}
+				decoder_frame(&d, f, u, DEC_MAX_UPDATES);
+				if (pass) {
+					lbcpoll_tick(&p, f->t_ns, true);
+					lbcpoll_take_tx(&p, tx, f->t_ns);
+				}
+			}
+			(pass ? vp : vd)[r] = (cpu_now() - t0) / (double)fs->n * 1e9;
+		}
+		req += p.st.requests;
+	}
+	double dec = median(vd, runs), both = median(vp, runs);
+	printf("cell poller, %s (%zu frames, %llu requests): decode %.1f ns/frame, + poller %.1f "
+	       "ns/frame: the poller %.1f ns/frame\n",
+	       what, fs->n, (unsigned long long)(req / (uint64_t)runs), dec, both, both - dec);
 }
 
 static void
@@ -557,6 +598,7 @@ main(int argc, char **argv)
 		free(all.f);
 	}
 	session_cost(&sim, "simulator cycle, all generations");
+	poll_cost(&sim, "simulator cycle, all generations");
 	if (real.n > 0)
 		session_cost(&real, "real logs");
 	{

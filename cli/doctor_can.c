@@ -18,7 +18,7 @@
 #include "util.h"
 
 static void
-check_iface(struct doctor *d, const char *ifc)
+check_iface(struct doctor *d, const char *ifc, bool polls)
 {
 	char path[300], *state, cmd[300], out[4096] = "";
 	FILE *p;
@@ -56,6 +56,13 @@ check_iface(struct doctor *d, const char *ifc)
 	else
 		doctor_report(d, DOC_OK, "can.bitrate", NULL, "%s at 500 kbit/s%s", ifc,
 			      strstr(out, "LISTEN-ONLY") ? ", listen-only" : "");
+	/* a listen-only controller sends nothing: the cell poller's requests never go out */
+	if (polls && strstr(out, "LISTEN-ONLY") != NULL)
+		doctor_report(d, DOC_FAIL, "can.poll",
+			      "ip link set IFACE type can bitrate 500000 listen-only off (or "
+			      "[can] poll_cells = false)",
+			      "%s is listen-only but [can] poll_cells = true needs to transmit",
+			      ifc);
 }
 
 /* The can worker asks for a 4 MiB socket buffer (a full bus for about a
@@ -98,7 +105,7 @@ check_sources(struct doctor *d, const struct config *cfg)
 			check_rmem(d);
 		}
 		if (s->kind == SRC_SOCKETCAN)
-			check_iface(d, s->path);
+			check_iface(d, s->path, cfg->can.poll_cells && s->bus == BUS_EV);
 		else if (s->kind == SRC_SLCAN || s->kind == SRC_REPLAY) {
 			if (stat(s->path, &st) < 0)
 				doctor_report(d, DOC_FAIL, "can.source", "plug the adapter in, or fix [can] source",

@@ -49,6 +49,7 @@ static const struct key keys[] = {
     {SEC_CAN, "record", K_BOOL, F(can.record), 0, 0, "false"},
     {SEC_CAN, "record_max_mb", K_INT, F(can.record_max_mb), 1, 1000000, "512"},
     {SEC_CAN, "poll_cells", K_BOOL, F(can.poll_cells), 0, 0, "false"},
+    {SEC_CAN, "poll_interval_s", K_INT, F(can.poll_interval_s), 10, 86400, "300"},
 
 #define WRITER_KEYS(SEC, sec, URL, API, ORG, BUCKET, TOKEN, PREC, SPOOL, TIMEOUT, HOLD)        \
 	{SEC, "enabled", K_BOOL, W(sec, enabled), 0, 0, SEC == SEC_INFLUX ? "true" : "false"},     \

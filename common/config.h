@@ -77,6 +77,7 @@ struct config {
 		bool record;
 		int record_max_mb;
 		bool poll_cells;
+		int poll_interval_s; /* at most one poll cycle this often */
 		/* parsed from source */
 		struct src_spec src[SRC_MAX];
 		int nsrc;

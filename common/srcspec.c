@@ -62,6 +62,16 @@ opt_apply(struct src_spec *sp, const char *opt, char *err, size_t errlen)
 			return -1;
 		}
 		sp->scenario = strcmp(val, "day") == 0;
+	} else if (sp->kind == SRC_SIM && KEY("lbc") && val != NULL) {
+		static const char *const modes[] = {"answer", "nrc", "silent"};
+		sp->lbc = -1;
+		for (int i = 0; i < (int)ARRAY_LEN(modes); i++)
+			if (strcmp(val, modes[i]) == 0)
+				sp->lbc = i;
+		if (sp->lbc < 0) {
+			snprintf(err, errlen, "sim lbc '%s' is not answer, nrc or silent", val);
+			return -1;
+		}
 	} else if (sp->kind == SRC_SLCAN && KEY("bitrate") && val != NULL) {
 		if (parse_i64(val, 10000, 1000000, &iv) < 0) {
 			snprintf(err, errlen, "slcan bitrate '%s' is not 10000..1000000", val);

@@ -1,6 +1,7 @@
 /*
  * CAN source specifications: "socketcan:can0@ev", "slcan:/dev/ttyACM0,
- * bitrate=500000@car", "replay:FILE,speed=2,loop,keep_time", "sim[,scenario=day]". Parsed
+ * bitrate=500000@car", "replay:FILE,speed=2,loop,keep_time",
+ * "sim[,scenario=day][,lbc=answer|nrc|silent]". Parsed
  * once here for the config check and the can worker alike.
  */
 #ifndef LEAFMON_SRCSPEC_H
@@ -23,6 +24,7 @@ struct src_spec {
 	long bitrate;	  /* slcan: bus bitrate (500000) */
 	char format[16];  /* replay: forced log format, empty = auto */
 	int scenario;	  /* sim: 0 the ten-minute cycle, 1 the day (scenario=day) */
+	int lbc;	  /* sim: how its LBC answers polls: 0 answer, 1 nrc, 2 silent */
 };
 
 /* Parse a comma-separated list: "A@ev, B@car". Items are separated by ","

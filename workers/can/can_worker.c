@@ -354,7 +354,7 @@ wake(struct can_worker *cw, const struct can_rec *f)
 static void
 pipe_frame(struct can_worker *cw, const struct can_rec *f)
 {
-	struct sig_update u[DEC_MAX_UPDATES];
+	struct sig_update u[2 * DEC_MAX_UPDATES];
 
 	/* a tick that closes carries the events queued in it, values or not */
 	bool closes = cw->cut.open && f->t_ns >= cw->cut.tick_end;
@@ -365,7 +365,10 @@ pipe_frame(struct can_worker *cw, const struct can_rec *f)
 	cw->cur_frame = NULL;
 	if (cw->asleep)
 		wake(cw, f);
+	can_poll_frame(&cw->poll, &cw->dec, f, cw->last_frame_mono);
 	size_t k = decoder_frame(&cw->dec, f, u, DEC_MAX_UPDATES);
+	for (size_t i = 0; i < cw->poll.nu; i++) /* a polled reply this frame completed */
+		u[k++] = cw->poll.u[i];
 	take(cw, u, k, f->t_ns, f->bus);
 	can_sessions_frame(cw->sess, f->t_ns, u, k);
 	cw->last_frame_t = f->t_ns;
@@ -401,6 +404,7 @@ can_worker_frames(struct can_worker *cw, const struct can_rec *f, size_t n)
 		for (size_t j = 0; j < k; j++)
 			pipe_frame(cw, &out[j]);
 	}
+	can_poll_run(&cw->poll, cw->last_frame_mono);
 }
 
 /* ---- sources ---- */
@@ -428,6 +432,7 @@ src_try(struct can_worker *cw, int i)
 	struct can_src *s = &cw->src[i];
 
 	s->gen = cw->w->cfg.can.generation;
+	s->tx = cw->w->cfg.can.poll_cells && cw->w->cfg.can.src[i].bus == BUS_EV;
 	if (src_open(s, cw->w->loop, &cw->w->cfg.can.src[i], on_frames, on_src_fail, cw) == 0) {
 		if (cw->src_down_since[i] != 0) {
 			int64_t gap = now_real_ns() - cw->src_down_since[i];
@@ -600,6 +605,7 @@ can_worker_start(struct can_worker *cw, struct worker *w)
 	for (int i = 0; i < cw->nsrc; i++)
 		up += src_try(cw, i) == 0;
 	resume_apply(cw);
+	can_poll_start(&cw->poll, cw);
 	cw->tick = loop_timer_new(w->loop, on_tick, cw);
 	loop_timer_after(cw->tick, NSEC_PER_SEC);
 	snprintf(detail, sizeof(detail), "%d of %d sources open", up, cw->nsrc);
@@ -610,6 +616,7 @@ can_worker_start(struct can_worker *cw, struct worker *w)
 void
 can_worker_stop(struct can_worker *cw)
 {
+	can_poll_stop(&cw->poll);
 	release_held(cw);
 	if (cutter_flush(&cw->cut, &cw->so))
 		publish_sample(cw);
@@ -662,6 +669,7 @@ can_worker_heartbeat(struct can_worker *cw, struct heartbeat *hb)
 	if (cw->recording)
 		hb_counter(hb, "recorded_frames", (double)cw->rec.frames);
 	can_sessions_heartbeat(cw->sess, hb);
+	can_poll_heartbeat(&cw->poll, hb);
 	for (int i = 0; i < cw->nsrc; i++) {
 		struct can_src *s = &cw->src[i];
 		snprintf(name, sizeof(name), "src%d_%s_%s_up", i, srcspec_kind_name(s->spec.kind),

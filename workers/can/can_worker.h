@@ -15,6 +15,7 @@
 
 #include <nng/nng.h>
 
+#include "can_poll.h"
 #include "can_sessions.h"
 #include "clock.h"
 #include "cutter.h"
@@ -72,6 +73,7 @@ struct can_worker {
 	bool resumed;
 	struct can_sessions *sess; /* trips, charges, parks, battery_daily */
 	int64_t last_frame_t;	   /* the last frame's time */
+	struct can_poll poll;	   /* [can] poll_cells: the LBC's groups (can_poll.h) */
 };
 
 int can_worker_start(struct can_worker *cw, struct worker *w);

@@ -86,6 +86,7 @@ struct decoder {
 	size_t tp_len, tp_want;
 	uint8_t tp_next_sn;
 	int tp_bus;
+	bool tp_polled; /* our poller owns the 0x7BB replies now: not read here */
 
 	struct dec_stats st;
 };
@@ -102,6 +103,11 @@ int decoder_observe(struct decoder *d, const struct can_rec *f);
 /* Restore the energy counters (from the snapshot or STATEDIR) before the
  * first frame; they keep integrating from there. */
 void decoder_set_energy(struct decoder *d, double out_kwh, double in_kwh);
+/* A complete LBC diagnostic reply ("61 GG ...", as our poller reassembled
+ * it) through the group decoders the passive path uses; returns how many
+ * updates were written to out (at most cap; DEC_MAX_UPDATES is enough). */
+size_t decoder_diag_reply(struct decoder *d, const uint8_t *p, size_t n, struct sig_update *out,
+			  size_t cap);
 /* The health counters as updates (can_frames_total ...), for a final flush. */
 size_t decoder_health(struct decoder *d, struct sig_update *out, size_t cap);
 const char *decoder_gen_name(int gen);

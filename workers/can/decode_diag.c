@@ -2,7 +2,9 @@
  * Passive decoding of the LBC's diagnostic replies (0x7BB) to another
  * tester's polls (LeafSpy's 0x79B "21 GG"): ISO-TP reassembly, then groups
  * 0x01 (Hx, Ah), 0x02 (96 cell voltages) and 0x04 (pack thermistors), with
- * the per-generation lengths of LEAF-CAN.md section 8. Nothing is sent.
+ * the per-generation lengths of LEAF-CAN.md section 8. Nothing is sent
+ * here: our own poller (lbcpoll.c) reassembles its replies itself and hands
+ * them to decoder_diag_reply(), the same group decoders.
  */
 #include "decode_int.h"
 
@@ -74,13 +76,10 @@ group_04(struct decoder *d, const uint8_t *p, size_t n, struct emit *e)
 	}
 }
 
+/* A complete reply ("61 GG ..."), passively reassembled or polled. */
 static void
-reply_done(struct decoder *d, struct emit *e)
+reply(struct decoder *d, const uint8_t *p, size_t n, struct emit *e)
 {
-	const uint8_t *p = d->tp_buf;
-	size_t n = d->tp_want;
-
-	d->tp_want = 0;
 	if (n < 2 || p[0] != 0x61)
 		return; /* a negative response or another service */
 	if (p[1] == 0x01)
@@ -89,6 +88,25 @@ reply_done(struct decoder *d, struct emit *e)
 		group_02(d, p + 2, n - 2, e);
 	else if (p[1] == 0x04)
 		group_04(d, p + 2, n - 2, e);
+}
+
+static void
+reply_done(struct decoder *d, struct emit *e)
+{
+	size_t n = d->tp_want;
+
+	d->tp_want = 0;
+	reply(d, d->tp_buf, n, e);
+}
+
+size_t
+decoder_diag_reply(struct decoder *d, const uint8_t *p, size_t n, struct sig_update *out,
+		   size_t cap)
+{
+	struct emit e = {out, 0, cap};
+
+	reply(d, p, n, &e);
+	return e.n;
 }
 
 static void
@@ -106,6 +124,10 @@ dec_diag_7bb(struct decoder *d, const struct can_rec *f, struct emit *e)
 	const uint8_t *b = f->data;
 	unsigned pci = b[0] >> 4;
 
+	if (d->tp_polled) { /* our poller reads this reply (decoder_diag_reply) */
+		d->tp_want = 0;
+		return;
+	}
 	if (pci == 0) { /* single frame */
 		size_t n = b[0] & 0x0F;
 		if (n == 0 || n + 1 > f->len)

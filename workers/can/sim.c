@@ -215,6 +215,10 @@ sim_run(struct sim *m, int64_t until_ns, struct can_rec *out, size_t cap)
 
 	while (!m->ended && sim_next_ns(m) < until_ns && cap - n >= SIM_MAX_PER_TICK) {
 		int64_t t = sim_next_ns(m);
+		if (sim_lbc_next(m, t, &out[n])) { /* the LBC's answers, in time order */
+			n++;
+			continue;
+		}
 		if (m->scenario == SIM_DAY)
 			m->ended = !sim_day_ctl(m, t, &m->s.c);
 		else
@@ -226,5 +230,7 @@ sim_run(struct sim *m, int64_t until_ns, struct can_rec *out, size_t cap)
 			sim_tick_frames(m, out, &n, cap, t);
 		m->tick++;
 	}
+	while (n < cap && sim_lbc_next(m, until_ns, &out[n]))
+		n++;
 	return n;
 }

@@ -74,6 +74,24 @@ struct sim_state {
 
 struct sim_day;
 
+/* The simulated LBC's answer to diagnostic polls (sim_lbc.c): as a car's
+ * (ANSWER), a negative response "7F 21 12" to every group (NRC), or none
+ * (SILENT), so tests can make the poller meet each. */
+enum sim_lbc_mode { SIM_LBC_ANSWER, SIM_LBC_NRC, SIM_LBC_SILENT };
+#define SIM_LBC_QMAX 40 /* frames waiting to go (a 198-byte reply is 29) */
+#define SIM_LBC_MSG_MAX 256
+
+struct sim_lbc {
+	int mode;			/* enum sim_lbc_mode */
+	uint8_t msg[SIM_LBC_MSG_MAX];	/* the reply being sent ("61 GG ...") */
+	size_t len, sent;		/* its length, the bytes framed so far */
+	uint8_t sn;			/* next consecutive frame's number */
+	bool wait_fc;			/* the first frame is out: flow control next */
+	struct can_rec q[SIM_LBC_QMAX]; /* framed, due at their t_ns, in order */
+	size_t nq, qhead;
+	uint64_t requests, flow_controls, replies, nrcs;
+};
+
 struct sim {
 	int gen; /* GEN_ZE0 .. GEN_ZE1 */
 	int bus; /* EV-CAN frames; Car-CAN on BUS_CAR, CHAdeMO on BUS_QC */
@@ -84,6 +102,7 @@ struct sim {
 	unsigned gids_full;
 	struct sim_state s;
 	uint8_t ctr[16];
+	struct sim_lbc lbc;  /* the LBC's diagnostic answers (sim_lbc.c) */
 	struct sim_day *day; /* SIM_DAY: the script and the truth */
 	bool ended;	     /* SIM_DAY: the script is over */
 };
@@ -101,6 +120,17 @@ int64_t sim_next_ns(const struct sim *m);
 unsigned sim_gids(const struct sim *m);
 /* The frames of one tick, from the state (sim_frames.c). */
 void sim_tick_frames(struct sim *m, struct can_rec *out, size_t *n, size_t cap, int64_t t);
+
+/* ---- the LBC answering polls (sim_lbc.c) ---- */
+/* A frame the poller sent on 0x79B at time t (a request "02 21 GG" or flow
+ * control "30 BS ST"): the answer's frames are queued, and sim_run emits
+ * them among the tick frames at their times. Nothing while the bus sleeps. */
+void sim_lbc_rx(struct sim *m, const struct can_rec *f, int64_t t);
+/* The next queued answer frame due before until_ns into *out: 1, or 0. */
+int sim_lbc_next(struct sim *m, int64_t until_ns, struct can_rec *out);
+/* The payload of group gg from the model ("61 GG ..."); its length, 0 for
+ * a group the LBC does not know. */
+size_t sim_lbc_group(const struct sim *m, uint8_t gg, uint8_t *out, size_t cap);
 
 /* ---- SIM_DAY (sim_day.c) ---- */
 struct sim_day *sim_day_new(void);

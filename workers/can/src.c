@@ -3,9 +3,9 @@
  */
 #include "src.h"
 
+#include <errno.h>
 #include <string.h>
 #include <unistd.h>
-
 
 int
 src_open(struct can_src *s, struct loop *l, const struct src_spec *spec, src_frames_fn fn,
@@ -24,6 +24,7 @@ src_open(struct can_src *s, struct loop *l, const struct src_spec *spec, src_fra
 	s->close_fn = NULL;
 	s->err[0] = '\0';
 	s->rebase_ns = 0;
+	s->send_fn = NULL;
 	switch (spec->kind) {
 	case SRC_SOCKETCAN: rc = src_socketcan_open(s); break;
 	case SRC_SLCAN: rc = src_slcan_open(s); break;
@@ -42,6 +43,7 @@ src_close(struct can_src *s)
 	if (s->close_fn != NULL)
 		s->close_fn(s);
 	s->close_fn = NULL;
+	s->send_fn = NULL;
 	if (s->timer != NULL) {
 		loop_timer_free(s->timer);
 		s->timer = NULL;
@@ -53,4 +55,23 @@ src_close(struct can_src *s)
 	}
 	if (s->state == SRC_UP)
 		s->state = SRC_DOWN;
+}
+
+bool
+src_can_send(const struct can_src *s)
+{
+	return s->state == SRC_UP && s->send_fn != NULL;
+}
+
+int
+src_send(struct can_src *s, const struct can_rec *f)
+{
+	if (!src_can_send(s)) {
+		errno = s->state == SRC_UP ? EOPNOTSUPP : ENETDOWN;
+		return -1;
+	}
+	if (s->send_fn(s, f) < 0)
+		return -1;
+	s->tx_frames++;
+	return 0;
 }

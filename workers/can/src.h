@@ -2,7 +2,10 @@
  * CAN sources of the worker: socketcan, slcan, replay and sim, each a
  * non-blocking fd or a timer in the worker's one loop. A source hands
  * batches of frames to its callback; a source that fails is closed and the
- * worker retries it. Nothing here ever transmits on a CAN bus.
+ * worker retries it. Nothing is ever transmitted except through src_send(),
+ * which only the cell poller calls ([can] poll_cells = true): socketcan and
+ * slcan put the frame on the bus, the simulator's LBC hears it, a replay
+ * cannot send.
  */
 #ifndef LEAFMON_SRC_H
 #define LEAFMON_SRC_H
@@ -66,6 +69,10 @@ struct can_src {
 	void *priv;	       /* kind-specific state */
 	void (*close_fn)(struct can_src *s);
 	int gen;	       /* sim: generation to simulate (set before src_open) */
+	bool tx;	       /* set before src_open: the poller sends (slcan opens
+				* in normal mode, not listen-only) */
+	int (*send_fn)(struct can_src *s, const struct can_rec *f);
+	uint64_t tx_frames;    /* frames sent */
 	int64_t rebase_ns;     /* replay: frame time minus log time (0 with keep_time) */
 	/* replay: go on from here (set before src_open, NULL: from the top);
 	 * after the open, resumed says whether it did, resume_why why not */
@@ -77,6 +84,11 @@ struct can_src {
 int src_open(struct can_src *s, struct loop *l, const struct src_spec *spec, src_frames_fn fn,
 	     src_fail_fn fail, void *arg);
 void src_close(struct can_src *s);
+/* Can this (open) source transmit? */
+bool src_can_send(const struct can_src *s);
+/* Transmit one frame now, never blocking: 0, or -1 with errno (EAGAIN,
+ * ENOBUFS: the queue is full; EOPNOTSUPP: this kind cannot send). */
+int src_send(struct can_src *s, const struct can_rec *f);
 
 /* per kind (src_*.c) */
 int src_socketcan_open(struct can_src *s);

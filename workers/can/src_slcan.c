@@ -3,7 +3,9 @@
  * dialogue one command at a time (each waits for its "\r"/"\a" answer or
  * 300 ms): "C" close, "Sn" bitrate, "L" listen-only; an adapter that
  * refuses "L" with "\a" is opened normally with "O" (it then ACKs frames
- * but we still never send any). Frames are stamped at read time.
+ * but we still never send any). With the cell poller on (s->tx) the
+ * adapter is opened with "O" and the poller's frames go out as "tIIIL.."
+ * lines. Frames are stamped at read time.
  */
 #include "src.h"
 
@@ -55,7 +57,9 @@ sl_step(struct can_src *s, int step)
 	case SL_OPEN: sl_send(s, "O"); break;
 	default:
 		log_info("slcan %s open (%s)", s->spec.path,
-			 p->listen_only ? "listen-only" : "normal mode: the adapter refused L");
+			 p->listen_only ? "listen-only"
+			 : s->tx	? "normal mode: the cell poller sends"
+					: "normal mode: the adapter refused L");
 		loop_timer_stop(s->timer);
 		return;
 	}
@@ -71,7 +75,9 @@ sl_advance(struct can_src *s, bool timeout)
 
 	if (p->step >= SL_RUN || (!timeout && !bell && !ok))
 		return;
-	if (p->step == SL_LISTEN) {
+	if (p->step == SL_BITRATE && s->tx)
+		sl_step(s, SL_OPEN); /* the poller sends: not listen-only */
+	else if (p->step == SL_LISTEN) {
 		p->listen_only = !bell;
 		sl_step(s, bell ? SL_OPEN : SL_RUN);
 	} else
@@ -116,6 +122,31 @@ on_readable(struct loop *l, int fd, uint32_t ev, void *arg)
 	}
 }
 
+/* A frame as a "t..." line, once the adapter is open (a short write is
+ * an error: the line would be cut). */
+static int
+sl_transmit(struct can_src *s, const struct can_rec *f)
+{
+	struct slcan_src *p = s->priv;
+	char line[SLCAN_LINE_MAX + 8];
+	int n;
+
+	if (p->step < SL_RUN || p->listen_only) {
+		errno = EAGAIN;
+		return -1;
+	}
+	if ((n = slcan_format(line, sizeof(line), f)) <= 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	ssize_t w = write(s->fd, line, (size_t)n);
+	if (w == n)
+		return 0;
+	if (w >= 0)
+		errno = EIO;
+	return -1;
+}
+
 static void
 sl_close(struct can_src *s)
 {
@@ -153,6 +184,7 @@ src_slcan_open(struct can_src *s)
 	slcan_rx_init(&p->rx);
 	s->priv = p;
 	s->close_fn = sl_close;
+	s->send_fn = sl_transmit;
 	s->fd = fd;
 	s->timer = loop_timer_new(s->loop, on_timer, s);
 	if (s->timer == NULL || loop_add_fd(s->loop, fd, EPOLLIN, on_readable, s) < 0) {

@@ -2,9 +2,11 @@
  * socketcan:IFACE. The AF_CAN setup (socket, ifindex, bind, filters) is a
  * thin shell that needs a CAN kernel; the read loop (recvmmsg batches with
  * SO_TIMESTAMPNS / SO_TIMESTAMP and SO_RXQ_OVFL cmsgs) is plain socket code
- * tested over socketpair(AF_UNIX, SOCK_SEQPACKET). The socket never writes:
- * leafmon is listen-only. (A controller in listen-only mode, `ip link set
- * can0 type can ... listen-only on`, does not even ACK; doctor says so.)
+ * tested over socketpair(AF_UNIX, SOCK_SEQPACKET). The socket writes only
+ * the cell poller's frames ([can] poll_cells), one classic frame per
+ * non-blocking write; otherwise leafmon is listen-only. (A controller in
+ * listen-only mode, `ip link set can0 type can ... listen-only on`, does not
+ * even ACK, nor send; doctor says so.)
  */
 #include "src.h"
 
@@ -165,12 +167,36 @@ on_readable(struct loop *l, int fd, uint32_t ev, void *arg)
 	}
 }
 
+/* One classic frame, never blocking (a full queue is EAGAIN/ENOBUFS). */
+static int
+socketcan_send(struct can_src *s, const struct can_rec *f)
+{
+	struct can_frame cf = {0};
+	ssize_t n;
+
+	if (f->len > CAN_MAX_DLEN || (f->flags & (CANF_FD | CANF_ERR))) {
+		errno = EINVAL;
+		return -1;
+	}
+	cf.can_id = f->id | ((f->flags & CANF_EXT) ? CAN_EFF_FLAG : 0) |
+		    ((f->flags & CANF_RTR) ? CAN_RTR_FLAG : 0);
+	cf.len = f->len;
+	memcpy(cf.data, f->data, f->len);
+	n = send(s->fd, &cf, sizeof(cf), MSG_DONTWAIT);
+	if (n == (ssize_t)sizeof(cf))
+		return 0;
+	if (n >= 0)
+		errno = EIO;
+	return -1;
+}
+
 int
 src_socketcan_attach(struct can_src *s, int fd)
 {
 	fd_nonblock(fd);
 	fd_cloexec(fd);
 	s->fd = fd;
+	s->send_fn = socketcan_send;
 	if (loop_add_fd(s->loop, fd, EPOLLIN, on_readable, s) < 0) {
 		snprintf(s->err, sizeof(s->err), "epoll: %s", strerror(errno));
 		return -1;
@@ -209,7 +235,8 @@ src_socketcan_open(struct can_src *s)
 	addr.can_ifindex = ifindex;
 	setsockopt(fd, SOL_CAN_RAW, CAN_RAW_FD_FRAMES, &one, sizeof(one));
 	setsockopt(fd, SOL_CAN_RAW, CAN_RAW_ERR_FILTER, &emask, sizeof(emask));
-	/* we never send, so loopback of our own frames is moot; keep it off */
+	/* our own frames (the poller's) are not read back: a 0x79B we read is
+	 * another tester's */
 	setsockopt(fd, SOL_CAN_RAW, CAN_RAW_RECV_OWN_MSGS, &(int){0}, sizeof(int));
 	socketcan_sockopts(fd);
 	if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {

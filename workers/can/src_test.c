@@ -1,9 +1,10 @@
 /*
  * Source tests without AF_CAN: the socketcan read loop over a
  * socketpair(AF_UNIX, SOCK_SEQPACKET) fed by a child process, slcan over a
- * pty with garbage and partial lines, replay timing at speed 0 and N, and
- * the simulator source.
+ * pty with garbage and partial lines, replay timing at speed 0 and N, the
+ * simulator source, and the cell poller's sends through each.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -335,5 +336,120 @@ test_src_sim(void)
 	free(g.f);
 }
 
+static struct can_rec
+request_79b(uint8_t gg)
+{
+	struct can_rec f = {.id = 0x79B, .len = 8, .bus = BUS_EV};
+
+	f.data[0] = 0x02;
+	f.data[1] = 0x21;
+	f.data[2] = gg;
+	return f;
+}
+
+/* The cell poller's frames through each kind that can send, and not a
+ * kind that cannot. */
+static void
+test_src_send(void)
+{
+	struct loop *l = loop_new();
+	struct can_src s = {0};
+	struct can_frame cf;
+	struct can_rec f = request_79b(0x01);
+	int sv[2];
+
+	/* socketcan: one struct can_frame per frame */
+	CHECK(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv) == 0);
+	s.loop = l;
+	s.fd = -1;
+	s.on_frames = got_frames;
+	CHECK(src_socketcan_attach(&s, sv[0]) == 0);
+	s.state = SRC_UP;
+	CHECK(src_can_send(&s));
+	CHECK_INT(src_send(&s, &f), ==, 0);
+	CHECK_INT(read(sv[1], &cf, sizeof(cf)), ==, sizeof(cf));
+	CHECK_INT(cf.can_id, ==, 0x79B);
+	CHECK_INT(cf.len, ==, 8);
+	CHECK(memcmp(cf.data, f.data, 8) == 0);
+	CHECK_INT(s.tx_frames, ==, 1);
+	src_close(&s);
+	close(sv[1]);
+	CHECK(!src_can_send(&s));
+	CHECK_INT(src_send(&s, &f), ==, -1);
+	/* a kind without a send function (a replay) cannot */
+	struct can_src r = {.state = SRC_UP, .fd = -1};
+	CHECK(!src_can_send(&r));
+	CHECK_INT(src_send(&r, &f), ==, -1);
+	CHECK_INT(errno, ==, EOPNOTSUPP);
+	loop_free(l);
+}
+
+/* slcan with the poller on: opened with "O" (not listen-only), frames out
+ * as "t..." lines, none before the adapter is open. */
+static void
+test_src_slcan_send(void)
+{
+	struct loop *l = loop_new();
+	struct can_src s = {0};
+	struct src_spec sp = {.kind = SRC_SLCAN, .bitrate = 500000, .bus = BUS_EV};
+	struct got g = {calloc(8, sizeof(struct can_rec)), 0, 8, 0};
+	struct can_rec f = request_79b(0x02);
+	int m = posix_openpt(O_RDWR | O_NOCTTY);
+
+	CHECK(m >= 0 && grantpt(m) == 0 && unlockpt(m) == 0);
+	fcntl(m, F_SETFL, O_NONBLOCK);
+	snprintf(sp.path, sizeof(sp.path), "%s", ptsname(m));
+	s.tx = true;
+	CHECK(src_open(&s, l, &sp, got_frames, got_fail, &g) == 0);
+	pty_expect(m, "C\r");
+	CHECK_INT(src_send(&s, &f), ==, -1); /* not open yet */
+	CHECK(write(m, "\r", 1) == 1);
+	loop_once(l, 50 * NSEC_PER_MSEC);
+	pty_expect(m, "S6\r");
+	CHECK(write(m, "\r", 1) == 1);
+	loop_once(l, 50 * NSEC_PER_MSEC);
+	pty_expect(m, "O\r");
+	CHECK(write(m, "\r", 1) == 1);
+	loop_once(l, 50 * NSEC_PER_MSEC);
+	CHECK_INT(src_send(&s, &f), ==, 0);
+	pty_expect(m, "t79B80221020000000000\r");
+	src_close(&s);
+	close(m);
+	loop_free(l);
+	free(g.f);
+}
+
+/* The simulator's LBC answers a request with its first frame. */
+static void
+test_src_sim_answers_poll(void)
+{
+	struct loop *l = loop_new();
+	struct can_src s = {0};
+	struct src_spec sp = {.kind = SRC_SIM, .bus = BUS_EV};
+	struct got g = {calloc(4000, sizeof(struct can_rec)), 0, 4000, 0};
+	struct can_rec f = request_79b(0x02);
+	size_t ff = 0;
+
+	s.gen = GEN_AZE0;
+	CHECK(src_open(&s, l, &sp, got_frames, got_fail, &g) == 0);
+	run_until(l, &g, 100, 2000);
+	CHECK_INT(src_send(&s, &f), ==, 0);
+	run_until(l, &g, 400, 3000);
+	for (size_t i = 0; i < g.n; i++)
+		if (g.f[i].id == 0x7BB) {
+			CHECK_INT(g.f[i].data[0], ==, 0x10);
+			CHECK_INT(g.f[i].data[1], ==, 198);
+			CHECK_INT(g.f[i].data[2], ==, 0x61);
+			CHECK_INT(g.f[i].data[3], ==, 0x02);
+			CHECK(g.f[i].t_ns > g.f[i - 1].t_ns); /* in time order */
+			ff++;
+		}
+	CHECK_INT(ff, ==, 1); /* and no consecutive frame without flow control */
+	src_close(&s);
+	loop_free(l);
+	free(g.f);
+}
+
 T_MAIN(T(test_src_socketcan_read_loop), T(test_src_slcan_pty), T(test_src_replay_speeds),
-       T(test_src_replay_keep_time_and_loop), T(test_src_sim))
+       T(test_src_replay_keep_time_and_loop), T(test_src_sim), T(test_src_send),
+       T(test_src_slcan_send), T(test_src_sim_answers_poll))
