@@ -30,6 +30,8 @@ worker_enabled(const struct config *cfg, enum wk_id id)
 		return cfg->cloud.enabled;
 	case WK_WEB:
 		return cfg->web.enabled;
+	case WK_ABRP:
+		return cfg->abrp.enabled;
 	default:
 		return true;
 	}
@@ -146,10 +148,11 @@ control_free_status(Status *st)
 static unsigned
 sections_of(enum wk_id id)
 {
-	/* the can worker runs the session module: [ledger] and [tariff] are its too */
+	/* the can worker runs the session module ([ledger], [tariff]) and reads
+	 * the GPS ([gps]) */
 	static const unsigned map[WK_COUNT] = {
-	    1u << SEC_CAN | 1u << SEC_LEDGER | 1u << SEC_TARIFF, 1u << SEC_INFLUX, 1u << SEC_CLOUD,
-	    1u << SEC_WEB};
+	    1u << SEC_CAN | 1u << SEC_LEDGER | 1u << SEC_TARIFF | 1u << SEC_GPS, 1u << SEC_INFLUX,
+	    1u << SEC_CLOUD, 1u << SEC_WEB, 1u << SEC_ABRP};
 	return map[id];
 }
 
