@@ -19,6 +19,7 @@
 #include "clock.h"
 #include "cutter.h"
 #include "decode.h"
+#include "can_gps.h"
 #include "recorder.h"
 #include "src.h"
 #include "worker.h"
@@ -72,6 +73,11 @@ struct can_worker {
 	bool resumed;
 	struct can_sessions *sess; /* trips, charges, parks, battery_daily */
 	int64_t last_frame_t;	   /* the last frame's time */
+	/* the optional GPS ([gps] source): its updates go into the snapshot and
+	 * the samples at once, and to the session module with the next frame */
+	struct can_gps gps;
+	struct sig_update gps_pend[GPS_MAX_UPDATES];
+	size_t gps_npend;
 };
 
 int can_worker_start(struct can_worker *cw, struct worker *w);
