@@ -19,7 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import (DATA, Leafmond, Skip, bin_path, cost, free_port, measure,  # noqa: E402
-                     measurement, run, wait_for)
+                     measurement, rss_kb, run, wait_for)
 
 TOKEN = "car-token-4f1c9e&x=1"     # characters that must be URL-encoded
 API_KEY = "app-key/for+leafmon=test%"
@@ -213,7 +213,7 @@ def test_abrp_offline_drops_counts_and_recovers():
             abrp(d)), 60, "dropped records while ABRP is unreachable")
         assert w["ledger"]["last_error"]["code"] < 0, w["ledger"]
         assert any(a["code"] == "unreachable" for a in w["alerts"]), w["alerts"]
-        assert w["ledger"].get("last_success", 0) == 0, w["ledger"]
+        assert not w["ledger"].get("last_success"), w["ledger"]
         srv.start()
         w = wait_for(lambda: (lambda w: w if w["counters"].get("sent_ok", 0) >= 1 else None)(
             abrp(d)), 60, "telemetry accepted once ABRP is back")
@@ -278,9 +278,10 @@ def test_abrp_quiet_while_the_bus_sleeps():
 @measurement
 @cost(150)
 def test_abrp_request_rate_over_a_real_drive():
-    """The rate over a real ZE1 e+ drive (EV-CANepluseco.log, about 74 km/h
-    on average) looped for 6 minutes of frame time at 3x: above 30 km/h the
-    5 s rule sets the pace, so about 12 requests a minute."""
+    """The rate over a real ZE1 e+ drive (EV-CANepluseco.log: from standing
+    to 125 km/h and back, 74 km/h on average, 33 s) looped for 6 minutes of
+    frame time at 3x: above 30 km/h the 5 s rule sets the pace (at most 720
+    an hour, plus the changes); each pass's start from standing is slower."""
     need_binaries()
     path = os.path.join(DATA, DRIVE)
     if not os.path.exists(path):
@@ -306,11 +307,17 @@ def test_abrp_request_rate_over_a_real_drive():
         measure("abrp_requests_per_hour_driving", "%.0f" % per_h, "req/h (frame time)")
         measure("abrp_requests", len(got), "over %d s of frame time" % frame_s)
         measure("abrp_reasons", json.dumps(reasons, sort_keys=True))
+        pid = abrp(d)["pid"]
+        with open("/proc/%d/stat" % pid) as f:
+            ticks = sum(int(x) for x in f.read().split(")")[-1].split()[11:13])
+        cpu_s = ticks / os.sysconf("SC_CLK_TCK")
+        measure("abrp_worker_cpu_pct", "%.2f" % (100.0 * cpu_s / (time.monotonic() - t0)), "%")
+        measure("abrp_worker_rss", rss_kb(pid), "kB")
         sizes = [len(urllib.parse.quote(json.dumps(t))) for _, t in got]
         measure("abrp_tlm_form_bytes_median", sorted(sizes)[len(sizes) // 2], "B")
         # the rules: above 30 km/h every 5 s at most, plus the changes
         gaps = [b[1]["utc"] - a[1]["utc"] for a, b in zip(got, got[1:])]
-        assert 600 <= per_h <= 900, (per_h, reasons)
+        assert 400 <= per_h <= 760, (per_h, reasons)
         assert sorted(gaps)[len(gaps) // 2] == 5, gaps[:40]
     finally:
         d.stop()

@@ -194,11 +194,22 @@ abrp_due(const struct abrp_rate *r, const struct abrp_tlm *t)
 	return AR_NONE;
 }
 
-void
-abrp_sent(struct abrp_rate *r, const struct abrp_tlm *t)
+static int64_t
+interval_of(int why)
 {
+	return why == AR_FAST ? ABRP_FAST_NS
+	       : why == AR_DRIVING ? ABRP_DRIVE_NS
+	       : why == AR_PARKED_INTERVAL ? ABRP_PARKED_NS
+				   : 0;
+}
+
+void
+abrp_sent(struct abrp_rate *r, const struct abrp_tlm *t, int why)
+{
+	int64_t iv = interval_of(why), due = r->t_ns + iv;
+
+	r->t_ns = iv > 0 && r->sent && t->t_ns >= due && t->t_ns - due < iv ? due : t->t_ns;
 	r->sent = true;
-	r->t_ns = t->t_ns;
 	r->soc = t->v[AF_SOC];
 	r->charging = flag(t, AF_IS_CHARGING);
 	r->parked = flag(t, AF_IS_PARKED);

@@ -99,8 +99,10 @@ struct abrp_rate {
 /* Why t should go now (AR_NONE: not now). Nothing while the bus sleeps or
  * without a SOC. */
 int abrp_due(const struct abrp_rate *r, const struct abrp_tlm *t);
-/* t went out (or was tried: live data is never sent twice). */
-void abrp_sent(struct abrp_rate *r, const struct abrp_tlm *t);
+/* t went out for reason why (or was tried: live data is never sent twice).
+ * An interval keeps its cadence: the next one is due an interval after
+ * this one was due, not after the moment a poll of the snapshot saw it. */
+void abrp_sent(struct abrp_rate *r, const struct abrp_tlm *t, int why);
 
 /* The tlm JSON of the fields in mask that t has. */
 void abrp_json(struct buf *b, const struct abrp_tlm *t, uint32_t mask);

@@ -88,7 +88,7 @@ due_at(struct abrp_rate *r, int64_t t, double kmh, double soc)
 	abrp_tlm_from(&tl, in);
 	int why = abrp_due(r, &tl);
 	if (why != AR_NONE)
-		abrp_sent(r, &tl);
+		abrp_sent(r, &tl, why);
 	return why;
 }
 
@@ -104,6 +104,13 @@ test_abrp_rate_rules_on_frame_time(void)
 	for (int64_t t = t0 + S(1) / 4; t <= t0 + S(60); t += S(1) / 4)
 		n += due_at(&r, t, 50, 60) == AR_FAST;
 	CHECK_INT(n, ==, 12);
+	/* asked every 0.75 s (a 250 ms poll of a 3x replay): still 12 a minute */
+	n = 0;
+	int64_t ta = t0 + S(60);
+	for (int64_t t = ta + S(3) / 4; t <= ta + S(60) + S(1) / 2; t += S(3) / 4)
+		n += due_at(&r, t, 50, 60) == AR_FAST;
+	CHECK_INT(n, ==, 12);
+	t0 += S(60);
 	/* slower: every 160 s while driving */
 	n = 0;
 	int64_t t1 = t0 + S(60);
@@ -120,7 +127,7 @@ test_abrp_rate_rules_on_frame_time(void)
 	set(SIG_vehicle_gear, 0, t2);
 	abrp_tlm_from(&tl, in);
 	CHECK_INT(abrp_due(&r, &tl), ==, AR_PARKED);
-	abrp_sent(&r, &tl);
+	abrp_sent(&r, &tl, AR_PARKED);
 	n = 0;
 	for (int64_t t = t2 + S(10); t <= t2 + S(3600); t += S(10)) {
 		driving(t, 0, 59);
@@ -129,7 +136,7 @@ test_abrp_rate_rules_on_frame_time(void)
 		int why = abrp_due(&r, &tl);
 		if (why != AR_NONE) {
 			CHECK_INT(why, ==, AR_PARKED_INTERVAL);
-			abrp_sent(&r, &tl);
+			abrp_sent(&r, &tl, why);
 			n++;
 		}
 	}
@@ -154,14 +161,14 @@ test_abrp_charge_power_steps(void)
 	set(SIG_battery_power_kw, -6.0, t);
 	abrp_tlm_from(&tl, in);
 	CHECK_INT(abrp_due(&r, &tl), ==, AR_FIRST);
-	abrp_sent(&r, &tl);
+	abrp_sent(&r, &tl, AR_FIRST);
 	set(SIG_battery_power_kw, -6.8, t + S(3));
 	abrp_tlm_from(&tl, in);
 	CHECK_INT(abrp_due(&r, &tl), ==, AR_NONE);
 	set(SIG_battery_power_kw, -4.9, t + S(6));
 	abrp_tlm_from(&tl, in);
 	CHECK_INT(abrp_due(&r, &tl), ==, AR_POWER);
-	abrp_sent(&r, &tl);
+	abrp_sent(&r, &tl, AR_POWER);
 	set(SIG_charge_status, 6, t + S(9)); /* finished */
 	set(SIG_battery_power_kw, 0, t + S(9));
 	abrp_tlm_from(&tl, in);

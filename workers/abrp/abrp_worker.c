@@ -51,8 +51,15 @@ on_reply(const struct httpc_resp *r, void *arg)
 	struct abrp_worker *aw = arg;
 	char text[256];
 
+	int64_t day = now_real_ns() / NSEC_PER_SEC / 86400;
+
 	aw->req = NULL;
 	aw->sent_bytes += r->sent_bytes;
+	if (aw->sent_day != day) {
+		aw->sent_day = day;
+		aw->sent_bytes_today = 0;
+	}
+	aw->sent_bytes_today += r->sent_bytes;
 	if (r->status == 200 && abrp_reply_ok(r->body)) {
 		aw->ok++;
 		aw->last_success = now_real_ns() / NSEC_PER_SEC;
@@ -138,7 +145,7 @@ on_tick(struct loop *l, struct loop_timer *tm, void *arg)
 	if ((why = abrp_due(&aw->rate, &t)) == AR_NONE)
 		return;
 	aw->reasons[why]++;
-	abrp_sent(&aw->rate, &t); /* tried: live data is never sent twice */
+	abrp_sent(&aw->rate, &t, why); /* tried: live data is never sent twice */
 	send_tlm(aw, &t);
 }
 
@@ -203,7 +210,8 @@ abrp_worker_heartbeat(struct abrp_worker *aw, struct heartbeat *hb)
 	snprintf(lg->last_error_text, sizeof(lg->last_error_text), "%s", aw->last_error);
 	lg->last_error_at = aw->last_error_at;
 	lg->dropped = aw->failed;
-	lg->sent_bytes_today = aw->sent_bytes;
+	lg->sent_bytes_today =
+	    aw->sent_day == now_real_ns() / NSEC_PER_SEC / 86400 ? aw->sent_bytes_today : 0;
 	ledger_extra(lg, "requests", (double)aw->requests);
 	ledger_extra(lg, "sent_ok", (double)aw->ok);
 	if (aw->failing_since != 0)

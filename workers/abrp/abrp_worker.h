@@ -25,6 +25,8 @@ struct abrp_worker {
 	int64_t snap_tried_mono;
 	/* counters */
 	uint64_t requests, ok, failed, offline, rejected, sent_bytes;
+	uint64_t sent_bytes_today; /* of the UTC day sent_day, as the writers count */
+	int64_t sent_day;
 	uint64_t reasons[AR_COUNT];
 	int64_t last_success; /* Unix time */
 	int64_t last_request; /* Unix time */
