@@ -275,6 +275,69 @@ def test_abrp_quiet_while_the_bus_sleeps():
         srv.stop()
 
 
+@cost(40)
+def test_abrp_nothing_from_an_old_snapshot():
+    """The can worker stopped: its values stay in the snapshot, but they are
+    not live; a restarted abrp worker does not send them either."""
+    need_binaries()
+    srv = Abrp().start()
+    d = rig(srv)
+    try:
+        d.start()
+        wait_for(lambda: srv.count() >= 2, 60, "records while the sim drives")
+        d.cli("stop", "can", check=True)
+        wait_for(lambda: d.worker("can")["state"] == "stopped", 20, "the can worker stopped")
+        time.sleep(1)
+        n = srv.count()
+        d.cli("restart", "abrp", check=True)
+        wait_for(lambda: d.worker("abrp")["state"] == "ready", 20, "abrp restarted")
+        time.sleep(12)
+        assert srv.count() == n, (n, srv.count())
+        d.cli("start", "can", check=True)
+        wait_for(lambda: srv.count() > n, 60, "records once frames flow again")
+        assert srv.problems == [], srv.problems[:5]
+    finally:
+        d.stop()
+        srv.stop()
+
+
+@cost(40)
+def test_abrp_location_only_with_gps_and_send_location():
+    need_binaries()
+    sys.path.insert(0, os.path.dirname(__file__))
+    import test_gps
+    test_gps.need_gpsd()
+    srv = Abrp().start()
+    tmp = Leafmond().tmp
+    path = os.path.join(tmp, "drive.nmea")
+    test_gps.write_nmea(path)
+    feed = test_gps.Feed(tmp, path).start()
+    gps = {"gps": {"source": "gpsd:127.0.0.1:%d" % feed.port}}
+    try:
+        for send in ("false", "true"):
+            d = rig(srv, abrp={"send_location": send}, extra=gps)
+            try:
+                d.start()
+                k = srv.count()
+                wait_for(lambda: d.worker("can")["counters"].get("gps_published", 0) >= 2, 30,
+                         "positions in the can worker")
+                wait_for(lambda: any("lat" in t for _, t in srv.got[k:]) or
+                         (send == "false" and srv.count() >= k + 3), 60, "records")
+                tl = [t for _, t in srv.got[k:]]
+                if send == "false":
+                    assert not any(x in t for t in tl for x in ("lat", "lon", "elevation", "heading")), tl
+                else:
+                    t = [t for t in tl if "lat" in t][-1]
+                    assert abs(t["lat"] - test_gps.LAT0) < 0.02 and abs(t["lon"] - test_gps.LON0) < 1e-5, t
+                    assert abs(t["elevation"] - 519.0) < 0.1 and abs(t["heading"] - 90.0) < 0.1, t
+            finally:
+                d.stop()
+        assert srv.problems == [], srv.problems[:5]
+    finally:
+        feed.kill()
+        srv.stop()
+
+
 @measurement
 @cost(150)
 def test_abrp_request_rate_over_a_real_drive():
@@ -342,4 +405,5 @@ def test_abrp_config_is_checked():
 if __name__ == "__main__":
     run([test_abrp_sends_valid_telemetry, test_abrp_offline_drops_counts_and_recovers,
          test_abrp_error_answers_are_counted, test_abrp_quiet_while_the_bus_sleeps,
+         test_abrp_nothing_from_an_old_snapshot, test_abrp_location_only_with_gps_and_send_location,
          test_abrp_request_rate_over_a_real_drive, test_abrp_config_is_checked])

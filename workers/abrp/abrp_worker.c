@@ -15,6 +15,7 @@
 #define ABRP_SNAP_RETRY_NS NSEC_PER_SEC
 #define ABRP_CONNECT_MS 5000
 #define ABRP_TIMEOUT_MS 10000
+#define ABRP_STILL_NS (10 * NSEC_PER_SEC) /* frame time still this long: nothing is live */
 
 /* An error text with the secrets cut out (curl's never hold them; be sure). */
 static void
@@ -142,6 +143,12 @@ on_tick(struct loop *l, struct loop_timer *tm, void *arg)
 		return; /* one request at a time: the next tick sends what is due then */
 	read_snapshot(aw, in);
 	abrp_tlm_from(&t, in);
+	if (t.t_ns != aw->seen_t) {
+		aw->moved_mono = aw->seen_t != 0 ? now : 0; /* the first look is no movement */
+		aw->seen_t = t.t_ns;
+	}
+	if (aw->moved_mono == 0 || now - aw->moved_mono >= ABRP_STILL_NS)
+		return; /* no frames: a can worker that is gone, or not started */
 	if ((why = abrp_due(&aw->rate, &t)) == AR_NONE)
 		return;
 	aw->reasons[why]++;

@@ -23,6 +23,9 @@ struct abrp_worker {
 	uint32_t mask;
 	struct buf url, body, json;
 	int64_t snap_tried_mono;
+	/* the snapshot's frame time, and when it last moved (0: not yet seen
+	 * moving): a can worker that stopped leaves old values that are not live */
+	int64_t seen_t, moved_mono;
 	/* counters */
 	uint64_t requests, ok, failed, offline, rejected, sent_bytes;
 	uint64_t sent_bytes_today; /* of the UTC day sent_day, as the writers count */
