@@ -29,10 +29,12 @@ gps_down(struct can_gps *g, const char *why)
 		free(g->gd);
 		g->gd = NULL;
 	}
-	if (g->up) {
+	if (g->up)
 		g->disconnects++;
-		log_warnx("gps: gpsd %s:%s: %s (retrying)", g->host, g->port, why);
-	}
+	if (!g->said_down)
+		log_warnx("gps: gpsd %s:%s: %s (retrying, backoff up to %lld s)", g->host, g->port,
+			  why, GPS_BACKOFF_MAX_NS / NSEC_PER_SEC);
+	g->said_down = true;
 	if (g->down_since == 0)
 		g->down_since = now_real_ns();
 	snprintf(g->err, sizeof(g->err), "%s", why);
@@ -117,6 +119,7 @@ on_retry(struct loop *l, struct loop_timer *t, void *arg)
 	}
 	g->connects++;
 	g->up = true;
+	g->said_down = false;
 	g->backoff_ns = GPS_BACKOFF_MIN_NS;
 	if (g->down_since != 0 && g->connects > 1)
 		log_info("gps: gpsd %s:%s is back", g->host, g->port);

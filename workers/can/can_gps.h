@@ -25,6 +25,7 @@ struct can_gps {
 	char host[64], port[8];
 	struct gps_data_t *gd; /* open while up */
 	bool up;
+	bool said_down; /* the outage is in the log (once per outage) */
 	struct loop_timer *retry;
 	int64_t backoff_ns;
 	int64_t down_since; /* Unix ns, 0 while up */
