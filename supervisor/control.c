@@ -239,7 +239,7 @@ worker_op(struct daemon *d, int op, const char *name, char *msg, size_t len)
 {
 	int id = wk_by_name(name ? name : "");
 	if (id < 0) {
-		snprintf(msg, len, "unknown worker '%s' (can, influx, cloud or web)", name ? name : "");
+		snprintf(msg, len, "unknown worker '%s' (can, influx, cloud, web or abrp)", name ? name : "");
 		return EINVAL;
 	}
 	struct wk *w = &d->sup.wk[id];

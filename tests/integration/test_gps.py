@@ -252,6 +252,39 @@ def test_gps_garbage_stream_publishes_nothing():
         d.stop()
 
 
+@cost(30)
+def test_gps_position_line_in_the_dashboard():
+    """The live page shows the coordinates and links to a map at them."""
+    need_gpsd()
+    from webtest import WebStack
+    node_modules = os.path.join(bin_path("web"), "npm", "node_modules")
+    if not os.path.exists("/usr/bin/chromium") or not os.path.isdir(
+            os.path.join(node_modules, "playwright-core")):
+        raise Skip("chromium or playwright-core (the build's npm install) is not there")
+    s = WebStack(can="real")
+    path = os.path.join(s.d.tmp, "drive.nmea")
+    write_nmea(path)
+    feed = Feed(s.d.tmp, path).start()
+    try:
+        configure(s.d, feed.port)
+        s.start()
+        wait_for(lambda: counters(s.d).get("gps_published", 0) >= 1, 30, "a position")
+        env = dict(os.environ, NODE_PATH=node_modules, LEAFMON_URL="http://127.0.0.1:%d" % s.port)
+        p = subprocess.run(["node", os.path.join(os.path.dirname(__file__), "web_position.js")],
+                           env=env, capture_output=True, text=True, timeout=120)
+        lines = [x for x in p.stdout.splitlines() if x.startswith("{")]
+        assert p.returncode == 0 and lines, (p.stdout[-1500:], p.stderr[-1500:])
+        r = json.loads(lines[-1])
+        assert r["text"].startswith("Position 48.13") and "11.57560" in r["text"], r
+        assert "3d fix" in r["text"] and "519 m" in r["text"], r
+        q = r["href"]
+        assert q.startswith("https://www.openstreetmap.org/?mlat=48.13") and "&mlon=11.57560" in q, r
+        assert "noopener" in r["rel"] and not r["errors"], r
+    finally:
+        feed.kill()
+        s.stop()
+
+
 def test_gps_source_is_checked():
     need_gpsd()
     d = Leafmond()
@@ -268,4 +301,4 @@ def test_gps_source_is_checked():
 if __name__ == "__main__":
     run([test_gps_values_in_get_and_influx, test_gps_gpsd_dies_and_comes_back,
          test_gps_no_fix_publishes_nothing, test_gps_garbage_stream_publishes_nothing,
-         test_gps_source_is_checked])
+         test_gps_position_line_in_the_dashboard, test_gps_source_is_checked])
