@@ -165,6 +165,15 @@ def test_gps_values_in_get_and_influx():
         assert any(r.get("position_fix") == "3d" for r in rows), rows[:3]
         # the sim's CAN frames flowed all along
         assert counters(d)["frames"] > 1000
+        # the session module saw the positions too: the sim's trip (from 20 s
+        # of its cycle) starts where the GPS was (its checkpoint, RUNDIR)
+        def trip_start():
+            with open(os.path.join(d.rundir, "can-sessions")) as f:
+                kv = dict(x.split(" ", 1) for x in f.read().splitlines() if " " in x)
+            return kv if kv.get("cur.kind") == "0" and kv.get("cur.p0.lat", "nan") != "nan" else None
+        kv = wait_for(trip_start, 60, "an open trip in the session checkpoint")
+        assert LAT0 - 1e-6 <= float(kv["cur.p0.lat"]) <= LAT0 + 0.0121, kv["cur.p0.lat"]
+        assert abs(float(kv["cur.p0.lon"]) - LON0) < 1e-6, kv["cur.p0.lon"]
     finally:
         feed.kill()
         d.stop()
