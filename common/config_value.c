@@ -120,8 +120,8 @@ names_ok(const char *v)
 }
 
 int
-config_gps_parse(const char *v, char *host, size_t hostlen, char *port, size_t portlen,
-		 char *why, size_t whylen)
+config_gps_parse(const char *v, char *host, size_t hostlen, char *port, size_t portlen, char *why,
+		 size_t whylen)
 {
 	const char *h = v + 5, *colon;
 	char hb[64];
@@ -160,11 +160,14 @@ config_gps_parse(const char *v, char *host, size_t hostlen, char *port, size_t p
 }
 
 const char *const config_abrp_fields[] = {
-    "utc",	  "soc",	"power",      "speed",	    "is_charging",
-    "is_dcfc",	  "is_parked",	"lat",	      "lon",	    "elevation",
-    "heading",	  "capacity",	"soe",	      "soh",	    "ext_temp",
-    "batt_temp",  "cabin_temp", "voltage",    "current",    "odometer",
-    "est_battery_range", "hvac_power",
+    "utc",	  "soc",	 "power",
+    "speed",	  "is_charging", "is_dcfc",
+    "is_parked",  "lat",	 "lon",
+    "elevation",  "heading",	 "capacity",
+    "soe",	  "soh",	 "ext_temp",
+    "batt_temp",  "cabin_temp",	 "voltage",
+    "current",	  "odometer",	 "est_battery_range",
+    "hvac_power",
 };
 const size_t config_abrp_nfields = ARRAY_LEN(config_abrp_fields);
 

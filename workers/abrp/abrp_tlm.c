@@ -14,12 +14,14 @@
 
 /* Each field's name and decimals; the names are config_abrp_fields[]. */
 static const int decimals[AF_COUNT] = {
-    [AF_UTC] = 0,	    [AF_SOC] = 1,	  [AF_POWER] = 2,	  [AF_SPEED] = 1,
-    [AF_IS_CHARGING] = 0,   [AF_IS_DCFC] = 0,	  [AF_IS_PARKED] = 0,	  [AF_LAT] = 6,
-    [AF_LON] = 6,	    [AF_ELEVATION] = 1,	  [AF_HEADING] = 1,	  [AF_CAPACITY] = 2,
-    [AF_SOE] = 2,	    [AF_SOH] = 1,	  [AF_EXT_TEMP] = 1,	  [AF_BATT_TEMP] = 1,
-    [AF_CABIN_TEMP] = 1,    [AF_VOLTAGE] = 1,	  [AF_CURRENT] = 1,	  [AF_ODOMETER] = 1,
-    [AF_EST_BATTERY_RANGE] = 1, [AF_HVAC_POWER] = 2,
+    [AF_UTC] = 0,	 [AF_SOC] = 1,	       [AF_POWER] = 2,
+    [AF_SPEED] = 1,	 [AF_IS_CHARGING] = 0, [AF_IS_DCFC] = 0,
+    [AF_IS_PARKED] = 0,	 [AF_LAT] = 6,	       [AF_LON] = 6,
+    [AF_ELEVATION] = 1,	 [AF_HEADING] = 1,     [AF_CAPACITY] = 2,
+    [AF_SOE] = 2,	 [AF_SOH] = 1,	       [AF_EXT_TEMP] = 1,
+    [AF_BATT_TEMP] = 1,	 [AF_CABIN_TEMP] = 1,  [AF_VOLTAGE] = 1,
+    [AF_CURRENT] = 1,	 [AF_ODOMETER] = 1,    [AF_EST_BATTERY_RANGE] = 1,
+    [AF_HVAC_POWER] = 2,
 };
 
 /* Fields that are one signal's value as it is. */
@@ -59,8 +61,9 @@ abrp_field_name(int f)
 const char *
 abrp_reason_name(int r)
 {
-	static const char *const names[AR_COUNT] = {
-	    "none", "first", "soc", "charging", "parked", "power", "fast", "driving", "parked_interval"};
+	static const char *const names[AR_COUNT] = {"none",	"first",   "soc",
+						    "charging", "parked",  "power",
+						    "fast",	"driving", "parked_interval"};
 	return r >= 0 && r < AR_COUNT ? names[r] : "?";
 }
 
@@ -197,10 +200,10 @@ abrp_due(const struct abrp_rate *r, const struct abrp_tlm *t)
 static int64_t
 interval_of(int why)
 {
-	return why == AR_FAST ? ABRP_FAST_NS
-	       : why == AR_DRIVING ? ABRP_DRIVE_NS
+	return why == AR_FAST		   ? ABRP_FAST_NS
+	       : why == AR_DRIVING	   ? ABRP_DRIVE_NS
 	       : why == AR_PARKED_INTERVAL ? ABRP_PARKED_NS
-				   : 0;
+					   : 0;
 }
 
 void
@@ -241,8 +244,8 @@ static void
 url_encode(struct buf *b, const char *s)
 {
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
-		    strchr("-._~", *p) != NULL)
+		if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+		    (*p >= '0' && *p <= '9') || strchr("-._~", *p) != NULL)
 			buf_putc(b, (char)*p);
 		else
 			buf_printf(b, "%%%02X", *p);

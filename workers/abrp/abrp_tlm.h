@@ -74,13 +74,13 @@ void abrp_tlm_from(struct abrp_tlm *t, const struct abrp_in *in);
 
 enum abrp_reason {
 	AR_NONE,
-	AR_FIRST,    /* nothing sent yet */
-	AR_SOC,	     /* SOC moved by a whole percent */
-	AR_CHARGING, /* charging started or stopped */
-	AR_PARKED,   /* parked or unparked */
-	AR_POWER,    /* charge power moved by 1 kW */
-	AR_FAST,     /* 5 s above 30 km/h */
-	AR_DRIVING,  /* 160 s while driving or quick charging */
+	AR_FIRST,	    /* nothing sent yet */
+	AR_SOC,		    /* SOC moved by a whole percent */
+	AR_CHARGING,	    /* charging started or stopped */
+	AR_PARKED,	    /* parked or unparked */
+	AR_POWER,	    /* charge power moved by 1 kW */
+	AR_FAST,	    /* 5 s above 30 km/h */
+	AR_DRIVING,	    /* 160 s while driving or quick charging */
 	AR_PARKED_INTERVAL, /* 30 min parked */
 	AR_COUNT
 };

@@ -11,7 +11,7 @@
 #include "signals.h"
 #include "t.h"
 
-#define S(x) ((int64_t)(x) * 1000000000LL)
+#define S(x) ((int64_t)(x)*1000000000LL)
 
 static struct abrp_in in[SIG_ID_MAX];
 
@@ -56,7 +56,7 @@ test_abrp_record_from_the_snapshot(void)
 
 	driving(now, 50, 61.3);
 	set(SIG_battery_soc_dash_pct, 62, now);
-	set(SIG_climate_cabin_c, 21, now);		/* provisional: never sent */
+	set(SIG_climate_cabin_c, 21, now);		    /* provisional: never sent */
 	set(SIG_vehicle_odometer_km, 12345.6, now - S(20)); /* not fresh */
 	set(SIG_position_lat_deg, 52.5, now);
 	set(SIG_position_lon_deg, 13.4, now);
@@ -192,8 +192,9 @@ test_abrp_json_and_form(void)
 	abrp_tlm_from(&tl, in);
 	buf_init(&b);
 	abrp_json(&b, &tl, abrp_field_mask("", false));
-	CHECK_STR(buf_str(&b), "{\"utc\":1700000000,\"soc\":55.5,\"power\":0.00,\"speed\":0.0,"
-			       "\"is_charging\":0,\"is_dcfc\":0,\"is_parked\":0,\"batt_temp\":18.2}");
+	CHECK_STR(buf_str(&b),
+		  "{\"utc\":1700000000,\"soc\":55.5,\"power\":0.00,\"speed\":0.0,"
+		  "\"is_charging\":0,\"is_dcfc\":0,\"is_parked\":0,\"batt_temp\":18.2}");
 	buf_init(&f);
 	abrp_form(&f, "{\"a\":1, \"b\":\"x&y\"}");
 	CHECK_STR(buf_str(&f), "tlm=%7B%22a%22%3A1%2C%20%22b%22%3A%22x%26y%22%7D");

@@ -222,8 +222,9 @@ abrp_worker_heartbeat(struct abrp_worker *aw, struct heartbeat *hb)
 	ledger_extra(lg, "requests", (double)aw->requests);
 	ledger_extra(lg, "sent_ok", (double)aw->ok);
 	if (aw->failing_since != 0)
-		hb_alert(hb, aw->last_error_code == -1 ? "unreachable"
-			     : aw->last_error_code == 401 || aw->last_error_code == 403 ? "auth"
-											    : "rejected",
+		hb_alert(hb,
+			 aw->last_error_code == -1				    ? "unreachable"
+			 : aw->last_error_code == 401 || aw->last_error_code == 403 ? "auth"
+										    : "rejected",
 			 aw->last_error, aw->failing_since);
 }

@@ -40,7 +40,8 @@ gps_down(struct can_gps *g, const char *why)
 	snprintf(g->err, sizeof(g->err), "%s", why);
 	g->up = false;
 	loop_timer_after(g->retry, g->backoff_ns);
-	g->backoff_ns = g->backoff_ns * 2 > GPS_BACKOFF_MAX_NS ? GPS_BACKOFF_MAX_NS : g->backoff_ns * 2;
+	g->backoff_ns =
+	    g->backoff_ns * 2 > GPS_BACKOFF_MAX_NS ? GPS_BACKOFF_MAX_NS : g->backoff_ns * 2;
 }
 
 static double
@@ -82,8 +83,9 @@ on_readable(struct loop *l, int fd, uint32_t events, void *arg)
 		int rc = gps_read(g->gd, NULL, 0);
 		if (rc < 0) {
 			g->read_errors += (events & (EPOLLHUP | EPOLLRDHUP)) == 0;
-			gps_down(g, (events & (EPOLLHUP | EPOLLRDHUP)) ? "gpsd closed the connection"
-								       : "read failed");
+			gps_down(g, (events & (EPOLLHUP | EPOLLRDHUP))
+					? "gpsd closed the connection"
+					: "read failed");
 			return;
 		}
 		if (rc == 0)
@@ -130,8 +132,8 @@ on_retry(struct loop *l, struct loop_timer *t, void *arg)
 }
 
 int
-can_gps_start(struct can_gps *g, struct loop *l, const char *host, const char *port,
-	      can_gps_cb cb, void *arg)
+can_gps_start(struct can_gps *g, struct loop *l, const char *host, const char *port, can_gps_cb cb,
+	      void *arg)
 {
 	memset(g, 0, sizeof(*g));
 	g->loop = l;

@@ -18,7 +18,7 @@
 
 /* One report as gpsd gives it (NAN where it has no value). */
 struct gps_report {
-	int mode; /* gpsd's: 0 not seen, 1 no fix, 2 2D, 3 3D */
+	int mode;	 /* gpsd's: 0 not seen, 1 no fix, 2 2D, 3 3D */
 	double lat, lon; /* degrees */
 	double alt_m;	 /* mean sea level */
 	double speed_ms; /* over ground */

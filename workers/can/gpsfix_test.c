@@ -9,7 +9,7 @@
 #include "signals.h"
 #include "t.h"
 
-#define MS(x) ((int64_t)(x) * 1000000LL)
+#define MS(x) ((int64_t)(x)*1000000LL)
 
 static const struct gps_report fix3d = {3, 48.1372, 11.5756, 519.0, 13.9, 271.5};
 

@@ -131,8 +131,7 @@ static void
 point_refresh(const struct sessions *s, struct sess_point *p)
 {
 	static const int slot[] = {SV_SOC, SV_GIDS, SV_ODO, -1, SV_AUX, SV_REMAIN, SV_LAT, SV_LON};
-	double *f[] = {&p->soc,	 &p->gids,   &p->odo, &p->temp,
-		       &p->aux, &p->remain, &p->lat, &p->lon};
+	double *f[] = {&p->soc, &p->gids, &p->odo, &p->temp, &p->aux, &p->remain, &p->lat, &p->lon};
 	double pt = pack_temp(s);
 
 	for (size_t i = 0; i < sizeof(slot) / sizeof(slot[0]); i++)

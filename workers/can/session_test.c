@@ -54,8 +54,8 @@ setup(const char *tz)
 static void
 car_init(struct car *c, int64_t t)
 {
-	*c = (struct car){0,  P,  1,  0.4, 80, 300, NAN, NAN, NAN, 20,
-			  10, 12.6, 12345, 22.4, 100, 95, NAN, NAN};
+	*c = (struct car){0,  P,  1,	0.4,   80,   300, NAN, NAN, NAN,
+			  20, 10, 12.6, 12345, 22.4, 100, 95,  NAN, NAN};
 	c->t = t;
 	c->dt = 0.01;
 }
@@ -242,8 +242,8 @@ test_session_trip_with_stops_at_lights(void)
 	CHECK_DBL(jnum(x, "ambient_mean_c"), 10, 1e-9);
 	CHECK_DBL(jnum(x, "aux_min_v"), 12.6, 1e-9);
 	CHECK(jhas(x, "\"move\":false"));
-	CHECK(!jhas(x, "capacity_kwh")); /* a SOC span under 30 % */
-	CHECK(!jhas(x, "climate_kwh"));	 /* climate_power_kw is provisional */
+	CHECK(!jhas(x, "capacity_kwh"));		     /* a SOC span under 30 % */
+	CHECK(!jhas(x, "climate_kwh"));			     /* climate_power_kw is provisional */
 	CHECK(!jhas(x, "lat_start") && !jhas(x, "lon_end")); /* no GPS: no position */
 	/* the park began when the trip ended, with what followed it */
 	CHECK_INT(count(SESS_PARK, SESS_START), ==, 1);
@@ -708,9 +708,10 @@ test_session_trip_positions(void)
 	buf_free(&b);
 }
 
-T_MAIN(T(test_session_trip_with_stops_at_lights), T(test_session_trip_positions), T(test_session_trip_ends_by_sleep),
-       T(test_session_ac_charge_interrupted_and_resumed), T(test_session_quick_charge),
-       T(test_session_charge_across_restart), T(test_session_trip_across_restart),
-       T(test_session_energy_signs), T(test_session_tou_across_midnight_on_dst_night),
+T_MAIN(T(test_session_trip_with_stops_at_lights), T(test_session_trip_positions),
+       T(test_session_trip_ends_by_sleep), T(test_session_ac_charge_interrupted_and_resumed),
+       T(test_session_quick_charge), T(test_session_charge_across_restart),
+       T(test_session_trip_across_restart), T(test_session_energy_signs),
+       T(test_session_tou_across_midnight_on_dst_night),
        T(test_session_park_drain_and_daily_capacity), T(test_session_checkpoint_round_trip),
        T(test_session_parked_gives_none))
