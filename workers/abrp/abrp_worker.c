@@ -26,9 +26,8 @@ scrub(struct abrp_worker *aw, char *text)
 	for (size_t i = 0; i < ARRAY_LEN(secrets); i++) {
 		size_t n = strlen(secrets[i]);
 		char *p;
-		while (n > 0 && (p = strstr(text, secrets[i])) != NULL) {
+		while (n > 0 && (p = strstr(text, secrets[i])) != NULL)
 			memset(p, '*', n);
-		}
 	}
 }
 
