@@ -216,6 +216,42 @@ def test_gps_gpsd_dies_and_comes_back():
         d.stop()
 
 
+@cost(30)
+def test_gps_unanswering_gpsd_never_blocks_the_frames():
+    """A gpsd address that takes no connection (a listener whose queue is
+    full: the kernel drops the SYNs, as a host that is gone does): the
+    worker's connect waits in the loop, not in it; frames flow, no restart."""
+    need_gpsd()
+    import socket
+    lst = socket.socket()
+    lst.bind(("127.0.0.1", 0))
+    lst.listen(0)
+    port = lst.getsockname()[1]
+    fill = []
+    for _ in range(4):  # fill the accept queue; later SYNs are dropped
+        c = socket.socket()
+        c.setblocking(False)
+        c.connect_ex(("127.0.0.1", port))
+        fill.append(c)
+    time.sleep(0.5)
+    d, _ = rig()
+    try:
+        configure(d, port)
+        d.start()
+        f0 = wait_for(lambda: counters(d).get("frames"), 10, "frames")
+        time.sleep(14)  # two probes time out (5 s each, then the backoff)
+        c = counters(d)
+        assert c["frames"] > f0 + 5000 and c["gps_up"] == 0 and c["gps_connects"] == 0, c
+        w = d.worker("can")
+        assert w["restarts"] == 0 and w["heartbeat_age_s"] < 3, w
+        assert "no answer within 5 s" in d.logtext()
+    finally:
+        d.stop()
+        for c in fill:
+            c.close()
+        lst.close()
+
+
 def check_nothing_published(d, what):
     c = wait_for(lambda: (lambda c: c if c.get("gps_up") == 1 and c.get("frames", 0) > 1000
                           else None)(counters(d)), 30, "gpsd watched")
@@ -310,4 +346,5 @@ def test_gps_source_is_checked():
 if __name__ == "__main__":
     run([test_gps_values_in_get_and_influx, test_gps_gpsd_dies_and_comes_back,
          test_gps_no_fix_publishes_nothing, test_gps_garbage_stream_publishes_nothing,
+         test_gps_unanswering_gpsd_never_blocks_the_frames,
          test_gps_position_line_in_the_dashboard, test_gps_source_is_checked])

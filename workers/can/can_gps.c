@@ -5,12 +5,16 @@
  */
 #include "can_gps.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <gps.h>
 #include <math.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "util.h"
@@ -18,11 +22,15 @@
 
 #define GPS_BACKOFF_MIN_NS NSEC_PER_SEC
 #define GPS_BACKOFF_MAX_NS (30 * NSEC_PER_SEC)
-#define GPS_READS_PER_WAKE 64 /* lines per readable event: the loop goes round */
+#define GPS_READS_PER_WAKE 64		/* lines per readable event: the loop goes round */
+#define GPS_PROBE_NS (5 * NSEC_PER_SEC) /* a connect that has not answered by then failed */
+
+static void probe_end(struct can_gps *g);
 
 static void
 gps_down(struct can_gps *g, const char *why)
 {
+	probe_end(g);
 	if (g->gd != NULL) {
 		loop_del_fd(g->loop, g->gd->gps_fd);
 		gps_close(g->gd);
@@ -98,10 +106,10 @@ on_readable(struct loop *l, int fd, uint32_t events, void *arg)
 		gps_down(g, "gpsd closed the connection");
 }
 
+/* gpsd answered the probe: libgps's own (blocking) connect is quick now. */
 static void
-on_retry(struct loop *l, struct loop_timer *t, void *arg)
+gps_connect(struct can_gps *g)
 {
-	struct can_gps *g = arg;
 	struct gps_data_t *d = calloc(1, sizeof(*d));
 
 	if (d == NULL) {
@@ -131,6 +139,82 @@ on_retry(struct loop *l, struct loop_timer *t, void *arg)
 	g->err[0] = '\0';
 }
 
+static void
+probe_end(struct can_gps *g)
+{
+	if (g->probe_fd >= 0) {
+		loop_del_fd(g->loop, g->probe_fd);
+		close(g->probe_fd);
+		g->probe_fd = -1;
+	}
+	loop_timer_stop(g->probe_timer);
+}
+
+static void
+on_probe(struct loop *l, int fd, uint32_t events, void *arg)
+{
+	struct can_gps *g = arg;
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+		err = errno;
+	probe_end(g);
+	if (err != 0)
+		gps_down(g, strerror(err));
+	else
+		gps_connect(g);
+}
+
+static void
+on_probe_timeout(struct loop *l, struct loop_timer *t, void *arg)
+{
+	gps_down(arg, "no answer within 5 s");
+}
+
+/* A non-blocking connect to gpsd's address (an IP literal, config.h). */
+static void
+on_retry(struct loop *l, struct loop_timer *t, void *arg)
+{
+	struct can_gps *g = arg;
+	struct sockaddr_storage ss = {0};
+	struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
+	uint16_t port = (uint16_t)atoi(g->port);
+	socklen_t sl;
+	int fd;
+
+	if (inet_pton(AF_INET, g->host, &a4->sin_addr) == 1) {
+		a4->sin_family = AF_INET;
+		a4->sin_port = htons(port);
+		sl = sizeof(*a4);
+	} else if (inet_pton(AF_INET6, g->host, &a6->sin6_addr) == 1) {
+		a6->sin6_family = AF_INET6;
+		a6->sin6_port = htons(port);
+		sl = sizeof(*a6);
+	} else {
+		gps_down(g, "not an IP address");
+		return;
+	}
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		gps_down(g, strerror(errno));
+		return;
+	}
+	if (connect(fd, (struct sockaddr *)&ss, sl) == 0) {
+		close(fd);
+		gps_connect(g);
+		return;
+	}
+	if (errno != EINPROGRESS || loop_add_fd(g->loop, fd, EPOLLOUT, on_probe, g) < 0) {
+		gps_down(g, strerror(errno));
+		close(fd);
+		return;
+	}
+	g->probe_fd = fd;
+	loop_timer_after(g->probe_timer, GPS_PROBE_NS);
+}
+
 int
 can_gps_start(struct can_gps *g, struct loop *l, const char *host, const char *port, can_gps_cb cb,
 	      void *arg)
@@ -143,7 +227,9 @@ can_gps_start(struct can_gps *g, struct loop *l, const char *host, const char *p
 	g->arg = arg;
 	g->backoff_ns = GPS_BACKOFF_MIN_NS;
 	g->down_since = now_real_ns();
-	if ((g->retry = loop_timer_new(l, on_retry, g)) == NULL)
+	g->probe_fd = -1;
+	if ((g->retry = loop_timer_new(l, on_retry, g)) == NULL ||
+	    (g->probe_timer = loop_timer_new(l, on_probe_timeout, g)) == NULL)
 		return -1;
 	loop_timer_after(g->retry, 0); /* the first open from the loop, too */
 	return 0;
@@ -154,6 +240,7 @@ can_gps_stop(struct can_gps *g)
 {
 	if (g->loop == NULL)
 		return;
+	probe_end(g);
 	if (g->gd != NULL) {
 		loop_del_fd(g->loop, g->gd->gps_fd);
 		gps_close(g->gd);
@@ -161,7 +248,8 @@ can_gps_stop(struct can_gps *g)
 		g->gd = NULL;
 	}
 	loop_timer_free(g->retry);
-	g->retry = NULL;
+	loop_timer_free(g->probe_timer);
+	g->retry = g->probe_timer = NULL;
 	g->loop = NULL;
 }
 

@@ -2,7 +2,9 @@
  * The optional GPS ([gps] source = gpsd:HOST:PORT): a libgps client on the
  * can worker's loop. The socket is non-blocking and read only when epoll
  * says so; a gpsd that dies or cannot be reached is retried with a backoff
- * (1 s doubling to 30 s), counted, and never holds up the frame path.
+ * (1 s doubling to 30 s), counted, and never holds up the frame path:
+ * libgps connects with a blocking connect(), so a non-blocking probe of
+ * the address goes first and gps_open() runs only once gpsd has answered.
  * Reports go through gpsfix.h; the updates go to the callback.
  */
 #ifndef LEAFMON_CAN_GPS_H
@@ -27,6 +29,8 @@ struct can_gps {
 	bool up;
 	bool said_down; /* the outage is in the log (once per outage) */
 	struct loop_timer *retry;
+	int probe_fd; /* the non-blocking connect that goes first, -1: none */
+	struct loop_timer *probe_timer;
 	int64_t backoff_ns;
 	int64_t down_since; /* Unix ns, 0 while up */
 	char err[160];
