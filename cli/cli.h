@@ -31,6 +31,8 @@ int cmd_get(struct cli *c, int argc, char **argv);
 int cmd_snapshot(struct cli *c, int argc, char **argv);
 int cmd_watch(struct cli *c, int argc, char **argv);
 int cmd_doctor(struct cli *c, int argc, char **argv);
+/* trips, charges, parks, battery: the ledger (cli/cmd_ledger.c) */
+int cmd_ledger(struct cli *c, int argc, char **argv);
 /* can part: cli/cmd_decode.c, cli/cmd_dump.c, cli/cmd_sim.c */
 int cmd_decode(struct cli *c, int argc, char **argv);
 int cmd_dump(struct cli *c, int argc, char **argv);
@@ -50,5 +52,6 @@ void doctor_can_checks(struct doctor *d);
 void doctor_cloud_checks(struct doctor *d); /* cli/doctor_cloud.c */
 void doctor_influx_checks(struct doctor *d);
 void doctor_web_checks(struct doctor *d); /* cli/doctor_web.c */
+void doctor_mqtt_checks(struct doctor *d); /* cli/doctor_mqtt.c */
 
 #endif

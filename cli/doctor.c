@@ -191,7 +191,7 @@ static const struct {
 } checks[] = {
     {"config", check_config},	     {"dirs", check_dirs},	       {"daemon", check_daemon},
     {"snapshot", check_snapshot},    {"can", doctor_can_checks},     {"influx", doctor_influx_checks},
-    {"cloud", doctor_cloud_checks}, {"web", doctor_web_checks},
+    {"cloud", doctor_cloud_checks}, {"web", doctor_web_checks},	     {"mqtt", doctor_mqtt_checks},
 };
 
 static int

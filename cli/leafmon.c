@@ -33,6 +33,10 @@ static const struct command commands[] = {
     {"decode", cmd_decode, true, "decode [--summary] FILE|- decode a CAN log offline (JSON lines)"},
     {"sim", cmd_sim, false, "sim --to IFACE           put a simulated Leaf on a CAN interface"},
     {"replay", cmd_replay, false, "replay FILE --to IFACE   put a recorded log on a CAN interface"},
+    {"trips", cmd_ledger, true, "trips [--since D] [--all] [--monthly] [--json|--csv]  the ledger's trips"},
+    {"charges", cmd_ledger, true, "charges [--since D] [--monthly] [--json|--csv]  the ledger's charges"},
+    {"parks", cmd_ledger, true, "parks [--since D] [--json|--csv]  the ledger's parked periods"},
+    {"battery", cmd_ledger, true, "battery [--since D] [--json|--csv]  daily battery records and trend"},
     {"doctor", cmd_doctor, true, "doctor [--json] [PART...] check the installation, with fixes"},
     {"help", cmd_help, false, "help                     this text"},
 };

@@ -52,9 +52,3 @@ clock_read(struct clock_state *cs)
 		cs->synced = false;
 	return st == -1 ? -1 : 0;
 }
-
-int64_t
-clock_rebase(const struct clock_state *cs, int64_t boottime_ns)
-{
-	return cs->realtime_ns - (cs->boottime_ns - boottime_ns);
-}

@@ -18,7 +18,5 @@ struct clock_state {
 
 int clock_read(struct clock_state *cs);
 int clock_boot_id(char out[37]);
-/* Real time of an earlier boottime stamp, using the offset in cs. */
-int64_t clock_rebase(const struct clock_state *cs, int64_t boottime_ns);
 
 #endif

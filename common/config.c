@@ -105,6 +105,18 @@ static const struct key keys[] = {
     {SEC_TARIFF, "qc_price_min", K_PRICE, F(tariff.qc_price_min), 0, 0, ""},
     {SEC_TARIFF, "qc_session_fee", K_PRICE, F(tariff.qc_session_fee), 0, 0, ""},
 
+    {SEC_MQTT, "enabled", K_BOOL, F(mqtt.enabled), 0, 0, "false"},
+    {SEC_MQTT, "url", K_MQTT_URL, F(mqtt.url), 0, 0, "mqtt://127.0.0.1:1883"},
+    {SEC_MQTT, "username", K_STR, F(mqtt.username), 0, 0, ""},
+    {SEC_MQTT, "password_file", K_PATH, F(mqtt.password_file), 0, 0, ""},
+    {SEC_MQTT, "ca_file", K_PATH, F(mqtt.ca_file), 0, 0, ""},
+    {SEC_MQTT, "client_id", K_STR, F(mqtt.client_id), 0, 0, ""},
+    {SEC_MQTT, "topic_prefix", K_TOPIC, F(mqtt.topic_prefix), 0, 0, ""},
+    {SEC_MQTT, "qos", K_INT, F(mqtt.qos), 0, 2, "1"},
+    {SEC_MQTT, "publish_interval_ms", K_INT, F(mqtt.publish_interval_ms), 100, 3600000, "1000"},
+    {SEC_MQTT, "discovery", K_BOOL, F(mqtt.discovery), 0, 0, "true"},
+    {SEC_MQTT, "discovery_prefix", K_TOPIC, F(mqtt.discovery_prefix), 0, 0, "homeassistant"},
+
     {SEC_GPS, "source", K_GPS, F(gps.source), 0, 0, ""},
 
     {SEC_ABRP, "enabled", K_BOOL, F(abrp.enabled), 0, 0, "false"},
@@ -118,7 +130,7 @@ static const struct key keys[] = {
 #define NKEYS ARRAY_LEN(keys)
 
 static const char *const section_names[SEC_COUNT] = {
-    "supervisor", "can", "influx", "cloud", "web", "ledger", "tariff", "gps", "abrp"};
+    "supervisor", "can", "influx", "cloud", "web", "ledger", "tariff", "mqtt", "gps", "abrp"};
 
 /* The original Python system's environment variables. */
 static const struct {
@@ -131,6 +143,7 @@ static const struct {
     {"INFLUX_CLOUD_URL", SEC_CLOUD, "url"}, {"INFLUX_CLOUD_ORG", SEC_CLOUD, "org"},
     {"INFLUX_CLOUD_BUCKET", SEC_CLOUD, "bucket"},
     {"SYNC_INTERVAL_SECONDS", SEC_CLOUD, "sync_interval_s"}, {"WEB_PORT", SEC_WEB, "port"},
+    {"MQTT_URL", SEC_MQTT, "url"}, {"MQTT_USERNAME", SEC_MQTT, "username"},
 };
 
 struct loader {
@@ -377,6 +390,62 @@ load_password(struct loader *ld)
 	return 0;
 }
 
+/* [mqtt] password_file, unless MQTT_PASSWORD gave the password itself. */
+static int
+load_mqtt_password(struct loader *ld)
+{
+	struct config *cfg = ld->cfg;
+	size_t len;
+	struct stat st;
+	const char *path = cfg->mqtt.password_file;
+
+	if (!cfg->mqtt.enabled || path[0] == '\0' || cfg->mqtt.password[0] != '\0')
+		return 0;
+	int kline = key_line(ld, SEC_MQTT, "password_file");
+	char *pw = file_read_str(path, sizeof(cfg->mqtt.password) - 1, &len);
+	if (pw == NULL) {
+		loader_error(ld, kline, "password_file %s: %s", path, strerror(errno));
+		return -1;
+	}
+	while (len > 0 && (pw[len - 1] == '\n' || pw[len - 1] == '\r'))
+		pw[--len] = '\0';
+	if (len == 0 || !str_is_text(pw, len)) {
+		loader_error(ld, kline, "password_file %s: %s", path,
+			     len == 0 ? "file is empty" : "not one line of text");
+		free(pw);
+		return -1;
+	}
+	memcpy(cfg->mqtt.password, pw, len + 1);
+	free(pw);
+	snprintf(cfg->mqtt.password_origin, sizeof(cfg->mqtt.password_origin), "file %s", path);
+	if (stat(path, &st) == 0 && (st.st_mode & 077) != 0) {
+		size_t used = strlen(cfg->warnings);
+		snprintf(cfg->warnings + used, sizeof(cfg->warnings) - used,
+			 "mqtt: password_file %s is readable by group or others (chmod 600)\n",
+			 path);
+	}
+	return 0;
+}
+
+static int
+apply_env_mqtt_password(struct loader *ld)
+{
+	struct config *cfg = ld->cfg;
+	const char *v = getenv("MQTT_PASSWORD");
+
+	if (v == NULL || *v == '\0')
+		return 0;
+	if (strlen(v) >= sizeof(cfg->mqtt.password) || !str_is_text(v, strlen(v))) {
+		snprintf(ld->err, sizeof(ld->err),
+			 "environment MQTT_PASSWORD: too long or not printable text");
+		return -1;
+	}
+	strcpy(cfg->mqtt.password, v);
+	snprintf(cfg->mqtt.password_origin, sizeof(cfg->mqtt.password_origin),
+		 "environment MQTT_PASSWORD");
+	return 0;
+}
+
 static int
 apply_env(struct loader *ld)
 {
@@ -412,7 +481,7 @@ apply_env(struct loader *ld)
 		strcpy(w->token, v);
 		snprintf(w->token_origin, sizeof(w->token_origin), "environment %s", tokens[i]);
 	}
-	return 0;
+	return apply_env_mqtt_password(ld);
 }
 
 /* A file or directory an enabled part opens at start: it must be there, of
@@ -448,6 +517,8 @@ check_paths(struct loader *ld)
 		return -1;
 	w = &cfg->cloud;
 	if (w->enabled && check_path(ld, SEC_CLOUD, "ca_file", w->ca_file, false) < 0)
+		return -1;
+	if (cfg->mqtt.enabled && check_path(ld, SEC_MQTT, "ca_file", cfg->mqtt.ca_file, false) < 0)
 		return -1;
 	if (!cfg->web.enabled)
 		return 0;
@@ -500,8 +571,14 @@ cross_checks(struct loader *ld)
 			return -1;
 		}
 	}
-	if (load_password(ld) < 0 || check_paths(ld) < 0 || load_abrp_gps(ld) < 0)
+	if (load_password(ld) < 0 || load_mqtt_password(ld) < 0 || check_paths(ld) < 0 ||
+	    load_abrp_gps(ld) < 0)
 		return -1;
+	if (cfg->mqtt.discovery && cfg->mqtt.discovery_prefix[0] == '\0') {
+		loader_error(ld, key_line(ld, SEC_MQTT, "discovery_prefix"),
+			     "discovery_prefix is empty while discovery is on");
+		return -1;
+	}
 	if (tariff_parse_tou(&cfg->tariff, cfg->tou, why, sizeof(why)) < 0) {
 		loader_error(ld, key_line(ld, SEC_TARIFF, "tou"), "tou: %s", why);
 		return -1;
@@ -671,6 +748,10 @@ config_dump(const struct config *cfg)
 		if (sec == SEC_WEB)
 			buf_printf(&b, "; password: %s\n",
 				   cfg->web.password[0] ? "set (masked)" : "none (no login)");
+		if (sec == SEC_MQTT && cfg->mqtt.password[0] != '\0')
+			buf_printf(&b, "; password: set from %s (masked)\n", cfg->mqtt.password_origin);
+		else if (sec == SEC_MQTT)
+			buf_printf(&b, "; password: none\n");
 		if (sec == SEC_ABRP && cfg->abrp.enabled)
 			buf_printf(&b, "; token and api key: set (%zu and %zu characters, masked)\n",
 				   strlen(cfg->abrp.token), strlen(cfg->abrp.api_key));
@@ -698,6 +779,8 @@ config_diff(const struct config *a, const struct config *b)
 		mask |= 1u << SEC_CLOUD;
 	if (strcmp(a->web.password, b->web.password) != 0)
 		mask |= 1u << SEC_WEB;
+	if (strcmp(a->mqtt.password, b->mqtt.password) != 0)
+		mask |= 1u << SEC_MQTT;
 	if (strcmp(a->abrp.token, b->abrp.token) != 0 || strcmp(a->abrp.api_key, b->abrp.api_key) != 0)
 		mask |= 1u << SEC_ABRP;
 	return mask;

@@ -16,7 +16,8 @@
 #define EX_CONFIG_ERR 78 /* sysexits EX_CONFIG: do not restart */
 
 enum cfg_section {
-	SEC_SUPERVISOR, SEC_CAN, SEC_INFLUX, SEC_CLOUD, SEC_WEB, SEC_LEDGER, SEC_TARIFF, SEC_GPS, SEC_ABRP, SEC_COUNT
+	SEC_SUPERVISOR, SEC_CAN, SEC_INFLUX, SEC_CLOUD, SEC_WEB, SEC_LEDGER, SEC_TARIFF, SEC_MQTT,
+	SEC_GPS, SEC_ABRP, SEC_COUNT
 };
 enum cfg_api { API_AUTO, API_V1, API_V2 };
 enum cfg_precision { PREC_NS, PREC_US, PREC_MS, PREC_S };
@@ -105,6 +106,22 @@ struct config {
 		double ac_efficiency;	/* grid = pack / this, when the car does not say */
 		double soh_disagree_pct; /* alert when the SOH sources differ by more */
 	} ledger;
+	struct {
+		bool enabled;
+		char url[256];		 /* mqtt://host[:1883] or mqtts://host[:8883] */
+		char username[128];
+		char password_file[256];
+		char ca_file[256];	 /* mqtts: empty = the system's CAs */
+		char client_id[128];	 /* empty: leafmon-<vehicle> */
+		char topic_prefix[128];	 /* empty: leafmon/<vehicle> */
+		int qos;
+		int publish_interval_ms; /* the last value per signal per interval */
+		bool discovery;		 /* Home Assistant MQTT discovery */
+		char discovery_prefix[128];
+		/* loaded */
+		char password[256];
+		char password_origin[300]; /* "file PATH" or "environment MQTT_PASSWORD" */
+	} mqtt;
 	/* prices (NAN: not set), currency; tou into tariff.win (parsed) */
 	struct tariff tariff;
 	char tou[1024];

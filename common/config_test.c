@@ -17,7 +17,8 @@
 static const char *const env_vars[] = {
     "CAN_INTERFACE",	"INFLUX_URL",	   "INFLUX_ORG",	 "INFLUX_BUCKET",
     "INFLUX_TOKEN",	"INFLUX_CLOUD_URL", "INFLUX_CLOUD_ORG", "INFLUX_CLOUD_BUCKET",
-    "INFLUX_CLOUD_TOKEN", "SYNC_INTERVAL_SECONDS", "WEB_PORT", "LEAFMON_CONFIG"};
+    "INFLUX_CLOUD_TOKEN", "SYNC_INTERVAL_SECONDS", "WEB_PORT", "LEAFMON_CONFIG",
+    "MQTT_URL",		"MQTT_USERNAME",   "MQTT_PASSWORD"};
 
 static void
 env_clear(void)
@@ -245,6 +246,26 @@ test_config_env_overrides(void)
 	setenv("WEB_PORT", "eighty", 1);
 	CHECK_INT(config_load_string(&cfg, "", "t.conf", err, sizeof(err)), ==, -1);
 	CHECK_STR(err, "environment WEB_PORT: port: 'eighty' is not an integer from 0 to 65535");
+	env_clear();
+
+	/* [mqtt]: the URL, the user and the password itself (over password_file) */
+	setenv("MQTT_URL", "mqtts://broker.lan:8883", 1);
+	setenv("MQTT_USERNAME", "leaf", 1);
+	setenv("MQTT_PASSWORD", "s3cret pass", 1);
+	CHECK_INT(config_load_string(&cfg, "[mqtt]\nenabled = true\npassword_file = /nonexistent\n",
+				     "t.conf", err, sizeof(err)),
+		  ==, 0);
+	CHECK_STR(cfg.mqtt.url, "mqtts://broker.lan:8883");
+	CHECK_STR(cfg.mqtt.username, "leaf");
+	CHECK_STR(cfg.mqtt.password, "s3cret pass");
+	dump = config_dump(&cfg);
+	CHECK(strstr(dump, "s3cret") == NULL);
+	CHECK(strstr(dump, "; password: set from environment MQTT_PASSWORD (masked)") != NULL);
+	free(dump);
+	setenv("MQTT_URL", "http://broker.lan", 1);
+	CHECK_INT(config_load_string(&cfg, "", "t.conf", err, sizeof(err)), ==, -1);
+	CHECK_STR(err, "environment MQTT_URL: url: 'http://broker.lan' is not an mqtt:// or "
+		       "mqtts:// URL");
 	env_clear();
 }
 

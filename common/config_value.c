@@ -31,7 +31,8 @@ bool
 config_key_is_string(enum ktype t)
 {
 	return t == K_STR || t == K_PATH || t == K_URL || t == K_SOURCE || t == K_ADDR ||
-	       t == K_NAMES || t == K_TOU || t == K_GPS || t == K_FIELDS;
+	       t == K_NAMES || t == K_TOU || t == K_MQTT_URL || t == K_TOPIC || t == K_GPS ||
+	       t == K_FIELDS;
 }
 
 int
@@ -66,12 +67,12 @@ ip_literal(const char *s)
 	return inet_pton(AF_INET, s, &(struct in_addr){0}) == 1 || ip6_literal(s);
 }
 
-/* What is wrong with the host[:port] of an http(s) URL (a name, an IPv4 or
- * an [IPv6] literal), or NULL. */
+/* What is wrong with the host[:port] of a URL (after its "scheme://": a
+ * name, an IPv4 or an [IPv6] literal), or NULL. */
 static const char *
 url_authority_problem(const char *v)
 {
-	const char *h = v + (str_starts(v, "https://") ? 8 : 7);
+	const char *h = strstr(v, "://") + 3;
 	size_t n = strcspn(h, "/?#"), hl;
 	char host[256], port[8];
 	int64_t pv;
@@ -96,6 +97,34 @@ url_authority_problem(const char *v)
 	if (h[hl] != ':' || !take(port, sizeof(port), h + hl + 1, n - hl - 1) ||
 	    parse_i64(port, 1, 65535, &pv) < 0)
 		return "has a bad port (1 to 65535)";
+	return NULL;
+}
+
+/* An MQTT URL: the scheme, host and port only (the broker has no path). */
+static const char *
+mqtt_url_problem(const char *v)
+{
+	if (!str_starts(v, "mqtt://") && !str_starts(v, "mqtts://"))
+		return "is not an mqtt:// or mqtts:// URL";
+	if (strpbrk(v, " \t\"'<>\\") != NULL)
+		return "contains characters not allowed in a URL";
+	const char *h = strstr(v, "://") + 3;
+	if (h[strcspn(h, "/?#")] != '\0' && strcspn(h, "/?#") + 1 < strlen(h))
+		return "has a path (an MQTT URL is mqtt[s]://host[:port])";
+	return url_authority_problem(v);
+}
+
+/* A topic prefix: levels joined by '/', none empty, no wildcard, no blank
+ * (so a prefix can never subscribe to or inject into other topics). */
+static const char *
+topic_problem(const char *v)
+{
+	if (strpbrk(v, "+# ") != NULL)
+		return "holds '+', '#' or a space (topic levels are names, not wildcards)";
+	if (v[0] == '$')
+		return "starts with '$' (the broker's own topics)";
+	if (v[0] == '/' || (v[0] != '\0' && v[strlen(v) - 1] == '/') || strstr(v, "//") != NULL)
+		return "has an empty topic level (a '/' at an end or '//')";
 	return NULL;
 }
 
@@ -217,6 +246,10 @@ string_problem(const struct key *k, const char *v, char *why2, size_t len)
 		if (strpbrk(v, " \t\"'<>\\") != NULL)
 			return "contains characters not allowed in a URL";
 		return url_authority_problem(v);
+	case K_MQTT_URL:
+		return mqtt_url_problem(v);
+	case K_TOPIC:
+		return topic_problem(v);
 	case K_ADDR:
 		return ip_literal(v) ? NULL
 				     : "is not an IPv4 or IPv6 address (0.0.0.0: every interface, "

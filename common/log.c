@@ -29,21 +29,9 @@ log_init(const char *procname, int level)
 }
 
 void
-log_procinit(const char *procname)
-{
-	log_proc = procname;
-}
-
-void
 log_setlevel(int level)
 {
 	log_level = level;
-}
-
-int
-log_getlevel(void)
-{
-	return log_level;
 }
 
 int

@@ -11,9 +11,7 @@
 #include <syslog.h>
 
 void log_init(const char *procname, int level);
-void log_procinit(const char *procname);
 void log_setlevel(int level);
-int log_getlevel(void);
 int log_level_parse(const char *s); /* "debug".."error" -> LOG_*, -1 if unknown */
 const char *log_level_name(int level);
 

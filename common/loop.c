@@ -241,12 +241,6 @@ loop_timer_armed(const struct loop_timer *t)
 	return t != NULL && t->deadline != 0;
 }
 
-int64_t
-loop_timer_deadline(const struct loop_timer *t)
-{
-	return t->deadline;
-}
-
 static void
 timers_fire(struct loop *l, int fd, uint32_t ev, void *arg)
 {

@@ -29,7 +29,6 @@ void loop_timer_at(struct loop_timer *t, int64_t deadline_mono_ns);
 void loop_timer_after(struct loop_timer *t, int64_t delay_ns);
 void loop_timer_stop(struct loop_timer *t);
 int loop_timer_armed(const struct loop_timer *t);
-int64_t loop_timer_deadline(const struct loop_timer *t);
 
 /* Block the signals and deliver them through a signalfd to cb. */
 int loop_signals(struct loop *l, const int *signals, int n, loop_signal_cb cb, void *arg);

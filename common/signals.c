@@ -60,15 +60,6 @@ sig_group_name(unsigned group)
 	return group < SG_COUNT ? group_names[group] : "unknown";
 }
 
-int
-sig_group_by_name(const char *name)
-{
-	for (int i = 0; i < SG_COUNT; i++)
-		if (strcmp(group_names[i], name) == 0)
-			return i;
-	return -1;
-}
-
 const char *
 sig_enum_label(const struct sig_info *s, double v, char *buf, size_t len)
 {

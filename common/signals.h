@@ -49,7 +49,6 @@ extern const size_t sig_count;
 const struct sig_info *sig_by_id(unsigned id);
 const struct sig_info *sig_by_name(const char *name);
 const char *sig_group_name(unsigned group);
-int sig_group_by_name(const char *name);
 
 /* Enum labels: index -> label (NULL when out of range), label -> index (-1). */
 const char *sig_enum_label(const struct sig_info *s, double v, char *buf, size_t len);

@@ -439,6 +439,45 @@ build_batch(struct deliver *d)
 	return d->have_batch;
 }
 
+/* The oldest record id a batch holds (UINT64_MAX: none). */
+static uint64_t
+batch_first_rid(const struct batch *b)
+{
+	uint64_t min = UINT64_MAX;
+	for (size_t i = 0; i < b->nrecs; i++)
+		min = b->recs[i].rid < min ? b->recs[i].rid : min;
+	return min;
+}
+
+/*
+ * A batch kept for a retry while the byte cap dropped the oldest segments
+ * may hold records the spool has counted as dropped, and so may the one
+ * built ahead: sent now, they would arrive although counted lost, before a
+ * hole. Both batches go back to the spool and are made again from what it
+ * still holds (the cursors skip what it dropped).
+ */
+static void
+forget_dropped(struct deliver *d)
+{
+	uint64_t oldest = spool_oldest_rid(d->sp);
+	bool next = d->next_state != NEXT_NONE;
+
+	if (!(d->have_batch && batch_first_rid(&d->batch) < oldest) &&
+	    !(next && batch_first_rid(&d->next) < oldest))
+		return;
+	if (next) {
+		loop_timer_stop(d->ahead);
+		unread(d, &d->next);
+		batch_reset(&d->next);
+		d->next_state = NEXT_NONE;
+	}
+	if (d->have_batch) {
+		unread(d, &d->batch);
+		batch_reset(&d->batch);
+		d->have_batch = false;
+	}
+}
+
 /*
  * While a write is in flight, format the next batch, a slice per loop turn
  * so curl gets the request out first: the server's time then hides ours.
@@ -703,8 +742,8 @@ send_write(struct deliver *d)
 		return;
 	}
 	size_t bytes = batch_req_whole(&d->batch) ? d->batch.text.len : d->body.len;
-	if (d->o.pace != NULL) {
-		int64_t wait = d->o.pace(d->o.arg, bytes);
+	if (d->o.pace_wait != NULL) {
+		int64_t wait = d->o.pace_wait(d->o.arg, bytes);
 		if (wait > 0) {
 			wait_until(d, wait);
 			d->wait = WAIT_PACE;
@@ -742,6 +781,7 @@ step(struct deliver *d)
 		send_ping(d);
 		return;
 	}
+	forget_dropped(d);
 	if (!d->have_batch && !build_batch(d))
 		return;
 	if (batch_empty(&d->batch)) {
@@ -841,13 +881,6 @@ void
 deliver_set_live_from(struct deliver *d, uint64_t rid)
 {
 	d->live_from = rid; /* the cursors follow at the next batch */
-}
-
-bool
-deliver_idle(const struct deliver *d)
-{
-	return d->req == NULL && !d->have_batch && d->next_state == NEXT_NONE &&
-	       !loop_timer_armed(d->timer);
 }
 
 const struct deliver_stats *

@@ -48,7 +48,7 @@ struct deliver_opts {
 	int64_t max_age_ns;		    /* older records are dropped by policy when met; 0: never */
 	/* Optional pacing (cloud): before each write, the uncompressed bytes;
 	 * return 0 to send now or how many ns to wait. */
-	int64_t (*pace)(void *arg, size_t bytes);
+	int64_t (*pace_wait)(void *arg, size_t bytes);
 	/* Optional: after each 2xx, the uncompressed and wire bytes. */
 	void (*sent)(void *arg, size_t bytes, size_t wire);
 	void *arg;
@@ -83,8 +83,6 @@ void deliver_sync(struct deliver *d);
 /* Records from rid on are live: each batch takes them first, then the
  * backlog before rid, oldest-first. 0 (the default): one queue. */
 void deliver_set_live_from(struct deliver *d, uint64_t rid);
-/* Nothing in flight and nothing waiting to be retried. */
-bool deliver_idle(const struct deliver *d);
 const struct deliver_stats *deliver_stats(const struct deliver *d);
 /* The ledger block (DESIGN.md "Sync ledger") and the alerts for a heartbeat. */
 void deliver_ledger(struct deliver *d, struct ledger *l);

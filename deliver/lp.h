@@ -3,7 +3,8 @@
  * point per signal group per sample; measurement = the group, tag vehicle,
  * fields = the group's published signals in the sample, typed by the signal
  * table (sig_format_lp), timestamp = the sample's time at the configured
- * precision. Pure: no I/O.
+ * precision. Pure (no I/O) but for lp_vehicle, whose default asks
+ * gethostname.
  */
 #ifndef LEAFMON_LP_H
 #define LEAFMON_LP_H

@@ -86,8 +86,7 @@ struct worker {
 
 /*
  * Parse `-c FILE`, `--standalone`, `--rundir DIR`, `-v` (debug) from argv;
- * make RUNDIR and STATEDIR or refuse them when they are not ours alone;
- * extra worker options can be read from the remaining args via *optind_out.
+ * make RUNDIR and STATEDIR or refuse them when they are not ours alone.
  * Exits 78 on a bad config, 1 on setup failures.
  */
 void worker_init(struct worker *w, const char *name, int argc, char **argv);

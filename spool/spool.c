@@ -828,12 +828,6 @@ spool_ledger_changed(struct spool *sp)
 	sp->state_dirty = true;
 }
 
-void
-spool_boot_id(const struct spool *sp, uint8_t out[16])
-{
-	memcpy(out, sp->boot, 16);
-}
-
 /* ---- time ---- */
 
 int

@@ -159,7 +159,6 @@ uint64_t spool_next_rid(const struct spool *sp);
 void spool_stats(struct spool *sp, struct spool_stats *st);
 struct spool_ledger *spool_ledger(struct spool *sp);
 void spool_ledger_changed(struct spool *sp);
-void spool_boot_id(const struct spool *sp, uint8_t out[16]);
 
 /* ---- time (DESIGN.md "Time") ---- */
 enum spool_time {

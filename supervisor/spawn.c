@@ -24,7 +24,7 @@
 #include "workerdir.h"
 
 static struct daemon *
-D(struct sup *s)
+daemon_of(struct sup *s)
 {
 	return s->priv;
 }
@@ -100,7 +100,7 @@ worker_dir(struct daemon *d)
 static int
 d_spawn(struct sup *s, struct wk *w)
 {
-	struct daemon *d = D(s);
+	struct daemon *d = daemon_of(s);
 	char path[4200], name[64];
 	int sv[2];
 
@@ -197,7 +197,7 @@ on_wk_timer(struct loop *l, struct loop_timer *t, void *arg)
 static void
 d_arm(struct sup *s, struct wk *w, int64_t deadline)
 {
-	struct daemon *d = D(s);
+	struct daemon *d = daemon_of(s);
 	struct loop_timer **t = &d->wk_timer[w->id];
 	if (*t == NULL)
 		*t = loop_timer_new(d->loop, on_wk_timer, w);
@@ -210,7 +210,7 @@ d_arm(struct sup *s, struct wk *w, int64_t deadline)
 static void
 d_changed(struct sup *s, struct wk *w)
 {
-	struct daemon *d = D(s);
+	struct daemon *d = daemon_of(s);
 	log_info("%s: %s", w->name, wk_state_name(w->state));
 	daemon_status_changed(d);
 	if (s->shutting_down)

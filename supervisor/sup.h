@@ -14,7 +14,7 @@
 #include "config.h"
 #include "msg.h"
 
-enum wk_id { WK_CAN, WK_INFLUX, WK_CLOUD, WK_WEB, WK_ABRP, WK_COUNT };
+enum wk_id { WK_CAN, WK_INFLUX, WK_CLOUD, WK_WEB, WK_MQTT, WK_ABRP, WK_COUNT };
 
 enum wk_state {
 	WS_STARTING,
@@ -93,7 +93,6 @@ struct sup {
 
 const char *wk_state_name(enum wk_state s);
 const char *wk_event_name(enum wk_event e);
-const char *wk_name(enum wk_id id);
 int wk_by_name(const char *name);
 
 void sup_init(struct sup *s, const struct config *cfg, const struct sup_ops *ops);

@@ -225,7 +225,7 @@ def test_reload_bad_config_keeps_old_and_good_restarts_changed():
 
 def test_sigterm_stops_everything_within_bound():
     d = Leafmond(sup={"stop_timeout_s": "2"}).start()
-    pids = [w["pid"] for w in d.status()["workers"] if w["pid"]]  # abrp is disabled
+    pids = [w["pid"] for w in d.status()["workers"] if w["pid"]]  # not the disabled
     code, took = d.stop()
     assert code == 0, code
     for p in pids:

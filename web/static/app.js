@@ -1,5 +1,5 @@
 /* leafmon dashboard: start-up, the page router (#live, #history, #system,
- * #raw), the unit buttons and logging out. */
+ * #trips, #charges, #battery, #raw), the unit buttons and logging out. */
 'use strict';
 
 (function () {
@@ -7,6 +7,9 @@
   const PAGES = {
     live: null,
     history: (v) => LM.showHistory(v),
+    trips: (v) => LM.showLedger('trips', v),
+    charges: (v) => LM.showLedger('charges', v),
+    battery: (v) => LM.showLedger('battery', v),
     system: (v) => LM.showSystem(v),
     raw: (v) => LM.showRaw(v),
   };
@@ -51,6 +54,7 @@
     LM.startLive();
     LM.initHistory();
     LM.initRaw();
+    LM.initLedger();
     window.addEventListener('hashchange', route);
     route();
   }

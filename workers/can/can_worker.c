@@ -476,7 +476,7 @@ src_try(struct can_worker *cw, int i)
 		return 0;
 	}
 	if (cw->src_down_since[i] == 0) {
-		log_warnx("source %s: %s (retrying every 2 s)", srcspec_kind_name(s->spec.kind),
+		log_warnx("source %s: %s (retrying every second)", srcspec_kind_name(s->spec.kind),
 			  s->err);
 		cw->src_down_since[i] = now_real_ns();
 	}

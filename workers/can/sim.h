@@ -112,7 +112,5 @@ void sim_day_truth_tick(struct sim *m, int64_t t, double dt, double pack_kw);
 /* The ground truth, one JSON object per line (the keys of docs/DESIGN.md
  * "Sessions"); the session still open is partial and ends at end_ns. */
 void sim_day_truth_json(const struct sim *m, int64_t end_ns, struct buf *b);
-/* The script's length in seconds of frame time. */
-double sim_day_length_s(void);
 
 #endif

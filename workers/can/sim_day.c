@@ -180,18 +180,6 @@ step_len(const struct sim_day *d, const struct step *st)
 	return st->kind == K_DRIVE ? d->route[st->route].t[d->route[st->route].n - 1] : st->dur_s;
 }
 
-double
-sim_day_length_s(void)
-{
-	struct sim_day *d = sim_day_new();
-	double s = 0;
-
-	for (size_t i = 0; d != NULL && i < NSTEPS; i++)
-		s += step_len(d, &script[i]); /* charges that stop at a SOC end earlier */
-	free(d);
-	return s;
-}
-
 /* ---- the truth ---- */
 
 static void

@@ -54,9 +54,3 @@ src_close(struct can_src *s)
 	if (s->state == SRC_UP)
 		s->state = SRC_DOWN;
 }
-
-const char *
-src_state_name(int st)
-{
-	return st == SRC_UP ? "up" : st == SRC_DONE ? "done" : st == SRC_FAILED ? "failed" : "down";
-}

@@ -77,7 +77,6 @@ struct can_src {
 int src_open(struct can_src *s, struct loop *l, const struct src_spec *spec, src_frames_fn fn,
 	     src_fail_fn fail, void *arg);
 void src_close(struct can_src *s);
-const char *src_state_name(int st);
 
 /* per kind (src_*.c) */
 int src_socketcan_open(struct can_src *s);

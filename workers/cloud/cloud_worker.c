@@ -306,7 +306,7 @@ start_delivery(struct cw *cw)
 	    .ping_timeout_ns = (int64_t)c->ping_timeout_s * NSEC_PER_SEC,
 	    .t_step_ns = (int64_t)c->resolution_ms * NSEC_PER_MSEC,
 	    .max_age_ns = (int64_t)c->retention_days * 86400 * NSEC_PER_SEC,
-	    .pace = pace_cb,
+	    .pace_wait = pace_cb,
 	    .arg = cw,
 	};
 	return deliver_new(&cw->dl, cw->w->loop, cw->sp, &o);

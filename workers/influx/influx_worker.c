@@ -155,7 +155,7 @@ on_heartbeat(struct worker *w, struct heartbeat *hb, void *arg)
 	hb_counter(hb, "fsyncs", (double)st.fsyncs);
 	hb_counter(hb, "clock_synced", iw->clk.synced ? 1 : 0);
 	deliver_counters(iw->dl, hb);
-	hb_counter(hb, "bytes_sent", (double)d->bytes);
+	hb_counter(hb, "bytes_lp", (double)d->bytes);
 }
 
 /* ---- stop: take what is pending, make it durable, go ---- */

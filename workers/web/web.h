@@ -96,6 +96,7 @@ struct web_stats {
 	uint64_t auth_denied, csrf_denied, control_actions, busy;
 	uint64_t mhd_errors, mhd_noise;
 	uint64_t head_timeouts, head_refused, sse_gone, host_refused;
+	uint64_t ledger_queries, ledger_errors;
 };
 
 struct web {
@@ -181,6 +182,13 @@ int api_build_signals(struct web *web);
 /* web_hist.c: history and CSV export */
 enum MHD_Result hist_history(struct wreq *r);
 enum MHD_Result hist_export(struct wreq *r);
+
+/* web_ledger.c: trips, charges, parks, battery, monthly from the ledger */
+enum MHD_Result ledger_trips(struct wreq *r);
+enum MHD_Result ledger_charges(struct wreq *r);
+enum MHD_Result ledger_parks(struct wreq *r);
+enum MHD_Result ledger_battery(struct wreq *r);
+enum MHD_Result ledger_monthly(struct wreq *r);
 
 /* web_static.c: files under the web root */
 enum MHD_Result static_serve(struct wreq *r);

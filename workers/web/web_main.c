@@ -232,6 +232,8 @@ on_heartbeat(struct worker *w, struct heartbeat *hb, void *arg)
 	hb_counter(hb, "history_ring", (double)web->st.history_ring);
 	hb_counter(hb, "history_fallbacks", (double)web->st.history_fallbacks);
 	hb_counter(hb, "exports", (double)web->st.exports);
+	hb_counter(hb, "ledger_queries", (double)web->st.ledger_queries);
+	hb_counter(hb, "ledger_errors", (double)web->st.ledger_errors);
 	hb_counter(hb, "auth_denied", (double)web->st.auth_denied);
 	hb_counter(hb, "csrf_denied", (double)web->st.csrf_denied);
 	hb_counter(hb, "sessions", web->auth.n);
