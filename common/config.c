@@ -117,12 +117,21 @@ static const struct key keys[] = {
     {SEC_MQTT, "publish_interval_ms", K_INT, F(mqtt.publish_interval_ms), 100, 3600000, "1000"},
     {SEC_MQTT, "discovery", K_BOOL, F(mqtt.discovery), 0, 0, "true"},
     {SEC_MQTT, "discovery_prefix", K_TOPIC, F(mqtt.discovery_prefix), 0, 0, "homeassistant"},
+
+    {SEC_GPS, "source", K_GPS, F(gps.source), 0, 0, ""},
+
+    {SEC_ABRP, "enabled", K_BOOL, F(abrp.enabled), 0, 0, "false"},
+    {SEC_ABRP, "token_file", K_PATH, F(abrp.token_file), 0, 0, ""},
+    {SEC_ABRP, "api_key_file", K_PATH, F(abrp.api_key_file), 0, 0, ""},
+    {SEC_ABRP, "url", K_URL, F(abrp.url), 0, 0, "https://api.iternio.com/1/tlm/send"},
+    {SEC_ABRP, "fields", K_FIELDS, F(abrp.fields), 0, 0, ""},
+    {SEC_ABRP, "send_location", K_BOOL, F(abrp.send_location), 0, 0, "false"},
 };
 
 #define NKEYS ARRAY_LEN(keys)
 
-static const char *const section_names[SEC_COUNT] = {"supervisor", "can",    "influx", "cloud",
-						     "web",	   "ledger", "tariff", "mqtt"};
+static const char *const section_names[SEC_COUNT] = {
+    "supervisor", "can", "influx", "cloud", "web", "ledger", "tariff", "mqtt", "gps", "abrp"};
 
 /* The original Python system's environment variables. */
 static const struct {
@@ -274,38 +283,76 @@ reader(char *str, int num, void *stream)
 	return str;
 }
 
+/* A secret (token, key) from the file at path (set on key's line) into out. */
 static int
-load_token(struct loader *ld, struct cfg_writer *w, int sec)
+load_secret(struct loader *ld, int sec, const char *key, const char *path, char *out,
+	    size_t outlen)
 {
-	int kline = key_line(ld, sec, "token_file");
-	if (w->token[0] != '\0' || w->token_file[0] == '\0')
-		return 0;
+	int kline = key_line(ld, sec, key);
 	struct stat st;
 	size_t len;
-	char *tok = file_read_str(w->token_file, sizeof(w->token) - 1, &len);
+	char *tok = file_read_str(path, outlen - 1, &len);
+
 	if (tok == NULL) {
-		loader_error(ld, kline, "token_file %s: %s", w->token_file,
-			     strerror(errno));
+		loader_error(ld, kline, "%s %s: %s", key, path, strerror(errno));
 		return -1;
 	}
 	while (len > 0 && (tok[len - 1] == '\n' || tok[len - 1] == '\r' || tok[len - 1] == ' '))
 		tok[--len] = '\0';
 	if (len == 0 || strpbrk(tok, "\r\n\t ") != NULL) {
-		loader_error(ld, kline, "token_file %s: %s", w->token_file,
+		loader_error(ld, kline, "%s %s: %s", key, path,
 			     len == 0 ? "file is empty" : "token contains white space");
 		free(tok);
 		return -1;
 	}
-	memcpy(w->token, tok, len + 1);
+	memcpy(out, tok, len + 1);
 	free(tok);
-	snprintf(w->token_origin, sizeof(w->token_origin), "file %s", w->token_file);
-	if (stat(w->token_file, &st) == 0 && (st.st_mode & 077) != 0) {
+	if (stat(path, &st) == 0 && (st.st_mode & 077) != 0) {
 		size_t used = strlen(ld->cfg->warnings);
 		snprintf(ld->cfg->warnings + used, sizeof(ld->cfg->warnings) - used,
-			 "%s: token_file %s is readable by group or others (chmod 600)\n",
-			 config_section_name(sec), w->token_file);
+			 "%s: %s %s is readable by group or others (chmod 600)\n",
+			 config_section_name(sec), key, path);
 	}
 	return 0;
+}
+
+static int
+load_token(struct loader *ld, struct cfg_writer *w, int sec)
+{
+	if (w->token[0] != '\0' || w->token_file[0] == '\0')
+		return 0;
+	if (load_secret(ld, sec, "token_file", w->token_file, w->token, sizeof(w->token)) < 0)
+		return -1;
+	snprintf(w->token_origin, sizeof(w->token_origin), "file %s", w->token_file);
+	return 0;
+}
+
+/* [abrp] enabled needs both secrets; [gps] source into host and port. */
+static int
+load_abrp_gps(struct loader *ld)
+{
+	struct config *cfg = ld->cfg;
+	char why[300];
+
+	if (config_gps_parse(cfg->gps.source, cfg->gps.host, sizeof(cfg->gps.host), cfg->gps.port,
+			     sizeof(cfg->gps.port), why, sizeof(why)) < 0) {
+		loader_error(ld, key_line(ld, SEC_GPS, "source"), "source: %s", why);
+		return -1;
+	}
+	if (!cfg->abrp.enabled)
+		return 0;
+	if (cfg->abrp.token_file[0] == '\0' || cfg->abrp.api_key_file[0] == '\0') {
+		const char *k = cfg->abrp.token_file[0] == '\0' ? "token_file" : "api_key_file";
+		loader_error(ld, key_line(ld, SEC_ABRP, "enabled"),
+			     "abrp is enabled but has no %s", k);
+		return -1;
+	}
+	return load_secret(ld, SEC_ABRP, "token_file", cfg->abrp.token_file, cfg->abrp.token,
+			   sizeof(cfg->abrp.token)) < 0 ||
+		       load_secret(ld, SEC_ABRP, "api_key_file", cfg->abrp.api_key_file,
+				   cfg->abrp.api_key, sizeof(cfg->abrp.api_key)) < 0
+		   ? -1
+		   : 0;
 }
 
 static int
@@ -525,7 +572,8 @@ cross_checks(struct loader *ld)
 			return -1;
 		}
 	}
-	if (load_password(ld) < 0 || load_mqtt_password(ld) < 0 || check_paths(ld) < 0)
+	if (load_password(ld) < 0 || load_mqtt_password(ld) < 0 || check_paths(ld) < 0 ||
+	    load_abrp_gps(ld) < 0)
 		return -1;
 	if (cfg->mqtt.discovery && cfg->mqtt.discovery_prefix[0] == '\0') {
 		loader_error(ld, key_line(ld, SEC_MQTT, "discovery_prefix"),
@@ -705,6 +753,9 @@ config_dump(const struct config *cfg)
 			buf_printf(&b, "; password: set from %s (masked)\n", cfg->mqtt.password_origin);
 		else if (sec == SEC_MQTT)
 			buf_printf(&b, "; password: none\n");
+		if (sec == SEC_ABRP && cfg->abrp.enabled)
+			buf_printf(&b, "; token and api key: set (%zu and %zu characters, masked)\n",
+				   strlen(cfg->abrp.token), strlen(cfg->abrp.api_key));
 	}
 	if (cfg->warnings[0] != '\0')
 		buf_printf(&b, "\n; warnings:\n; %s", cfg->warnings);
@@ -731,6 +782,8 @@ config_diff(const struct config *a, const struct config *b)
 		mask |= 1u << SEC_WEB;
 	if (strcmp(a->mqtt.password, b->mqtt.password) != 0)
 		mask |= 1u << SEC_MQTT;
+	if (strcmp(a->abrp.token, b->abrp.token) != 0 || strcmp(a->abrp.api_key, b->abrp.api_key) != 0)
+		mask |= 1u << SEC_ABRP;
 	return mask;
 }
 

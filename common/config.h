@@ -17,7 +17,7 @@
 
 enum cfg_section {
 	SEC_SUPERVISOR, SEC_CAN, SEC_INFLUX, SEC_CLOUD, SEC_WEB, SEC_LEDGER, SEC_TARIFF, SEC_MQTT,
-	SEC_COUNT
+	SEC_GPS, SEC_ABRP, SEC_COUNT
 };
 enum cfg_api { API_AUTO, API_V1, API_V2 };
 enum cfg_precision { PREC_NS, PREC_US, PREC_MS, PREC_S };
@@ -126,6 +126,23 @@ struct config {
 	/* prices (NAN: not set), currency; tou into tariff.win (parsed) */
 	struct tariff tariff;
 	char tou[1024];
+	struct {
+		char source[128]; /* "gpsd:HOST:PORT", empty: off */
+		/* parsed from source */
+		char host[64];
+		char port[8];
+	} gps;
+	struct {
+		bool enabled;
+		char token_file[256];	/* the user's ABRP car token */
+		char api_key_file[256]; /* the application key ABRP issues */
+		char url[256];
+		char fields[512];	/* tlm fields to send, comma separated; empty: all */
+		bool send_location;	/* lat, lon, elevation, heading (needs [gps]) */
+		/* loaded, not keys */
+		char token[256];
+		char api_key[256];
+	} abrp;
 	/* warnings found while loading (permissions); one per line */
 	char warnings[1024];
 };
@@ -155,6 +172,19 @@ void config_peek_dirs(struct config *cfg, const char *path);
 /* The config path to use: -c, $LEAFMON_CONFIG, /etc/leafmon/leafmon.conf */
 const char *config_default_path(const char *opt);
 const char *config_precision_name(int prec, int api);
+/*
+ * [gps] source: "" (off) or gpsd:HOST:PORT, HOST an IPv4 literal, an [IPv6]
+ * literal or localhost (no name lookups in the can worker's loop). 0 with
+ * host and port filled (empty for ""), or -1 with why.
+ */
+int config_gps_parse(const char *v, char *host, size_t hostlen, char *port, size_t portlen,
+		     char *why, size_t whylen);
+/* The telemetry fields [abrp] fields may name (utc and soc always go). */
+extern const char *const config_abrp_fields[];
+extern const size_t config_abrp_nfields;
+/* Whether name (len bytes) is one of them. */
+bool config_abrp_field_known(const char *name, size_t len);
+
 /* Where leafmond looks for leafmon-<worker> unless worker_dir says otherwise. */
 const char *config_builtin_worker_dir(void);
 

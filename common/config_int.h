@@ -31,6 +31,8 @@ enum ktype {
 	K_TOU,	 /* the tariff's time-of-use windows (tariff.h), kept as a string */
 	K_MQTT_URL, /* mqtt://host[:port] or mqtts://host[:port] */
 	K_TOPIC,    /* an MQTT topic prefix: levels without '+', '#', NUL or blanks */
+	K_GPS,	 /* empty, or gpsd:HOST:PORT (HOST an IP literal or localhost) */
+	K_FIELDS, /* ABRP telemetry field names, separated by commas or blanks */
 };
 
 struct key {

@@ -31,7 +31,8 @@ bool
 config_key_is_string(enum ktype t)
 {
 	return t == K_STR || t == K_PATH || t == K_URL || t == K_SOURCE || t == K_ADDR ||
-	       t == K_NAMES || t == K_TOU || t == K_MQTT_URL || t == K_TOPIC;
+	       t == K_NAMES || t == K_TOU || t == K_MQTT_URL || t == K_TOPIC || t == K_GPS ||
+	       t == K_FIELDS;
 }
 
 int
@@ -147,6 +148,84 @@ names_ok(const char *v)
 	return true;
 }
 
+int
+config_gps_parse(const char *v, char *host, size_t hostlen, char *port, size_t portlen, char *why,
+		 size_t whylen)
+{
+	const char *h = v + 5, *colon;
+	char hb[64];
+	int64_t pv;
+
+	host[0] = port[0] = '\0';
+	if (v[0] == '\0')
+		return 0;
+	if (!str_starts(v, "gpsd:")) {
+		snprintf(why, whylen, "is not gpsd:HOST:PORT (e.g. gpsd:127.0.0.1:2947), or empty");
+		return -1;
+	}
+	colon = strrchr(h, ':');
+	if (colon == NULL || parse_i64(colon + 1, 1, 65535, &pv) < 0) {
+		snprintf(why, whylen, "has no port of 1 to 65535 (gpsd:HOST:PORT)");
+		return -1;
+	}
+	size_t n = (size_t)(colon - h);
+	if (n >= 2 && h[0] == '[' && h[n - 1] == ']') { /* [IPv6] */
+		h++;
+		n -= 2;
+	}
+	if (!take(hb, sizeof(hb), h, n) || (!ip_literal(hb) && strcmp(hb, "localhost") != 0)) {
+		snprintf(why, whylen,
+			 "has a host that is not an IP address or localhost (the can worker "
+			 "never waits on a name lookup)");
+		return -1;
+	}
+	if (strlen(hb) >= hostlen || strlen(colon + 1) >= portlen) {
+		snprintf(why, whylen, "is too long");
+		return -1;
+	}
+	strcpy(host, strcmp(hb, "localhost") == 0 ? "127.0.0.1" : hb);
+	strcpy(port, colon + 1);
+	return 0;
+}
+
+const char *const config_abrp_fields[] = {
+    "utc",	  "soc",	 "power",
+    "speed",	  "is_charging", "is_dcfc",
+    "is_parked",  "lat",	 "lon",
+    "elevation",  "heading",	 "capacity",
+    "soe",	  "soh",	 "ext_temp",
+    "batt_temp",  "cabin_temp",	 "voltage",
+    "current",	  "odometer",	 "est_battery_range",
+    "hvac_power",
+};
+const size_t config_abrp_nfields = ARRAY_LEN(config_abrp_fields);
+
+bool
+config_abrp_field_known(const char *name, size_t len)
+{
+	for (size_t i = 0; i < config_abrp_nfields; i++)
+		if (strlen(config_abrp_fields[i]) == len &&
+		    memcmp(config_abrp_fields[i], name, len) == 0)
+			return true;
+	return false;
+}
+
+/* The first name in a list of ABRP fields that is not one, or NULL. */
+static const char *
+fields_problem(const char *v, char *why, size_t len)
+{
+	for (const char *p = v + strspn(v, ", \t"); *p; p += strspn(p, ", \t")) {
+		size_t n = strcspn(p, ", \t");
+		if (!config_abrp_field_known(p, n)) {
+			snprintf(why, len, "'%.*s' is not an ABRP telemetry field (%s, ...)",
+				 (int)(n > 40 ? 40 : n), p, "soc, power, speed, is_charging");
+			return why;
+		}
+		p += n;
+	}
+	return NULL;
+}
+
 /* What is wrong with v as k's string-like type, or NULL; why2 holds a
  * source list's own reason. */
 static const char *
@@ -181,6 +260,15 @@ string_problem(const struct key *k, const char *v, char *why2, size_t len)
 		return names_ok(v) ? NULL
 				   : "is not a list of host names (letters, digits, '-' and '.', "
 				     "separated by commas or blanks)";
+	case K_GPS: {
+		char host[64], port[8], w[200];
+		if (config_gps_parse(v, host, sizeof(host), port, sizeof(port), w, sizeof(w)) == 0)
+			return NULL;
+		snprintf(why2, len, "'%.60s' %.150s", v, w);
+		return why2;
+	}
+	case K_FIELDS:
+		return fields_problem(v, why2, len);
 	case K_TOU: /* parsed for the check; cross_checks() parses it into cfg->tariff */
 		return tariff_parse_tou(&tt, v, why2, len) < 0 ? why2 : NULL;
 	default:

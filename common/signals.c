@@ -34,7 +34,7 @@ static const uint16_t sig_index[SIG_ID_MAX] = {
 };
 
 static const char *const group_names[SG_COUNT] = {
-    "battery", "motor", "vehicle", "charge", "climate", "cells", "cell", "can",
+    "battery", "motor", "vehicle", "charge", "climate", "cells", "cell", "can", "position",
 };
 
 const struct sig_info *

@@ -19,6 +19,7 @@ enum sig_group {
 	SG_CELLS,
 	SG_CELL,
 	SG_CAN,
+	SG_POSITION,
 	SG_COUNT
 };
 

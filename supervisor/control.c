@@ -32,6 +32,8 @@ worker_enabled(const struct config *cfg, enum wk_id id)
 		return cfg->web.enabled;
 	case WK_MQTT:
 		return cfg->mqtt.enabled;
+	case WK_ABRP:
+		return cfg->abrp.enabled;
 	default:
 		return true;
 	}
@@ -148,14 +150,15 @@ control_free_status(Status *st)
 static unsigned
 sections_of(enum wk_id id)
 {
-	/* the can worker runs the session module: [ledger] and [tariff] are its too;
-	 * the mqtt worker names the ledger's sensors and the cost's currency */
+	/* the can worker runs the session module ([ledger], [tariff]) and reads the
+	 * GPS ([gps]); the mqtt worker names the ledger's sensors and the cost's currency */
 	static const unsigned map[WK_COUNT] = {
-	    [WK_CAN] = 1u << SEC_CAN | 1u << SEC_LEDGER | 1u << SEC_TARIFF,
+	    [WK_CAN] = 1u << SEC_CAN | 1u << SEC_LEDGER | 1u << SEC_TARIFF | 1u << SEC_GPS,
 	    [WK_INFLUX] = 1u << SEC_INFLUX,
 	    [WK_CLOUD] = 1u << SEC_CLOUD,
 	    [WK_WEB] = 1u << SEC_WEB,
 	    [WK_MQTT] = 1u << SEC_MQTT | 1u << SEC_LEDGER | 1u << SEC_TARIFF,
+	    [WK_ABRP] = 1u << SEC_ABRP,
 	};
 	return map[id];
 }
@@ -243,7 +246,8 @@ worker_op(struct daemon *d, int op, const char *name, char *msg, size_t len)
 {
 	int id = wk_by_name(name ? name : "");
 	if (id < 0) {
-		snprintf(msg, len, "unknown worker '%s' (can, influx, cloud, web or mqtt)", name ? name : "");
+		snprintf(msg, len, "unknown worker '%s' (can, influx, cloud, web, mqtt or abrp)",
+			 name ? name : "");
 		return EINVAL;
 	}
 	struct wk *w = &d->sup.wk[id];

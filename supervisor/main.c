@@ -26,7 +26,8 @@
 
 /* Start consumers first, the producer last; stop in reverse, so the can
  * worker flushes its last sample while the writers still run. */
-static const enum wk_id start_order[WK_COUNT] = {WK_INFLUX, WK_CLOUD, WK_WEB, WK_MQTT, WK_CAN};
+static const enum wk_id start_order[WK_COUNT] = {WK_INFLUX, WK_CLOUD, WK_WEB,
+						       WK_MQTT,	  WK_ABRP, WK_CAN};
 
 #define READY_AT_LATEST_NS (60 * NSEC_PER_SEC)
 

@@ -113,8 +113,28 @@
     }
   }
 
+  /* The GPS's position ([gps] source): one line and a link to a map with
+   * the coordinates (no tiles: no tile server is reachable offline). */
+  const MAP_URL = 'https://www.openstreetmap.org/';
+  function renderPosition() {
+    const p = document.getElementById('position');
+    const lat = state.position_lat_deg, lon = state.position_lon_deg, fix = state.position_fix;
+    p.hidden = !(lat && lon);
+    if (p.hidden) return;
+    const la = lat.v.toFixed(5), lo = lon.v.toFixed(5);
+    const gone = !fix || fix.v === 0 || lat.stale;
+    const parts = [la + ', ' + lo];
+    if (state.position_alt_m && !gone) parts.push(LM.fmt(state.position_alt_m.v, 0) + ' m');
+    if (fix) parts.push(gone ? 'last known position' : LM.enumLabel('position_fix', fix.v) + ' fix');
+    const link = el('a', { href: MAP_URL + '?mlat=' + la + '&mlon=' + lo + '#map=16/' + la + '/' + lo,
+      target: '_blank', rel: 'noopener noreferrer', text: 'map' });
+    p.replaceChildren('Position ', el('span', { id: 'position-text', text: parts.join(' · ') }), ' · ', link);
+    p.classList.toggle('stale', gone);
+  }
+
   function renderAll() {
     for (const name of Object.keys(spans)) render(name);
+    renderPosition();
   }
   LM.live.renderAll = renderAll;
 
@@ -136,10 +156,13 @@
     if (live.lat.length > 2000) live.lat.splice(0, 1000);
     live.events++;
     live.lastEventAt = now;
+    let moved = false;
     for (const [k, v] of Object.entries(d.v)) {
       state[k] = { v, t: d.t, stale: false };
       render(k);
+      moved = moved || k.startsWith('position_');
     }
+    if (moved) renderPosition();
   }
 
   function connState() {

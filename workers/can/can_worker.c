@@ -354,7 +354,7 @@ wake(struct can_worker *cw, const struct can_rec *f)
 static void
 pipe_frame(struct can_worker *cw, const struct can_rec *f)
 {
-	struct sig_update u[2 * DEC_MAX_UPDATES];
+	struct sig_update u[2 * DEC_MAX_UPDATES + GPS_MAX_UPDATES]; /* decoded, polled, GPS */
 
 	/* a tick that closes carries the events queued in it, values or not */
 	bool closes = cw->cut.open && f->t_ns >= cw->cut.tick_end;
@@ -370,7 +370,9 @@ pipe_frame(struct can_worker *cw, const struct can_rec *f)
 	for (size_t i = 0; i < cw->poll.nu; i++) /* a polled reply this frame completed */
 		u[k++] = cw->poll.u[i];
 	take(cw, u, k, f->t_ns, f->bus);
-	can_sessions_frame(cw->sess, f->t_ns, u, k);
+	memcpy(u + k, cw->gps_pend, cw->gps_npend * sizeof(u[0])); /* the session module's */
+	can_sessions_frame(cw->sess, f->t_ns, u, k + cw->gps_npend);
+	cw->gps_npend = 0;
 	cw->last_frame_t = f->t_ns;
 	cw->pipe_frames++;
 }
@@ -405,6 +407,36 @@ can_worker_frames(struct can_worker *cw, const struct can_rec *f, size_t n)
 			pipe_frame(cw, &out[j]);
 	}
 	can_poll_run(&cw->poll, cw->last_frame_mono);
+}
+
+/* ---- the GPS ---- */
+
+/*
+ * A GPS report's time on the frame clock: the last frame's time plus the
+ * time since it came while the bus is awake (so a keep_time replay's
+ * samples stay in order), else now. The session module sees the report
+ * with the next frame, so its sleeps and gaps stay on frame time.
+ */
+static void
+on_gps(const struct sig_update *u, size_t n, void *arg)
+{
+	struct can_worker *cw = arg;
+	int64_t t = now_real_ns();
+
+	if (!cw->asleep && cw->last_frame_mono != 0)
+		t = cw->last_frame_t + (now_mono_ns() - cw->last_frame_mono);
+	if (cutter_frame(&cw->cut, t, &cw->so))
+		publish_sample(cw);
+	take(cw, u, n, t, BUS_EV);
+	for (size_t i = 0; i < n; i++) { /* the newest of each signal */
+		size_t j = 0;
+		while (j < cw->gps_npend && cw->gps_pend[j].id != u[i].id)
+			j++;
+		if (j == cw->gps_npend && cw->gps_npend < GPS_MAX_UPDATES)
+			cw->gps_npend++;
+		if (j < cw->gps_npend)
+			cw->gps_pend[j] = u[i];
+	}
 }
 
 /* ---- sources ---- */
@@ -601,6 +633,9 @@ can_worker_start(struct can_worker *cw, struct worker *w)
 		cw->live_times &= !cfg->can.src[i].keep_time;
 		cw->replaying |= cfg->can.src[i].kind == SRC_REPLAY;
 	}
+	if (cfg->gps.source[0] != '\0' &&
+	    can_gps_start(&cw->gps, w->loop, cfg->gps.host, cfg->gps.port, on_gps, cw) < 0)
+		return -1;
 	resume_prepare(cw);
 	for (int i = 0; i < cw->nsrc; i++)
 		up += src_try(cw, i) == 0;
@@ -627,6 +662,7 @@ can_worker_stop(struct can_worker *cw)
 		cw->sess = NULL;
 	}
 	energy_save(cw);
+	can_gps_stop(&cw->gps);
 	for (int i = 0; i < cw->nsrc; i++)
 		src_close(&cw->src[i]);
 	if (cw->recording)
@@ -670,6 +706,7 @@ can_worker_heartbeat(struct can_worker *cw, struct heartbeat *hb)
 		hb_counter(hb, "recorded_frames", (double)cw->rec.frames);
 	can_sessions_heartbeat(cw->sess, hb);
 	can_poll_heartbeat(&cw->poll, hb);
+	can_gps_heartbeat(&cw->gps, hb);
 	for (int i = 0; i < cw->nsrc; i++) {
 		struct can_src *s = &cw->src[i];
 		snprintf(name, sizeof(name), "src%d_%s_%s_up", i, srcspec_kind_name(s->spec.kind),

@@ -20,6 +20,7 @@
 #include "clock.h"
 #include "cutter.h"
 #include "decode.h"
+#include "can_gps.h"
 #include "recorder.h"
 #include "src.h"
 #include "worker.h"
@@ -74,6 +75,11 @@ struct can_worker {
 	struct can_sessions *sess; /* trips, charges, parks, battery_daily */
 	int64_t last_frame_t;	   /* the last frame's time */
 	struct can_poll poll;	   /* [can] poll_cells: the LBC's groups (can_poll.h) */
+	/* the optional GPS ([gps] source): its updates go into the snapshot and
+	 * the samples at once, and to the session module with the next frame */
+	struct can_gps gps;
+	struct sig_update gps_pend[GPS_MAX_UPDATES];
+	size_t gps_npend;
 };
 
 int can_worker_start(struct can_worker *cw, struct worker *w);

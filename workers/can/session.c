@@ -47,6 +47,8 @@ enum {
 	SV_REMAIN,
 	SV_TARGET,
 	SV_CLIMATE,
+	SV_LAT,
+	SV_LON,
 	SV_COUNT
 };
 _Static_assert(SV_COUNT <= SESS_NVAL, "SESS_NVAL too small");
@@ -128,8 +130,8 @@ acc_merge(struct sess_acc *a, const struct sess_acc *b)
 static void
 point_refresh(const struct sessions *s, struct sess_point *p)
 {
-	static const int slot[] = {SV_SOC, SV_GIDS, SV_ODO, -1, SV_AUX, SV_REMAIN};
-	double *f[] = {&p->soc, &p->gids, &p->odo, &p->temp, &p->aux, &p->remain};
+	static const int slot[] = {SV_SOC, SV_GIDS, SV_ODO, -1, SV_AUX, SV_REMAIN, SV_LAT, SV_LON};
+	double *f[] = {&p->soc, &p->gids, &p->odo, &p->temp, &p->aux, &p->remain, &p->lat, &p->lon};
 	double pt = pack_temp(s);
 
 	for (size_t i = 0; i < sizeof(slot) / sizeof(slot[0]); i++)
@@ -147,7 +149,7 @@ point_fill(const struct sessions *s, struct sess_point *p)
 	struct sess_point now;
 
 	if (!isnan(p->soc) && !isnan(p->gids) && !isnan(p->odo) && !isnan(p->temp) &&
-	    !isnan(p->aux) && !isnan(p->remain))
+	    !isnan(p->aux) && !isnan(p->remain) && !isnan(p->lat) && !isnan(p->lon))
 		return;
 	now = *p;
 	point_refresh(s, &now);
@@ -157,6 +159,17 @@ point_fill(const struct sessions *s, struct sess_point *p)
 	p->temp = isnan(p->temp) ? now.temp : p->temp;
 	p->aux = isnan(p->aux) ? now.aux : p->aux;
 	p->remain = isnan(p->remain) ? now.remain : p->remain;
+	if (isnan(p->lat) || isnan(p->lon)) { /* a position is both or neither */
+		p->lat = now.lat;
+		p->lon = now.lon;
+	}
+}
+
+/* A point of which nothing is known. */
+static struct sess_point
+point_unknown(void)
+{
+	return (struct sess_point){NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN};
 }
 
 static struct sess_acc *
@@ -205,7 +218,7 @@ day_begin(struct sessions *s, int64_t t)
 	d->end_ns = t;
 	d->partial_start = s->data_known && s->data_start >= d->start_ns;
 	acc_init(&d->a);
-	d->p0.soc = d->p0.gids = d->p0.odo = d->p0.temp = d->p0.aux = d->p0.remain = NAN;
+	d->p0 = point_unknown();
 	d->p1 = d->p0;
 	d->soh = d->bars = d->gids_full = d->hx = d->ahr = d->cells_delta = NAN;
 	s->day_end_ns = local_midnight(t, 1);
@@ -279,7 +292,7 @@ tail_start(struct sessions *s, int64_t t)
 	s->in_tail = true;
 	s->tail_ns = t;
 	acc_init(&s->tail);
-	s->tail_p = s->open ? s->cur.p1 : (struct sess_point){NAN, NAN, NAN, NAN, NAN, NAN};
+	s->tail_p = s->open ? s->cur.p1 : point_unknown();
 	point_refresh(s, &s->tail_p);
 }
 
@@ -319,7 +332,7 @@ begin_active(struct sessions *s, int kind, int64_t t)
 
 	if (s->open && s->cur.kind != SESS_PARK)
 		end_into_park(s, s->in_tail);
-	p = s->open ? s->cur.p1 : (struct sess_point){NAN, NAN, NAN, NAN, NAN, NAN};
+	p = s->open ? s->cur.p1 : point_unknown();
 	point_refresh(s, &p);
 	if (s->in_tail && kind == SESS_TRIP) { /* the ready-in-gear tail is the trip's */
 		ts = s->tail_ns;
@@ -599,6 +612,10 @@ slot_of(unsigned id)
 		return SV_REMAIN;
 	case SIG_charge_target_soc_pct:
 		return SV_TARGET;
+	case SIG_position_lat_deg:
+		return SV_LAT;
+	case SIG_position_lon_deg:
+		return SV_LON;
 	case SIG_climate_power_kw: /* counted only while it is a published signal */
 		return sig_published(sig_by_id(SIG_climate_power_kw)) ? SV_CLIMATE : -1;
 	}
@@ -691,6 +708,8 @@ sessions_init(struct sessions *s, const struct sessions_cfg *cfg)
 	memset(s, 0, sizeof(*s));
 	s->cfg = *cfg;
 	acc_init(&s->tail);
+	/* unknown, also for a checkpoint from before a figure existed */
+	s->cur.p0 = s->cur.p1 = s->tail_p = s->day.p0 = s->day.p1 = point_unknown();
 }
 
 void

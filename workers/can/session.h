@@ -44,6 +44,7 @@ struct sess_acc {
 /* Values at one instant (a session's start or end). NAN: unknown then. */
 struct sess_point {
 	double soc, gids, odo, temp, aux, remain;
+	double lat, lon; /* the GPS's position (position_*_deg), when it has a fix */
 };
 
 /* One session: its identity (kind, start_ns) and its figures so far. */

@@ -51,6 +51,7 @@ static const struct field acc_fields[] = {
 static const struct field point_fields[] = {
     FLD(sess_point, soc, F_DBL),  FLD(sess_point, gids, F_DBL), FLD(sess_point, odo, F_DBL),
     FLD(sess_point, temp, F_DBL), FLD(sess_point, aux, F_DBL),	FLD(sess_point, remain, F_DBL),
+    FLD(sess_point, lat, F_DBL),  FLD(sess_point, lon, F_DBL),
 };
 
 static const struct field session_fields[] = {

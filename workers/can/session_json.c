@@ -18,6 +18,7 @@ struct figs {
 	double distance_km, energy_out_kwh, energy_in_kwh, soc_start_pct, soc_end_pct;
 	double gids_start, gids_end, duration_s;
 	double wh_per_km, odo_start_km, odo_end_km, driving_s, net_kwh, regen_share;
+	double lat_start, lon_start, lat_end, lon_end;
 	double speed_mean_kmh, speed_max_kmh, power_max_kw, climate_kwh;
 	double pack_temp_start_c, pack_temp_end_c, ambient_mean_c, aux_min_v;
 	double pack_kwh, grid_kwh, power_mean_kw, pack_temp_max_c, charging_s, qc_minutes;
@@ -53,6 +54,10 @@ static const struct fig {
     FIG(wh_per_km, 1, T),
     FIG(odo_start_km, 1, T),
     FIG(odo_end_km, 1, T),
+    FIG(lat_start, 6, T),
+    FIG(lon_start, 6, T),
+    FIG(lat_end, 6, T),
+    FIG(lon_end, 6, T),
     FIG(driving_s, 1, T),
     FIG(net_kwh, 3, T),
     FIG(regen_share, 3, T),
@@ -116,6 +121,10 @@ figs_trip(const struct session *x, const struct sessions_cfg *cfg, struct figs *
 	f->regen_share = ratio(a->e_in, a->e_out, 1e-6);
 	f->odo_start_km = x->p0.odo;
 	f->odo_end_km = x->p1.odo;
+	f->lat_start = x->p0.lat;
+	f->lon_start = x->p0.lon;
+	f->lat_end = x->p1.lat;
+	f->lon_end = x->p1.lon;
 	f->driving_s = a->drive_s;
 	f->speed_mean_kmh = ratio(a->dist_km * 3600, a->drive_s, 1);
 	f->speed_max_kmh = a->speed_max;

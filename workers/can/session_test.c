@@ -26,6 +26,7 @@ enum { P, R, N, D, B };
 struct car {
 	double speed, gear, ready, power, soc, gids, status, qc_v, qc_i, temp, amb, aux, odo;
 	double remain, target, soh;
+	double lat, lon; /* the GPS: NAN without one */
 	double eo, ei, last_p;
 	bool have_p;
 	int64_t t;
@@ -53,7 +54,8 @@ setup(const char *tz)
 static void
 car_init(struct car *c, int64_t t)
 {
-	*c = (struct car){0, P, 1, 0.4, 80, 300, NAN, NAN, NAN, 20, 10, 12.6, 12345, 22.4, 100, 95};
+	*c = (struct car){0,  P,  1,	0.4,   80,   300, NAN, NAN, NAN,
+			  20, 10, 12.6, 12345, 22.4, 100, 95,  NAN, NAN};
 	c->t = t;
 	c->dt = 0.01;
 }
@@ -111,6 +113,8 @@ frame(struct car *c)
 	put(u, &n, SIG_battery_energy_remaining_kwh, c->remain);
 	put(u, &n, SIG_charge_target_soc_pct, c->target);
 	put(u, &n, SIG_battery_soh_pct, c->soh);
+	put(u, &n, SIG_position_lat_deg, c->lat);
+	put(u, &n, SIG_position_lon_deg, c->lon);
 	sessions_frame(&ss, c->t, u, n);
 	drain();
 	c->t += (int64_t)(c->dt * 1e9 + 0.5);
@@ -238,8 +242,9 @@ test_session_trip_with_stops_at_lights(void)
 	CHECK_DBL(jnum(x, "ambient_mean_c"), 10, 1e-9);
 	CHECK_DBL(jnum(x, "aux_min_v"), 12.6, 1e-9);
 	CHECK(jhas(x, "\"move\":false"));
-	CHECK(!jhas(x, "capacity_kwh")); /* a SOC span under 30 % */
-	CHECK(!jhas(x, "climate_kwh"));	 /* climate_power_kw is provisional */
+	CHECK(!jhas(x, "capacity_kwh"));		     /* a SOC span under 30 % */
+	CHECK(!jhas(x, "climate_kwh"));			     /* climate_power_kw is provisional */
+	CHECK(!jhas(x, "lat_start") && !jhas(x, "lon_end")); /* no GPS: no position */
 	/* the park began when the trip ended, with what followed it */
 	CHECK_INT(count(SESS_PARK, SESS_START), ==, 1);
 	sessions_finish(&ss);
@@ -659,9 +664,54 @@ test_session_parked_gives_none(void)
 	CHECK_INT(count(SESS_DAILY, SESS_END), ==, 1);
 }
 
-T_MAIN(T(test_session_trip_with_stops_at_lights), T(test_session_trip_ends_by_sleep),
-       T(test_session_ac_charge_interrupted_and_resumed), T(test_session_quick_charge),
-       T(test_session_charge_across_restart), T(test_session_trip_across_restart),
-       T(test_session_energy_signs), T(test_session_tou_across_midnight_on_dst_night),
+/* With a GPS: where the trip began (its first position, seen after the
+ * start when the fix came late) and where it ended (the position when it
+ * went into P, not the park's later ones). */
+static void
+test_session_trip_positions(void)
+{
+	struct car c;
+	const struct session *x;
+
+	setup(NULL);
+	car_init(&c, T0);
+	run(&c, 10);
+	c.gear = D;
+	c.speed = 36, c.power = 10;
+	run(&c, 5); /* no fix yet */
+	c.lat = 48.137201, c.lon = 11.575602;
+	for (int i = 0; i < 60; i++) { /* north, 10 m a second */
+		run(&c, 1);
+		c.lat += 0.00009;
+	}
+	double lat_p = c.lat;
+	c.speed = 0, c.gear = P, c.power = 0.4;
+	run(&c, 1);
+	c.lat += 0.5; /* the park's positions (the car towed, say) are not the trip's */
+	run(&c, 400);
+	x = ended(SESS_TRIP, 0);
+	CHECK_DBL(jnum(x, "lat_start"), 48.137201, 1e-9);
+	CHECK_DBL(jnum(x, "lon_start"), 11.575602, 1e-9);
+	CHECK_DBL(jnum(x, "lat_end"), lat_p, 1e-6);
+	CHECK_DBL(jnum(x, "lon_end"), 11.575602, 1e-9);
+	/* the checkpoint keeps them */
+	struct buf b;
+	struct sessions *r = malloc(sizeof(*r));
+	char err[128];
+	buf_init(&b);
+	sessions_save(&ss, &b);
+	sessions_init(r, &cfg);
+	CHECK_INT(sessions_restore(r, buf_str(&b), err, sizeof(err)), ==, 0);
+	CHECK_DBL(r->cur.p0.lat, ss.cur.p0.lat, 1e-12);
+	CHECK_DBL(r->tail_p.lon, ss.tail_p.lon, 1e-12);
+	free(r);
+	buf_free(&b);
+}
+
+T_MAIN(T(test_session_trip_with_stops_at_lights), T(test_session_trip_positions),
+       T(test_session_trip_ends_by_sleep), T(test_session_ac_charge_interrupted_and_resumed),
+       T(test_session_quick_charge), T(test_session_charge_across_restart),
+       T(test_session_trip_across_restart), T(test_session_energy_signs),
+       T(test_session_tou_across_midnight_on_dst_night),
        T(test_session_park_drain_and_daily_capacity), T(test_session_checkpoint_round_trip),
        T(test_session_parked_gives_none))

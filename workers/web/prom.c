@@ -66,6 +66,8 @@ static const struct {
     {"Nm", "_nm", "_newton_meters", 1},
     {"rpm", "_rpm", "_revolutions_per_second", 1 / 60.0},
     {"1/s", "_per_s", "_per_second", 1},
+    {"m", "_m", "_meters", 1},
+    {"deg", "_deg", "_degrees", 1},
 };
 
 /* names whose unit is not a suffix, or with a word Prometheus reads as a

@@ -271,12 +271,13 @@ wparam_range(const char *from, const char *to, const char *step, const char *poi
 int
 wparam_worker(const char *s, struct wparam_err *e)
 {
-	static const char *const names[] = {"can", "influx", "cloud", "web", "mqtt"};
+	static const char *const names[] = {"can", "influx", "cloud", "web", "mqtt", "abrp"};
 	for (size_t i = 0; s != NULL && i < ARRAY_LEN(names); i++)
 		if (strcmp(s, names[i]) == 0)
 			return 0;
 	s = s ? s : "";
-	return fail(e, "unknown worker '%.*s': can, influx, cloud, web or mqtt", wparam_clip(s, 20), s);
+	return fail(e, "unknown worker '%.*s': can, influx, cloud, web, mqtt or abrp", wparam_clip(s, 20),
+		    s);
 }
 
 /* decode one urlencoded value of len bytes into out */
