@@ -19,7 +19,7 @@ import time
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import bin_path, run, wait_for  # noqa: E402
 import ledgerdb  # noqa: E402
-from webtest import WebStack, qs  # noqa: E402
+from webtest import WebStack, password_file, qs  # noqa: E402
 
 PASSWORD = "ledger-Pass-789"
 
@@ -260,10 +260,7 @@ def test_cli_reads_a_ledger_it_may_not_write():
 
 def test_api_same_json_login_and_errors():
     tmp = tempfile.mkdtemp(prefix="leafmon-ledger-api-")
-    pw = os.path.join(tmp, "password")
-    with open(pw, "w") as f:
-        f.write(PASSWORD + "\n")
-    os.chmod(pw, 0o600)
+    pw = password_file(tmp, PASSWORD)
     s = WebStack(web={"password_file": pw})
     by = ledgerdb.populated(s.d.statedir, tmp)
     s.start()

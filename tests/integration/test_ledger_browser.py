@@ -19,7 +19,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 from harness import ARTIFACTS, run  # noqa: E402
 import ledgerdb  # noqa: E402
 from test_web_browser import NODE_MODULES, need_browser  # noqa: E402
-from webtest import Influxd, WebStack  # noqa: E402
+from webtest import Influxd, WebStack, password_file  # noqa: E402
 
 PASSWORD = "ledger-Browser-321"
 QC_TEMPS = (18.0, 31.0)  # the quick charge's pack: start and max
@@ -85,10 +85,7 @@ def curves(by):
 def test_ledger_pages_in_chromium():
     need_browser()
     tmp = tempfile.mkdtemp(prefix="leafmon-ledger-browser-")
-    pw = os.path.join(tmp, "password")
-    with open(pw, "w") as f:
-        f.write(PASSWORD + "\n")
-    os.chmod(pw, 0o600)
+    pw = password_file(tmp, PASSWORD)
     ix = Influxd()
     ix.query("CREATE DATABASE leaf")
     s = WebStack(web={"password_file": pw}, env={"LEAFMON_WEBFEED_CELLS": "1"},

@@ -20,20 +20,15 @@ import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import measure, run, wait_for  # noqa: E402
-from webtest import SSE, WebStack, qs, status_line  # noqa: E402
+from webtest import SSE, WebStack, password_file, qs, status_line  # noqa: E402
 
 PASSWORD = "abuse-Password-789"
 HEAD_DEADLINE_S = 15  # workers/web/web.h WEB_HEAD_DEADLINE_S
 SSE_STALL_S = 20  # WEB_SSE_STALL_S
 
 
-def password_file():
-    d = tempfile.mkdtemp(prefix="leafmon-web-abuse-")
-    path = os.path.join(d, "web.password")
-    with open(path, "w") as f:
-        f.write(PASSWORD + "\n")
-    os.chmod(path, 0o600)
-    return path
+def abuse_password():
+    return password_file(tempfile.mkdtemp(prefix="leafmon-web-abuse-"), PASSWORD)
 
 
 def login(s, password, source=None):
@@ -48,7 +43,7 @@ def counter(s, name):
 def test_login_limit_is_per_address():
     """Guesses from one address do not lock out the owner elsewhere, nor any
     session; that address's own password attempts wait."""
-    s = WebStack(web={"password_file": password_file()}).start()
+    s = WebStack(web={"password_file": abuse_password()}).start()
     try:
         r = login(s, PASSWORD)
         tok = re.match(r"leafmon_session=([0-9a-f]{64});", r.header("Set-Cookie")).group(1)
@@ -234,7 +229,7 @@ def test_host_check_without_a_password():
     finally:
         s.stop()
     # with a password the login decides, whatever the name
-    s = WebStack(web={"password_file": password_file()}).start()
+    s = WebStack(web={"password_file": abuse_password()}).start()
     try:
         assert s.req("/api/latest", headers={"Host": "evil.example"}).status == 401
         assert s.req("/api/latest", headers={"Host": "evil.example",
@@ -288,7 +283,7 @@ def test_parameter_without_a_value_is_400():
 
 
 def test_restart_of_the_web_worker_is_answered_first():
-    s = WebStack(web={"password_file": password_file()}).start()
+    s = WebStack(web={"password_file": abuse_password()}).start()
     try:
         old = s.pid()
         r = s.req("/api/control/restart?worker=web", method="POST",

@@ -20,7 +20,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import ARTIFACTS, BUILD, Skip, measure, run, wait_for  # noqa: E402
-from webtest import Influxd, WebStack, real_can  # noqa: E402
+from webtest import Influxd, WebStack, password_file, real_can  # noqa: E402
 
 PASSWORD = "browser-Pass-456"
 NODE_MODULES = os.path.join(BUILD, "web", "npm", "node_modules")
@@ -88,10 +88,7 @@ def browse(s, mode, password=""):
 def test_dashboard_in_chromium():
     need_browser()
     tmp = tempfile.mkdtemp(prefix="leafmon-web-browser-")
-    pw = os.path.join(tmp, "password")
-    with open(pw, "w") as f:
-        f.write(PASSWORD + "\n")
-    os.chmod(pw, 0o600)
+    pw = password_file(tmp, PASSWORD)
     ix = Influxd()
     ix.query("CREATE DATABASE leaf")
     ix.write("leaf", hour_of_driving(int(time.time())))

@@ -201,6 +201,15 @@ class SSE:
         self.c.close()
 
 
+def password_file(directory, password):
+    """The web worker's password file (mode 0600, as it requires) in directory."""
+    path = os.path.join(directory, "password")
+    with open(path, "w") as f:
+        f.write(password + "\n")
+    os.chmod(path, 0o600)
+    return path
+
+
 def qs(**kw):
     return urllib.parse.urlencode({k: v for k, v in kw.items() if v is not None})
 
