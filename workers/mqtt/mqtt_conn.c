@@ -8,8 +8,11 @@
  * failed. A broker's name is resolved first with getaddrinfo_a (glibc's
  * resolver thread, the only one here: getaddrinfo has no non-blocking form,
  * and a DNS server out of reach would hold the loop past the heartbeat
- * timeout); plain mqtt:// then connects to the address, mqtts:// to the name
- * (its certificate is checked against it), which now resolves at once.
+ * timeout). Its addresses are tried in turn, each with the full timeout,
+ * before the backoff: plain mqtt:// connects to the address, mqtts:// to the
+ * name (its certificate is checked against it), bound to the address's
+ * family so that libmosquitto, which resolves the name again at once and
+ * gives up after the first address that fails, takes the same one.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -102,10 +105,26 @@ schedule_retry(struct mw *mw)
 	mw->down = true;
 	mw->connected = false;
 	mw->connect_started = 0;
+	mw->n_addrs = mw->addr_next = 0;
 	mw->failures++;
 	mw->retry_delay_ms = mw_backoff_ms(mw->failures, mw->auth_refused, random32());
 	loop_timer_after(mw->retry, mw->retry_delay_ms * NSEC_PER_MSEC);
 	log_debug("mqtt: next attempt in %lld ms", (long long)mw->retry_delay_ms);
+}
+
+/* An attempt failed before the broker answered: its next address at once,
+ * or the backoff when none is left. */
+static void
+attempt_failed(struct mw *mw)
+{
+	if (mw->addr_next >= mw->n_addrs) {
+		schedule_retry(mw);
+		return;
+	}
+	mw->down = true;
+	mw->connected = false;
+	mw->connect_started = 0;
+	loop_timer_after(mw->retry, 0); /* off the library's callback */
 }
 
 static const char *
@@ -135,6 +154,7 @@ on_connect(struct mosquitto *m, void *arg, int rc)
 
 	if (rc != 0) {
 		mw->auth_refused = rc == 4 || rc == 5;
+		mw->n_addrs = 0; /* a broker answered: its other addresses would too */
 		mw->n.auth_refused += mw->auth_refused;
 		mw_set_error(mw, mw->auth_refused ? "auth" : "refused", rc, "%s (CONNACK %d)",
 			     connack_text(rc), rc);
@@ -171,8 +191,12 @@ on_disconnect(struct mosquitto *m, void *arg, int rc)
 			     mw->port,
 			     rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
 	}
-	if (!mw->down)
+	if (mw->down)
+		return;
+	if (was)
 		schedule_retry(mw);
+	else
+		attempt_failed(mw);
 }
 
 static void
@@ -198,6 +222,7 @@ on_log(struct mosquitto *m, void *arg, int level, const char *text)
 }
 
 static void on_resolve(struct loop *l, struct loop_timer *t, void *arg);
+static void connect_next(struct mw *mw);
 
 static void
 on_retry(struct loop *l, struct loop_timer *t, void *arg)
@@ -292,7 +317,7 @@ numeric_host(const char *h)
 	return inet_pton(AF_INET, h, a) == 1 || inet_pton(AF_INET6, h, a) == 1;
 }
 
-static void connect_to(struct mw *mw, const char *host);
+static void connect_to(struct mw *mw, const char *host, int family);
 
 static int
 resolve_start(struct mw *mw)
@@ -347,15 +372,32 @@ on_resolve(struct loop *l, struct loop_timer *t, void *arg)
 		return;
 	}
 	mw->resolving = false;
-	const struct addrinfo *ai = g->ar_result;
-	const void *a = ai->ai_family == AF_INET6
-			    ? (const void *)&((const struct sockaddr_in6 *)ai->ai_addr)->sin6_addr
-			    : (const void *)&((const struct sockaddr_in *)ai->ai_addr)->sin_addr;
-	if (inet_ntop(ai->ai_family, a, mw->addr, sizeof(mw->addr)) == NULL)
-		mw->addr[0] = '\0';
+	mw->n_addrs = mw->addr_next = 0;
+	for (const struct addrinfo *ai = g->ar_result; ai != NULL && mw->n_addrs < MW_ADDRS_MAX;
+	     ai = ai->ai_next) {
+		const void *a = ai->ai_family == AF_INET6
+				    ? (const void *)&((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr
+				    : (const void *)&((struct sockaddr_in *)ai->ai_addr)->sin_addr;
+		if ((ai->ai_family == AF_INET || ai->ai_family == AF_INET6) &&
+		    inet_ntop(ai->ai_family, a, mw->addrs[mw->n_addrs], sizeof(mw->addrs[0])) != NULL)
+			mw->addr_family[mw->n_addrs++] = ai->ai_family;
+	}
 	freeaddrinfo(g->ar_result);
 	g->ar_result = NULL;
-	connect_to(mw, mw->tls || mw->addr[0] == '\0' ? mw->host : mw->addr);
+	if (mw->n_addrs == 0) {
+		resolve_failed(mw, "no IPv4 or IPv6 address");
+		return;
+	}
+	connect_next(mw);
+}
+
+/* The next of the name's addresses. */
+static void
+connect_next(struct mw *mw)
+{
+	int i = mw->addr_next++;
+	log_debug("mqtt: %s is %s (%d of %d)", mw->host, mw->addrs[i], i + 1, mw->n_addrs);
+	connect_to(mw, mw->tls ? mw->host : mw->addrs[i], mw->addr_family[i]);
 }
 
 void
@@ -369,7 +411,11 @@ mw_conn_connect(struct mw *mw)
 	mw->auth_refused = false;
 	mw->connect_started = now_mono_ns();
 	if (numeric_host(mw->host)) {
-		connect_to(mw, mw->host);
+		connect_to(mw, mw->host, AF_UNSPEC);
+		return;
+	}
+	if (mw->addr_next < mw->n_addrs) {
+		connect_next(mw);
 		return;
 	}
 	if (mw->resolving) /* a lookup that outlived its cancel: let it finish */
@@ -378,11 +424,14 @@ mw_conn_connect(struct mw *mw)
 		resolve_failed(mw, "cannot start the lookup");
 }
 
-/* Connect (again) to host, a name that resolves now or an address. */
+/* Connect (again) to host, a name that resolves now or an address; a
+ * family other than AF_UNSPEC binds the socket to it, which makes the
+ * library skip the name's addresses of the other family. */
 static void
-connect_to(struct mw *mw, const char *host)
+connect_to(struct mw *mw, const char *host, int family)
 {
-	int rc = mosquitto_connect_async(mw->mosq, host, mw->port, KEEPALIVE_S);
+	const char *bind = family == AF_INET6 ? "::" : family == AF_INET ? "0.0.0.0" : NULL;
+	int rc = mosquitto_connect_bind_async(mw->mosq, host, mw->port, KEEPALIVE_S, bind);
 
 	mw->connect_started = now_mono_ns();
 	if (rc != MOSQ_ERR_SUCCESS) {
@@ -390,7 +439,7 @@ connect_to(struct mw *mw, const char *host)
 		mw_set_error(mw, "unreachable", -rc, "cannot connect to %s:%d: %s", mw->host,
 			     mw->port,
 			     rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
-		schedule_retry(mw);
+		attempt_failed(mw);
 		return;
 	}
 	mw_sync_fd(mw);
@@ -408,7 +457,7 @@ mw_conn_misc(struct mw *mw)
 			loop_del_fd(mw->w->loop, mw->sock);
 			mw->sock = -1;
 		}
-		schedule_retry(mw);
+		attempt_failed(mw);
 		return;
 	}
 	/* a connection the library closed without telling us, or a state

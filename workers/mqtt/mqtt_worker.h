@@ -29,6 +29,8 @@
 
 struct mosquitto;
 
+#define MW_ADDRS_MAX 8
+
 struct mw {
 	struct worker *w;
 	const struct config *cfg;
@@ -52,7 +54,11 @@ struct mw {
 	void *gai; /* struct gaicb, NULL while none was made */
 	bool resolving;
 	int64_t resolve_started;
-	char addr[64]; /* the last resolved address, for plain mqtt:// */
+	/* its addresses, tried in the resolver's order until one answers (a
+	 * broker on 127.0.0.1 behind a "localhost" that resolves to ::1 first) */
+	char addrs[MW_ADDRS_MAX][64];
+	int addr_family[MW_ADDRS_MAX];
+	int n_addrs, addr_next; /* the next one to try; n_addrs 0: resolve again */
 	/* state */
 	struct snap *snap;
 	char last[SIG_ID_MAX][MW_VALUE_MAX]; /* published text; "" not yet */
