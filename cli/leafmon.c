@@ -43,7 +43,7 @@ cmd_help(struct cli *c, int argc, char **argv)
 	printf("usage: leafmon [-c FILE] [--rundir DIR] COMMAND [ARGS]\n\ncommands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		printf("  %s\n", commands[i].help);
-	printf("\nworkers: can, influx, cloud, web\n"
+	printf("\nworkers: can, influx, cloud, web, ledger\n"
 	       "exit status: 0 ok; 1 failed; 2 usage; 3 leafmond not running;\n"
 	       "             4 running but a worker is not ready (status); 78 bad config\n");
 	return 0;

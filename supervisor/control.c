@@ -30,6 +30,8 @@ worker_enabled(const struct config *cfg, enum wk_id id)
 		return cfg->cloud.enabled;
 	case WK_WEB:
 		return cfg->web.enabled;
+	case WK_LEDGER:
+		return cfg->ledger.enabled;
 	default:
 		return true;
 	}
@@ -149,7 +151,7 @@ sections_of(enum wk_id id)
 	/* the can worker runs the session module: [ledger] and [tariff] are its too */
 	static const unsigned map[WK_COUNT] = {
 	    1u << SEC_CAN | 1u << SEC_LEDGER | 1u << SEC_TARIFF, 1u << SEC_INFLUX, 1u << SEC_CLOUD,
-	    1u << SEC_WEB};
+	    1u << SEC_WEB, 1u << SEC_LEDGER};
 	return map[id];
 }
 
@@ -205,7 +207,7 @@ daemon_reload(struct daemon *d, char *msg, size_t len)
 		struct wk *w = &s->wk[i];
 		bool en = worker_enabled(&s->cfg, w->id);
 		bool changed = (diff & sections_of(w->id)) ||
-			       (vehicle && (w->id == WK_INFLUX || w->id == WK_CLOUD));
+			       (vehicle && (w->id == WK_INFLUX || w->id == WK_CLOUD || w->id == WK_LEDGER));
 		enum wk_event ev = WE_COUNT;
 		if (!en && w->state != WS_DISABLED)
 			ev = WE_DISABLE;
@@ -236,7 +238,7 @@ worker_op(struct daemon *d, int op, const char *name, char *msg, size_t len)
 {
 	int id = wk_by_name(name ? name : "");
 	if (id < 0) {
-		snprintf(msg, len, "unknown worker '%s' (can, influx, cloud or web)", name ? name : "");
+		snprintf(msg, len, "unknown worker '%s' (can, influx, cloud, web or ledger)", name ? name : "");
 		return EINVAL;
 	}
 	struct wk *w = &d->sup.wk[id];

@@ -28,7 +28,7 @@ static const char *const state_names[WS_COUNT] = {
 static const char *const event_names[WE_COUNT] = {
     "start", "stop", "restart", "ready", "exit", "timer", "heartbeat-timeout", "disable",
     "shutdown"};
-static const char *const worker_names[WK_COUNT] = {"can", "influx", "cloud", "web"};
+static const char *const worker_names[WK_COUNT] = {"can", "influx", "cloud", "web", "ledger"};
 
 const char *
 wk_state_name(enum wk_state st)
