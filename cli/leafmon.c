@@ -31,6 +31,7 @@ static const struct command commands[] = {
     {"watch", cmd_watch, true, "watch [SIGNAL...] [--json] [--backlog]  live values as they are published"},
     {"dump", cmd_dump, true, "dump [--id LIST]         live raw frames, candump -l format"},
     {"decode", cmd_decode, true, "decode [--summary] FILE|- decode a CAN log offline (JSON lines)"},
+    {"import", cmd_import, true, "import [--start T] FILE... a recording's sessions into the ledger"},
     {"sim", cmd_sim, false, "sim --to IFACE           put a simulated Leaf on a CAN interface"},
     {"replay", cmd_replay, false, "replay FILE --to IFACE   put a recorded log on a CAN interface"},
     {"doctor", cmd_doctor, true, "doctor [--json] [PART...] check the installation, with fixes"},

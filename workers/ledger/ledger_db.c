@@ -375,7 +375,8 @@ detail_end(struct ldb *l, const char *detail, int64_t *end_ns)
 	double end = sqlite3_column_double(s, 1);
 	if (!isfinite(end) || fabs(end) > 9e9)
 		return 0;
-	*end_ns = llround(end * 1e9);
+	/* to the microsecond first: a double holds no nanoseconds of 2024 */
+	*end_ns = llround(end * 1e6) * 1000;
 	return 1;
 }
 
