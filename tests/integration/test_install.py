@@ -29,6 +29,7 @@ def test_install_layout():
         for rel in ("sbin/leafmond", "bin/leafmon", "sbin/leafmon-setup-influxdb",
                     "libexec/leafmon/leafmon-can", "libexec/leafmon/leafmon-influx",
                     "libexec/leafmon/leafmon-cloud", "libexec/leafmon/leafmon-web",
+                    "libexec/leafmon/leafmon-ledger",
                     "lib/systemd/system/leafmon.service", "lib/sysusers.d/leafmon.conf",
                     "lib/sysctl.d/60-leafmon.conf",
                     "share/leafmon/leafmon.conf", "share/leafmon/web/index.html",
