@@ -29,7 +29,7 @@ def day_log():
     """The simulated day as a candump -l file, its truth and its AC efficiency
     (made once per run: 300 MB, removed at exit)."""
     if not _day:
-        tmp = tempfile.mkdtemp(prefix="leafmon-ledger-day-")
+        tmp = tempfile.mkdtemp(prefix="ldgw-day-")
         log, truth = os.path.join(tmp, "day.log"), os.path.join(tmp, "truth.json")
         with open(log, "wb") as f:
             subprocess.run([bin_path("cli/leafmon"), "sim", "--to", "-", "--scenario", "day",
@@ -74,7 +74,8 @@ def rig(source, extra_ledger=None, journal_mb="64", asleep="5"):
     d = day_log()
     led = {"ac_efficiency": "%.5f" % d["eff"]}
     led.update(extra_ledger or {})
-    return Leafmond(real=("can", "ledger"), enabled=("can",), env={"TZ": "UTC0"},
+    return Leafmond(tmp=tempfile.mkdtemp(prefix="ldgw-it-"), real=("can", "ledger"),
+                    enabled=("can",), env={"TZ": "UTC0"},
                     sup={"journal_mb": journal_mb, "vehicle": "testcar", "failed_after": "1000"},
                     sections={"can": {"source": source, "asleep_after_s": asleep}, "ledger": led})
 
@@ -91,7 +92,8 @@ def settle(d, path):
     """The replay has ended and the bus slept; leafmond stopped gracefully
     (the ledger commits on stop)."""
     wait_for(lambda: replay_over(d, path), 300, "the end of the replay", interval=0.5)
-    wait_for(lambda: counters(d, "can").get("bus_asleep") == 1, 60, "the bus asleep", interval=0.5)
+    wait_for(lambda: counters(d, "can").get("bus_asleep") == 1, 150, "the bus asleep",
+             interval=0.5)
     time.sleep(1.5)  # the sleep's events ride the next sample: one tick
     code, _ = d.stop()
     assert code == 0, d.logtext()[-3000:]
@@ -196,7 +198,8 @@ def test_kill9_everything_during_a_quick_charge():
     d = day_log()
     i = next(i for i, t in enumerate(d["truth"]) if t.get("charge_type") == "qc")
     qc, before = d["truth"][i], d["truth"][i - 2]  # the drive to the charger, then a park
-    path = slice_log("qc.log", before["start"] - 30, qc["end"] + 60)
+    # to the move after it: the car driving off ends the charge (at its target)
+    path = slice_log("qc.log", before["start"] - 30, qc["end"] + 300)
     rows = kill_during("charge", path, qc, 40)
     charges = sessions_of(rows, "charge")
     assert len(charges) == 1, charges
@@ -241,7 +244,7 @@ def test_power_cut_inside_a_trip_is_recovered():
         assert abs(g["start"] - trip["start"]) <= 0.5, (g, trip)
         # 20 s of driving are not in the log, and what came after STATEDIR's
         # checkpoint (at most 30 s old) before the cut is not counted
-        assert_within(g, trip, ("distance_km", "energy_out_kwh", "duration_s"), pct=5)
+        assert_within(g, trip, ("distance_km", "energy_out_kwh", "duration_s"), pct=2)
         print("     after the cut: %s" % json.dumps(
             {k: g.get(k) for k in ("distance_km", "energy_out_kwh", "recovery")}))
     finally:
@@ -360,7 +363,7 @@ def test_soh_sources_disagree_alert():
 def test_ledger_size_per_month():
     """30 simulated days (each: 4 trips, a quick and an AC charge, parks; 13
     sessions and a battery_daily) imported into one ledger: its size."""
-    tmp = tempfile.mkdtemp(prefix="leafmon-ledger-month-")
+    tmp = tempfile.mkdtemp(prefix="ldgw-month-")
     conf = os.path.join(tmp, "leafmon.conf")
     state = os.path.join(tmp, "state")
     with open(conf, "w") as f:
