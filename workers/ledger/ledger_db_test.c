@@ -8,6 +8,9 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -266,6 +269,54 @@ test_ldb_symlink_refused(void)
 	CHECK(access(target, F_OK) < 0);
 }
 
+/* The disk fills up inside a transaction (the file size limit stands in for
+ * ENOSPC): the write fails with an error, nothing of the transaction stays,
+ * what was committed before is whole, and the next transaction works. */
+static void
+test_ldb_write_failure_keeps_the_last_commit(void)
+{
+	const char *p = db_path();
+	struct ldb *db = open_w(p);
+	struct ldb_event e = ev("trip", "end", 1, 1, "{\"end\":1}");
+	struct rlimit old, lim;
+	size_t big = 64 * 1024;
+	char *detail = malloc(big + 16);
+	int64_t n = -1;
+	int failed = 0;
+
+	CHECK(detail != NULL);
+	CHECK(ldb_upsert(db, &e, 1) == LDB_INSERTED); /* autocommit: durable */
+	CHECK(ldb_feed_put(db, "journal", 7, 70) == 0);
+	snprintf(detail, 16, "{\"end\":2,\"x\":\"");
+	memset(detail + strlen(detail), 'y', big - 32);
+	strcpy(detail + big - 32 + 14, "\"}");
+	signal(SIGXFSZ, SIG_IGN);
+	CHECK(getrlimit(RLIMIT_FSIZE, &old) == 0);
+	lim = old;
+	lim.rlim_cur = 256 * 1024;
+	CHECK(setrlimit(RLIMIT_FSIZE, &lim) == 0);
+	CHECK(ldb_begin(db) == 0);
+	for (int i = 0; i < 64 && !failed; i++) {
+		struct ldb_event b = ev("park", "end", 10 + i, 10 + i, detail);
+		failed = ldb_upsert(db, &b, 1) < 0;
+	}
+	if (!failed)
+		failed = ldb_feed_put(db, "journal", 8, 80) < 0 || ldb_commit(db) < 0;
+	CHECK(failed);
+	CHECK(ldb_errcode(db) != 0 && ldb_errmsg(db)[0] != '\0');
+	ldb_rollback(db);
+	ldb_close(db);
+	CHECK(setrlimit(RLIMIT_FSIZE, &old) == 0);
+	db = open_w(p);
+	uint64_t g, s;
+	CHECK(ldb_session_count(db, &n) == 0 && n == 1);
+	CHECK(ldb_feed_get(db, "journal", &g, &s) == 1 && g == 7 && s == 70);
+	struct ldb_event c = ev("charge", "end", 3, 3, "{\"end\":3}");
+	CHECK(ldb_upsert(db, &c, 1) == LDB_INSERTED);
+	ldb_close(db);
+	free(detail);
+}
+
 static bool
 collect(void *arg, const struct ldb_daily *d)
 {
@@ -326,4 +377,5 @@ T_MAIN(T(test_ldb_schema_from_empty_file), T(test_ldb_newer_schema_refused),
        T(test_ldb_reader_without_file), T(test_ldb_upsert_phase_rules),
        T(test_ldb_invalid_events), T(test_ldb_feed_point_in_the_transaction),
        T(test_ldb_one_writer), T(test_ldb_corrupt_file), T(test_ldb_symlink_refused),
+       T(test_ldb_write_failure_keeps_the_last_commit),
        T(test_ldb_each_daily_newest_first), T(test_soh_sources_and_alert_text))
