@@ -24,10 +24,10 @@
 struct import {
 	struct ldb *db;
 	const char *vehicle;
-	bool failed;	  /* a database error: the file's transaction is undone */
-	bool relative;	  /* a session before 2000: the log has no dates of its own */
+	bool failed;   /* a database error: the file's transaction is undone */
+	bool relative; /* a session before 2000: the log has no dates of its own */
 	unsigned n[LDB_INVALID + 1];
-	unsigned lost;	  /* out of memory for a session's JSON */
+	unsigned lost; /* out of memory for a session's JSON */
 };
 
 static void
@@ -42,8 +42,11 @@ take(void *arg, const struct session_event *e, const char *json)
 	}
 	if (e->s.start_ns < OLDEST_NS)
 		im->relative = true;
-	struct ldb_event le = {.kind = session_kind_name(e->s.kind), .phase = "end",
-			       .t_ns = e->t_ns, .start_ns = e->s.start_ns, .detail = json,
+	struct ldb_event le = {.kind = session_kind_name(e->s.kind),
+			       .phase = "end",
+			       .t_ns = e->t_ns,
+			       .start_ns = e->s.start_ns,
+			       .detail = json,
 			       .vehicle = im->vehicle};
 	int r = ldb_upsert(im->db, &le, now_real_ns());
 	if (r < 0)
@@ -66,8 +69,7 @@ report(const char *path, const struct import *im)
 
 /* One file, one transaction: 0, or -1 with nothing of it kept. */
 static int
-import_file(struct cli *c, struct import *im, const char *path, int64_t start_ns,
-	    bool have_start)
+import_file(struct cli *c, struct import *im, const char *path, int64_t start_ns, bool have_start)
 {
 	struct decode_opts o;
 	cli_decode_opts(c, &o);
@@ -84,9 +86,9 @@ import_file(struct cli *c, struct import *im, const char *path, int64_t start_ns
 		return -1;
 	}
 	int rc = decode_file(path, &o, stdout, stderr);
-	const char *why = rc < 0	    ? NULL
-			  : im->failed	    ? ldb_errmsg(im->db)
-			  : im->lost	    ? "out of memory"
+	const char *why = rc < 0       ? NULL
+			  : im->failed ? ldb_errmsg(im->db)
+			  : im->lost   ? "out of memory"
 			  : im->relative && !have_start
 			      ? "the log has no dates of its own: give --start T (Unix seconds)"
 			      : NULL;
@@ -153,7 +155,8 @@ cmd_import(struct cli *c, int argc, char **argv)
 		return 1;
 	im.vehicle = lp_vehicle(c->cfg.sup.vehicle, host, sizeof(host));
 	for (int i = optind; i < argc; i++)
-		failed += import_file(c, &im, argv[i], (int64_t)(start * 1e9 + 0.5), have_start) < 0;
+		failed +=
+		    import_file(c, &im, argv[i], (int64_t)(start * 1e9 + 0.5), have_start) < 0;
 	ldb_close(im.db);
 	return failed ? 1 : 0;
 }

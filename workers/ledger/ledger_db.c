@@ -78,8 +78,8 @@ static sqlite3_stmt *
 stmt(struct ldb *l, int k)
 {
 	if (l->st[k] == NULL &&
-	    sqlite3_prepare_v3(l->db, stmt_sql[k], -1, SQLITE_PREPARE_PERSISTENT, &l->st[k], NULL) !=
-		SQLITE_OK) {
+	    sqlite3_prepare_v3(l->db, stmt_sql[k], -1, SQLITE_PREPARE_PERSISTENT, &l->st[k],
+			       NULL) != SQLITE_OK) {
 		fail(l, "prepare");
 		return NULL;
 	}
@@ -112,8 +112,10 @@ take_lock(struct ldb *l, const char *path, char *err, size_t errlen)
 	text[n > 0 ? n : 0] = '\0';
 	text[strcspn(text, "\n")] = '\0';
 	if (e == EWOULDBLOCK) {
-		snprintf(err, errlen, "%s is being written by process %s (only one process writes "
-			 "the ledger)", path, text[0] ? text : "?");
+		snprintf(err, errlen,
+			 "%s is being written by process %s (only one process writes "
+			 "the ledger)",
+			 path, text[0] ? text : "?");
 		return LDB_ELOCKED;
 	}
 	snprintf(err, errlen, "%s: lock: %s", lp, strerror(e));
@@ -141,7 +143,8 @@ migrate(struct ldb *l)
 			char m[sizeof(l->msg)];
 			snprintf(m, sizeof(m), "%s", l->msg);
 			exec(l, "ROLLBACK");
-			snprintf(l->msg, sizeof(l->msg), "migration to version %d: %.200s", v + 1, m);
+			snprintf(l->msg, sizeof(l->msg), "migration to version %d: %.200s", v + 1,
+				 m);
 			return -1;
 		}
 	}
@@ -189,13 +192,14 @@ static void
 describe(char *err, size_t errlen, const char *path, const struct ldb *l)
 {
 	int prim = l->code & 0xff;
-	const char *hint = prim == SQLITE_NOTADB || prim == SQLITE_CORRUPT
-			       ? " (the file is damaged: move it aside, or repair it with "
-				 "sqlite3's .recover, and the ledger starts again from the journal)"
-			   : prim == SQLITE_FULL ? " (the disk is full)"
-			   : prim == SQLITE_READONLY || prim == SQLITE_CANTOPEN || prim == SQLITE_PERM
-			       ? " (not writable)"
-			       : "";
+	const char *hint =
+	    prim == SQLITE_NOTADB || prim == SQLITE_CORRUPT
+		? " (the file is damaged: move it aside, or repair it with "
+		  "sqlite3's .recover, and the ledger starts again from the journal)"
+	    : prim == SQLITE_FULL ? " (the disk is full)"
+	    : prim == SQLITE_READONLY || prim == SQLITE_CANTOPEN || prim == SQLITE_PERM
+		? " (not writable)"
+		: "";
 	snprintf(err, errlen, "%s: %s%s", path, l->msg, hint);
 }
 
@@ -249,8 +253,9 @@ ldb_open_reader(struct ldb **out, const char *path, char *err, size_t errlen)
 		return -1;
 	}
 	if (v == 0 || v > LDB_SCHEMA_VERSION) {
-		snprintf(err, errlen, v == 0 ? "%s: no ledger yet"
-				   : "%s: schema version %d is newer than this leafmon knows (%d)",
+		snprintf(err, errlen,
+			 v == 0 ? "%s: no ledger yet"
+				: "%s: schema version %d is newer than this leafmon knows (%d)",
 			 path, v, LDB_SCHEMA_VERSION);
 		ldb_close(l);
 		return v == 0 ? LDB_ENOENT : -1;

@@ -66,8 +66,12 @@ row(const char *path, const char *sql, char *out, size_t len)
 static struct ldb_event
 ev(const char *kind, const char *phase, int64_t t_ns, int64_t start_ns, const char *detail)
 {
-	return (struct ldb_event){.kind = kind, .phase = phase, .t_ns = t_ns,
-				  .start_ns = start_ns, .detail = detail, .vehicle = "car"};
+	return (struct ldb_event){.kind = kind,
+				  .phase = phase,
+				  .t_ns = t_ns,
+				  .start_ns = start_ns,
+				  .detail = detail,
+				  .vehicle = "car"};
 }
 
 static void
@@ -90,7 +94,8 @@ test_ldb_schema_from_empty_file(void)
 	CHECK_STR(v, "kind,start_ns,end_ns,phase,vehicle,detail,updated_ns,t_ns");
 	CHECK(row(p, "SELECT name FROM sqlite_master WHERE type='index' AND name='session_end'", v,
 		  sizeof(v)) == 0);
-	CHECK(row(p, "SELECT group_concat(name) FROM pragma_table_info('feed')", v, sizeof(v)) == 0);
+	CHECK(row(p, "SELECT group_concat(name) FROM pragma_table_info('feed')", v, sizeof(v)) ==
+	      0);
 	CHECK_STR(v, "name,gen,seq");
 	struct stat st;
 	CHECK(stat(p, &st) == 0 && (st.st_mode & 0777) == LDB_MODE);
@@ -143,7 +148,7 @@ test_ldb_upsert_phase_rules(void)
 
 	CHECK_INT(ldb_upsert(db, &start, 1), ==, LDB_INSERTED);
 	CHECK_INT(ldb_upsert(db, &upd2, 2), ==, LDB_REPLACED);
-	CHECK_INT(ldb_upsert(db, &upd, 3), ==, LDB_LATE);      /* an older update */
+	CHECK_INT(ldb_upsert(db, &upd, 3), ==, LDB_LATE);	/* an older update */
 	CHECK_INT(ldb_upsert(db, &upd2, 4), ==, LDB_DUPLICATE); /* delivered twice */
 	CHECK_INT(ldb_upsert(db, &end, 5), ==, LDB_REPLACED);
 	CHECK_INT(ldb_upsert(db, &end, 6), ==, LDB_DUPLICATE);
@@ -152,8 +157,9 @@ test_ldb_upsert_phase_rules(void)
 	struct ldb_event end2 = ev("trip", "end", 531 * NSEC_PER_SEC, s0, d2);
 	CHECK_INT(ldb_upsert(db, &end2, 8), ==, LDB_REPLACED);
 	ldb_close(db);
-	CHECK(row(p, "SELECT phase || ' ' || end_ns || ' ' || updated_ns || ' ' || t_ns || ' ' || "
-		     "vehicle || ' ' || detail FROM session",
+	CHECK(row(p,
+		  "SELECT phase || ' ' || end_ns || ' ' || updated_ns || ' ' || t_ns || ' ' || "
+		  "vehicle || ' ' || detail FROM session",
 		  v, sizeof(v)) == 0);
 	char want[512];
 	snprintf(want, sizeof(want), "end 220000000000 8 531000000000 car %s", d2);
@@ -178,9 +184,9 @@ test_ldb_invalid_events(void)
 	    ev("holiday", "end", 1, 1, ok),
 	    ev("trip", "finish", 1, 1, ok),
 	    ev("trip", "end", 1, 1, NULL),
-	    ev("trip", "end", 1, 1, "{\"end\":"),	       /* not JSON */
-	    ev("trip", "end", 1, 1, "[1,2]"),	       /* not an object */
-	    ev("trip", "end", 1, 1, "{\"start\":1}"),      /* no end */
+	    ev("trip", "end", 1, 1, "{\"end\":"),	   /* not JSON */
+	    ev("trip", "end", 1, 1, "[1,2]"),		   /* not an object */
+	    ev("trip", "end", 1, 1, "{\"start\":1}"),	   /* no end */
 	    ev("trip", "end", 1, 1, "{\"end\":\"noon\"}"), /* not a number */
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
@@ -347,8 +353,12 @@ static void
 test_soh_sources_and_alert_text(void)
 {
 	/* a 62 kWh pack: 700 GIDs at 91 % is 769 new, nearest 775 */
-	struct ldb_daily d = {.date = "2026-01-02", .soh_pct = 91, .gids_full = 700,
-			      .capacity_ah = 150.5, .hx_pct = NAN, .ah = NAN};
+	struct ldb_daily d = {.date = "2026-01-02",
+			      .soh_pct = 91,
+			      .gids_full = 700,
+			      .capacity_ah = 150.5,
+			      .hx_pct = NAN,
+			      .ah = NAN};
 	struct soh_result r;
 	char text[320];
 	CHECK(soh_sources(&d, &r) == 0);
@@ -359,23 +369,22 @@ test_soh_sources_and_alert_text(void)
 	CHECK_STR(text, "battery 2026-01-02: the SOH sources differ by 5.5 points (more than 5): "
 			"soh_pct 91.0 %, capacity_ah 85.5 % (Ah of a new 62 kWh pack: 176.0)");
 	/* Hx and AHr count too; a 24 kWh pack at 75 % (211 GIDs) */
-	d = (struct ldb_daily){.soh_pct = 75, .gids_full = 211, .hx_pct = 70.2, .ah = 50,
-			       .capacity_ah = NAN};
+	d = (struct ldb_daily){
+	    .soh_pct = 75, .gids_full = 211, .hx_pct = 70.2, .ah = 50, .capacity_ah = NAN};
 	CHECK(soh_sources(&d, &r) == 0);
 	CHECK_STR(r.pack_name, "24 kWh");
 	CHECK_INT(r.n, ==, 3);
 	CHECK_DBL(r.spread, 50 / 66.2 * 100 - 70.2, 1e-9); /* AHr 75.5 %, Hx 70.2 % */
 	/* one source alone is no comparison; without gids_full no Ah source */
-	d = (struct ldb_daily){.soh_pct = 75, .gids_full = NAN, .hx_pct = NAN, .ah = 50,
-			       .capacity_ah = 49};
+	d = (struct ldb_daily){
+	    .soh_pct = 75, .gids_full = NAN, .hx_pct = NAN, .ah = 50, .capacity_ah = 49};
 	CHECK(soh_sources(&d, &r) == -1);
 	d.hx_pct = 80;
 	CHECK(soh_sources(&d, &r) == 0 && r.n == 2 && r.pack < 0);
 }
 
 T_MAIN(T(test_ldb_schema_from_empty_file), T(test_ldb_newer_schema_refused),
-       T(test_ldb_reader_without_file), T(test_ldb_upsert_phase_rules),
-       T(test_ldb_invalid_events), T(test_ldb_feed_point_in_the_transaction),
-       T(test_ldb_one_writer), T(test_ldb_corrupt_file), T(test_ldb_symlink_refused),
-       T(test_ldb_write_failure_keeps_the_last_commit),
+       T(test_ldb_reader_without_file), T(test_ldb_upsert_phase_rules), T(test_ldb_invalid_events),
+       T(test_ldb_feed_point_in_the_transaction), T(test_ldb_one_writer), T(test_ldb_corrupt_file),
+       T(test_ldb_symlink_refused), T(test_ldb_write_failure_keeps_the_last_commit),
        T(test_ldb_each_daily_newest_first), T(test_soh_sources_and_alert_text))

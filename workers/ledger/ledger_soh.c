@@ -70,11 +70,11 @@ soh_sources(const struct ldb_daily *d, struct soh_result *r)
 }
 
 void
-soh_text(const struct ldb_daily *d, const struct soh_result *r, double limit, char *buf,
-	 size_t len)
+soh_text(const struct ldb_daily *d, const struct soh_result *r, double limit, char *buf, size_t len)
 {
-	int n = snprintf(buf, len, "battery %s: the SOH sources differ by %.1f points (more than %g):",
-			 d->date[0] ? d->date : "?", r->spread, limit);
+	int n =
+	    snprintf(buf, len, "battery %s: the SOH sources differ by %.1f points (more than %g):",
+		     d->date[0] ? d->date : "?", r->spread, limit);
 	for (int i = 0; i < r->n && n > 0 && (size_t)n < len; i++)
 		n += snprintf(buf + n, len - (size_t)n, "%s %s %.1f %%", i ? "," : "", r->name[i],
 			      r->value[i]);

@@ -22,13 +22,13 @@
 #define SOH_SOURCES 4
 
 struct soh_result {
-	int n;		     /* sources present */
+	int n; /* sources present */
 	double value[SOH_SOURCES];
 	const char *name[SOH_SOURCES];
-	double spread;	     /* max - min, percentage points */
-	int pack;	     /* index into the pack table, -1 unknown */
+	double spread; /* max - min, percentage points */
+	int pack;      /* index into the pack table, -1 unknown */
 	const char *pack_name;
-	double pack_ah;	     /* a new pack's Ah */
+	double pack_ah; /* a new pack's Ah */
 };
 
 /* 0 with the sources in r, -1 when fewer than two are known. */

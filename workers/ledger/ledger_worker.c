@@ -39,8 +39,8 @@ count(struct lw *lw, int r, const Event *e)
 	default:
 		if (lw->n.invalid++ < 10)
 			log_warnx("event %s/%s at %lld not stored: not a session (kind, phase or "
-				  "detail)", e->kind, e->phase ? e->phase : "-",
-				  (long long)e->t_ns);
+				  "detail)",
+				  e->kind, e->phase ? e->phase : "-", (long long)e->t_ns);
 	}
 	if ((r == LDB_INSERTED || r == LDB_REPLACED) && strcmp(e->kind, "battery_daily") == 0)
 		lw->daily_changed = true;
@@ -49,9 +49,12 @@ count(struct lw *lw, int r, const Event *e)
 static int
 upsert(struct lw *lw, const Event *e)
 {
-	struct ldb_event le = {.kind = e->kind, .phase = e->phase, .t_ns = e->t_ns,
+	struct ldb_event le = {.kind = e->kind,
+			       .phase = e->phase,
+			       .t_ns = e->t_ns,
 			       .start_ns = e->has_start_ns ? e->start_ns : e->t_ns,
-			       .detail = e->detail, .vehicle = lw->vehicle};
+			       .detail = e->detail,
+			       .vehicle = lw->vehicle};
 	if (!ldb_in_tx(lw->db) && ldb_begin(lw->db) < 0)
 		return -1;
 	int r = ldb_upsert(lw->db, &le, now_real_ns());
@@ -242,8 +245,10 @@ static void
 db_down(struct lw *lw, const char *what)
 {
 	char text[512];
-	snprintf(text, sizeof(text), "%.200s: %s %.200s (%.40s): the events wait in the journal; "
-		 "retrying", lw->path, what, ldb_errmsg(lw->db), sqlite3_errstr(ldb_errcode(lw->db)));
+	snprintf(text, sizeof(text),
+		 "%.200s: %s %.200s (%.40s): the events wait in the journal; "
+		 "retrying",
+		 lw->path, what, ldb_errmsg(lw->db), sqlite3_errstr(ldb_errcode(lw->db)));
 	log_warnx("%s", text);
 	set_error(lw, -1, text);
 	lw->n.db_errors++;
@@ -340,7 +345,8 @@ on_stop(struct worker *w, void *arg)
 		feed_drain_until(&lw->feed, now_mono_ns() + 2 * NSEC_PER_SEC);
 		if (lw->broken || commit_due(lw, true) < 0)
 			log_warnx("stopping without the last events committed: %s (they are read "
-				  "again from the journal)", ldb_errmsg(lw->db));
+				  "again from the journal)",
+				  ldb_errmsg(lw->db));
 	}
 	if (lw->feeding)
 		feed_close(&lw->feed);

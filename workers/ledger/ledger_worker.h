@@ -31,14 +31,14 @@ struct lw {
 	struct loop_timer *tick; /* every second: commit, retry, the battery check */
 	char path[PATH_MAX];
 	char vehicle[128];
-	uint64_t gen, seq;	 /* the last sample taken */
-	uint64_t cgen, cseq;	 /* the point durable in the database */
+	uint64_t gen, seq;   /* the last sample taken */
+	uint64_t cgen, cseq; /* the point durable in the database */
 	bool have_point;
-	unsigned pending;	 /* events upserted in the open transaction */
-	bool daily_changed;	 /* a battery_daily was written: check it again */
-	int64_t last_commit;	 /* mono ns */
-	int64_t last_success;	 /* Unix s */
-	int64_t retry_at;	 /* mono ns */
+	unsigned pending;     /* events upserted in the open transaction */
+	bool daily_changed;   /* a battery_daily was written: check it again */
+	int64_t last_commit;  /* mono ns */
+	int64_t last_success; /* Unix s */
+	int64_t retry_at;     /* mono ns */
 	int retry_s;
 	struct {
 		char text[512];
