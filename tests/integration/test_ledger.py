@@ -88,15 +88,23 @@ def replay_over(d, path):
     return ("replay %s: end of log" % path) in d.logtext()
 
 
-def settle(d, path):
+def settle(d, path, db_errors=False):
     """The replay has ended and the bus slept; leafmond stopped gracefully
-    (the ledger commits on stop)."""
+    (the ledger commits on stop). The ledger's counters just before: it lost
+    and dropped nothing, and committed in batches."""
     wait_for(lambda: replay_over(d, path), 300, "the end of the replay", interval=0.5)
     wait_for(lambda: counters(d, "can").get("bus_asleep") == 1, 150, "the bus asleep",
              interval=0.5)
     time.sleep(1.5)  # the sleep's events ride the next sample: one tick
+    w = d.worker("ledger")
+    c = w["counters"]
+    assert c["sub_lost"] == 0 and c["invalid_events"] == 0 and c["db_open"] == 1, c
+    assert db_errors or c["db_errors"] == 0, c
+    # one commit per second at most while events flow: never one per sample or event
+    assert c["commits"] <= w["uptime_s"] + 2 and c["commits"] < c["samples"], c
     code, _ = d.stop()
     assert code == 0, d.logtext()[-3000:]
+    return c
 
 
 def sessions_of(rows, kind):
@@ -117,7 +125,9 @@ def test_day_into_the_ledger_equals_the_truth():
     src = "replay:%s,speed=0,keep_time" % d["log"]
     m = rig(src).start()
     try:
-        settle(m, d["log"])
+        c = settle(m, d["log"])
+        print("     %d events, %d upserts, %d commits, %d samples" % (
+            c["events"], c["inserted"] + c["replaced"], c["commits"], c["samples"]))
         rows = ledger(m)
         got = [r for r in rows if r["kind"] != "battery_daily"]
         truth = d["truth"]
@@ -275,7 +285,7 @@ def test_database_down_loses_nothing_from_the_journal():
         wait_for(lambda: replay_over(m, path), 120, "the replay", interval=0.2)
         os.rename(bad, bad + ".damaged")
         wait_for(lambda: not alert() and counters(m).get("db_open") == 1, 60, "the alert gone")
-        settle(m, path)
+        settle(m, path, db_errors=True)
         trips = sessions_of(ledger(m), "trip")
         assert len(trips) == 1 and trips[0]["phase"] == "end", trips
         assert_within(trips[0]["detail"], trip, ("distance_km", "energy_out_kwh"))
