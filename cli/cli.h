@@ -38,6 +38,10 @@ int cmd_decode(struct cli *c, int argc, char **argv);
 int cmd_dump(struct cli *c, int argc, char **argv);
 int cmd_sim(struct cli *c, int argc, char **argv);
 int cmd_replay(struct cli *c, int argc, char **argv);
+struct decode_opts;
+void cli_decode_opts(struct cli *c, struct decode_opts *o);
+/* leafmon import FILE...: a recording's sessions into the ledger (cli/cmd_import.c) */
+int cmd_import(struct cli *c, int argc, char **argv);
 
 /* leafmon doctor: checks report through this; parts add their checks in
  * doctor_can.c, doctor_influx.c ... registered in cli/doctor.c. */

@@ -48,6 +48,23 @@ gen_by_name(const char *s)
 	return strcasecmp(s, "auto") == 0 ? -1 : -2;
 }
 
+/* The decode options of the config: the live worker's [can] and
+ * [ledger] and [tariff] (leafmon decode and leafmon import). */
+void
+cli_decode_opts(struct cli *c, struct decode_opts *o)
+{
+	decode_opts_init(o);
+	o->gen = c->cfg.can.generation;
+	o->interval_ms = c->cfg.can.publish_interval_ms > 0 ? c->cfg.can.publish_interval_ms : 100;
+	o->keyframe_s = c->cfg.can.keyframe_s;
+	o->json = c->json;
+	o->scfg.trip_end_ns = (int64_t)c->cfg.ledger.trip_end_s * NSEC_PER_SEC;
+	o->scfg.asleep_ns = (int64_t)c->cfg.can.asleep_after_s * NSEC_PER_SEC;
+	o->scfg.min_trip_km = c->cfg.ledger.min_trip_km;
+	o->scfg.ac_efficiency = c->cfg.ledger.ac_efficiency;
+	o->scfg.tariff = &c->cfg.tariff;
+}
+
 static int
 parse_opts(struct cli *c, int argc, char **argv, struct decode_opts *o)
 {
@@ -66,16 +83,7 @@ parse_opts(struct cli *c, int argc, char **argv, struct decode_opts *o)
 	int64_t iv;
 	int ch;
 
-	decode_opts_init(o);
-	o->gen = c->cfg.can.generation;
-	o->interval_ms = c->cfg.can.publish_interval_ms > 0 ? c->cfg.can.publish_interval_ms : 100;
-	o->keyframe_s = c->cfg.can.keyframe_s;
-	o->json = c->json;
-	o->scfg.trip_end_ns = (int64_t)c->cfg.ledger.trip_end_s * NSEC_PER_SEC;
-	o->scfg.asleep_ns = (int64_t)c->cfg.can.asleep_after_s * NSEC_PER_SEC;
-	o->scfg.min_trip_km = c->cfg.ledger.min_trip_km;
-	o->scfg.ac_efficiency = c->cfg.ledger.ac_efficiency;
-	o->scfg.tariff = &c->cfg.tariff;
+	cli_decode_opts(c, o);
 	optind = 0; /* glibc: re-initialise (leafmon.c parsed with "+") */
 	while ((ch = getopt_long(argc, argv, "f:jst:b:g:i:k:hS", opts, NULL)) != -1) {
 		switch (ch) {

@@ -213,7 +213,7 @@ cmd_worker_op(struct cli *c, int argc, char **argv)
 	ControlRequest req = LEAFMON__V1__CONTROL_REQUEST__INIT;
 	Leafmon__V1__WorkerRequest wr = LEAFMON__V1__WORKER_REQUEST__INIT;
 	if (argc != 2) {
-		fprintf(stderr, "usage: leafmon %s WORKER   (can, influx, cloud, web, mqtt or abrp)\n", argv[0]);
+		fprintf(stderr, "usage: leafmon %s WORKER   (can, influx, cloud, web, mqtt, abrp or ledger)\n", argv[0]);
 		return EXIT_USAGE;
 	}
 	wr.worker = argv[1];

@@ -31,6 +31,7 @@ static const struct command commands[] = {
     {"watch", cmd_watch, true, "watch [SIGNAL...] [--json] [--backlog]  live values as they are published"},
     {"dump", cmd_dump, true, "dump [--id LIST]         live raw frames, candump -l format"},
     {"decode", cmd_decode, true, "decode [--summary] FILE|- decode a CAN log offline (JSON lines)"},
+    {"import", cmd_import, true, "import [--start T] FILE... a recording's sessions into the ledger"},
     {"sim", cmd_sim, false, "sim --to IFACE           put a simulated Leaf on a CAN interface"},
     {"replay", cmd_replay, false, "replay FILE --to IFACE   put a recorded log on a CAN interface"},
     {"trips", cmd_ledger, true, "trips [--since D] [--all] [--monthly] [--json|--csv]  the ledger's trips"},
@@ -47,7 +48,7 @@ cmd_help(struct cli *c, int argc, char **argv)
 	printf("usage: leafmon [-c FILE] [--rundir DIR] COMMAND [ARGS]\n\ncommands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		printf("  %s\n", commands[i].help);
-	printf("\nworkers: can, influx, cloud, web\n"
+	printf("\nworkers: can, influx, cloud, web, ledger\n"
 	       "exit status: 0 ok; 1 failed; 2 usage; 3 leafmond not running;\n"
 	       "             4 running but a worker is not ready (status); 78 bad config\n");
 	return 0;

@@ -15,7 +15,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len);
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 {
-	static const char *const names[] = {"can", "influx", "cloud", "web", "abrp", ""};
+	static const char *const names[] = {"can", "influx", "cloud", "web", "abrp", "ledger", ""};
 	struct buf b;
 	ControlResponse *r = msg_control_response_unpack(data, len);
 

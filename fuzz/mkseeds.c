@@ -236,7 +236,7 @@ seed_responses(void)
 	PUT_MSG("proto_control_response", "status", control_response, &r);
 	r.status = NULL;
 	r.code = 22;
-	r.error = "unknown worker 'x' (can, influx, cloud, web or mqtt)";
+	r.error = "unknown worker 'x' (can, influx, cloud, web, mqtt, abrp or ledger)";
 	PUT_MSG("proto_control_response", "error", control_response, &r);
 }
 

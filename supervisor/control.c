@@ -34,6 +34,8 @@ worker_enabled(const struct config *cfg, enum wk_id id)
 		return cfg->mqtt.enabled;
 	case WK_ABRP:
 		return cfg->abrp.enabled;
+	case WK_LEDGER:
+		return cfg->ledger.enabled;
 	default:
 		return true;
 	}
@@ -159,6 +161,7 @@ sections_of(enum wk_id id)
 	    [WK_WEB] = 1u << SEC_WEB,
 	    [WK_MQTT] = 1u << SEC_MQTT | 1u << SEC_LEDGER | 1u << SEC_TARIFF,
 	    [WK_ABRP] = 1u << SEC_ABRP,
+	    [WK_LEDGER] = 1u << SEC_LEDGER,
 	};
 	return map[id];
 }
@@ -215,7 +218,8 @@ daemon_reload(struct daemon *d, char *msg, size_t len)
 		struct wk *w = &s->wk[i];
 		bool en = worker_enabled(&s->cfg, w->id);
 		bool changed = (diff & sections_of(w->id)) ||
-			       (vehicle && (w->id == WK_INFLUX || w->id == WK_CLOUD || w->id == WK_MQTT));
+			       (vehicle && (w->id == WK_INFLUX || w->id == WK_CLOUD || w->id == WK_MQTT ||
+					    w->id == WK_LEDGER));
 		enum wk_event ev = WE_COUNT;
 		if (!en && w->state != WS_DISABLED)
 			ev = WE_DISABLE;
@@ -246,7 +250,7 @@ worker_op(struct daemon *d, int op, const char *name, char *msg, size_t len)
 {
 	int id = wk_by_name(name ? name : "");
 	if (id < 0) {
-		snprintf(msg, len, "unknown worker '%s' (can, influx, cloud, web, mqtt or abrp)",
+		snprintf(msg, len, "unknown worker '%s' (can, influx, cloud, web, mqtt, abrp or ledger)",
 			 name ? name : "");
 		return EINVAL;
 	}

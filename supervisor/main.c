@@ -25,9 +25,10 @@
 #include "workerdir.h"
 
 /* Start consumers first, the producer last; stop in reverse, so the can
- * worker flushes its last sample while the writers still run. */
-static const enum wk_id start_order[WK_COUNT] = {WK_INFLUX, WK_CLOUD, WK_WEB,
-						       WK_MQTT,	  WK_ABRP, WK_CAN};
+ * worker flushes its last sample (and session events) while the writers
+ * and the ledger still run. */
+static const enum wk_id start_order[WK_COUNT] = {WK_INFLUX, WK_CLOUD, WK_LEDGER, WK_WEB,
+						       WK_MQTT,	  WK_ABRP,   WK_CAN};
 
 #define READY_AT_LATEST_NS (60 * NSEC_PER_SEC)
 

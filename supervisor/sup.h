@@ -14,7 +14,7 @@
 #include "config.h"
 #include "msg.h"
 
-enum wk_id { WK_CAN, WK_INFLUX, WK_CLOUD, WK_WEB, WK_MQTT, WK_ABRP, WK_COUNT };
+enum wk_id { WK_CAN, WK_INFLUX, WK_CLOUD, WK_WEB, WK_MQTT, WK_ABRP, WK_LEDGER, WK_COUNT };
 
 enum wk_state {
 	WS_STARTING,

@@ -29,7 +29,7 @@ static const char *const event_names[WE_COUNT] = {
     "start", "stop", "restart", "ready", "exit", "timer", "heartbeat-timeout", "disable",
     "shutdown"};
 static const char *const worker_names[WK_COUNT] = {"can", "influx", "cloud", "web", "mqtt",
-						   "abrp"};
+						   "abrp", "ledger"};
 
 const char *
 wk_state_name(enum wk_state st)

@@ -19,7 +19,7 @@ SRC = os.environ.get("LEAFMON_SRC", os.path.abspath("."))
 DATA = os.environ.get("LEAFMON_DATA", os.path.join(SRC, "..", "shared", "data", "leaf"))
 ARTIFACTS = os.environ.get("LEAFMON_ARTIFACTS", os.path.join(BUILD, "artifacts"))
 
-WORKERS = ("can", "influx", "cloud", "web", "mqtt", "abrp")
+WORKERS = ("can", "influx", "cloud", "web", "mqtt", "abrp", "ledger")
 REAL_BINARIES = {w: "libexec/leafmon-" + w for w in WORKERS}
 
 

@@ -30,6 +30,7 @@ def test_install_layout():
                     "libexec/leafmon/leafmon-can", "libexec/leafmon/leafmon-influx",
                     "libexec/leafmon/leafmon-cloud", "libexec/leafmon/leafmon-web",
                     "libexec/leafmon/leafmon-mqtt",
+                    "libexec/leafmon/leafmon-ledger",
                     "lib/systemd/system/leafmon.service", "lib/sysusers.d/leafmon.conf",
                     "lib/sysctl.d/60-leafmon.conf",
                     "share/leafmon/leafmon.conf", "share/leafmon/web/index.html",

@@ -58,12 +58,12 @@ def test_start_to_ready_and_notify():
 
 def test_kill9_each_worker_comes_back():
     # a fixed 100 ms backoff (the doubling policy has its own unit test), so
-    # each of the 20 measurements is backoff + fork/exec + ready + polling
+    # each of the 25 measurements is backoff + fork/exec + ready + polling
     d = Leafmond(sup={"restart_min_ms": "100", "restart_max_ms": "100"}).start()
     try:
         lat = []
         for round_ in range(5):
-            for name in ("can", "influx", "cloud", "web"):
+            for name in ("can", "influx", "cloud", "web", "ledger"):
                 st = d.status()
                 w = d.worker(name, st)
                 others = {x["name"]: x["pid"] for x in st["workers"] if x["name"] != name}
@@ -233,7 +233,7 @@ def test_sigterm_stops_everything_within_bound():
     measure("supervisor_sigterm_stop_ms", round(took * 1000, 1), "ms")
     assert took < 4 * (2 + 2), took
     log = d.logtext()
-    order = [log.find("%s: stopped" % n) for n in ("can", "web", "cloud", "influx")]
+    order = [log.find("%s: stopped" % n) for n in ("can", "web", "ledger", "cloud", "influx")]
     assert all(x >= 0 for x in order) and order == sorted(order), (order, log[-2000:])
 
 

@@ -81,6 +81,13 @@ emit_sessions(struct run *r)
 		if (r->ss.ev[i].phase != SESS_END)
 			continue;
 		buf_reset(&r->line);
+		if (r->o->session_fn != NULL) {
+			session_json(&r->ss.ev[i].s, &r->o->scfg, &r->line);
+			buf_putc(&r->line, '\0');
+			r->o->session_fn(r->o->session_arg, &r->ss.ev[i],
+					 r->line.oom ? NULL : r->line.p);
+			continue;
+		}
 		if (r->o->json) {
 			session_json(&r->ss.ev[i].s, &r->o->scfg, &r->line);
 			buf_putc(&r->line, '\n');

@@ -25,6 +25,10 @@ struct decode_opts {
 	bool json;	  /* summary as JSON */
 	bool sessions;	  /* print the sessions (one line each, JSON with json) */
 	struct sessions_cfg scfg;
+	/* sessions: instead of printing, each session's end goes here (with
+	 * its JSON object; leafmon import) */
+	void (*session_fn)(void *arg, const struct session_event *e, const char *json);
+	void *session_arg;
 	int max_errors;	  /* parse errors printed before going quiet */
 };
 
