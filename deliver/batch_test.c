@@ -21,7 +21,7 @@ fill(struct batch *b)
 			buf_putc(&b->text, '\n');
 			ends[k] = b->text.len;
 		}
-		CHECK(batch_add(b, 100 + (uint64_t)r, ends, r + 1) == 0);
+		CHECK(batch_add(b, 100 + (uint64_t)r, 0, ends, r + 1) == 0);
 	}
 	CHECK(batch_queue_all(b) == 0);
 }

@@ -66,7 +66,7 @@ struct deliver {
 	enum wait_kind wait;
 	int64_t expired_at; /* mono time of the last retention drop */
 	struct loop_timer *timer;
-	char write_url[1400], ping_url[600], auth[1200];
+	char write_url[LP_DESTS][1400], ping_url[600], auth[1200];
 	const char *headers[4];
 	struct buf body, gz;
 	size_t inflight_bytes, inflight_wire;
@@ -140,12 +140,30 @@ set_error(struct deliver *d, int code, const char *text)
 	spool_ledger_changed(d->sp);
 }
 
+/* The sessions' destination: retention policy session_rp (v1), bucket
+ * session_bucket (v2); an empty key means the samples' own. */
+static void
+session_writer(const struct cfg_writer *w, struct cfg_writer *s)
+{
+	*s = *w;
+	if (w->session_rp[0] != '\0')
+		snprintf(s->retention_policy, sizeof(s->retention_policy), "%s", w->session_rp);
+	if (w->session_bucket[0] != '\0')
+		snprintf(s->bucket, sizeof(s->bucket), "%s", w->session_bucket);
+}
+
 static void
 set_urls(struct deliver *d)
 {
-	if (influx_write_url(d->write_url, sizeof(d->write_url), &d->w, d->api) < 0 ||
+	struct cfg_writer *sw = malloc(sizeof(*sw));
+	if (sw != NULL)
+		session_writer(&d->w, sw);
+	if (sw == NULL ||
+	    influx_write_url(d->write_url[LP_DEST_SAMPLES], sizeof(d->write_url[0]), &d->w, d->api) < 0 ||
+	    influx_write_url(d->write_url[LP_DEST_SESSIONS], sizeof(d->write_url[0]), sw, d->api) < 0 ||
 	    influx_auth_header(d->auth, sizeof(d->auth), d->api, d->w.token) < 0)
 		log_warnx("%s: URL or token too long", d->name);
+	free(sw);
 	int n = 0;
 	if (d->auth[0] != '\0')
 		d->headers[n++] = d->auth;
@@ -283,6 +301,44 @@ floor_to(int64_t t, int64_t step)
 
 enum fill { FILL_MORE, FILL_DRY, FILL_COMPLETE };
 
+/* A session record whose detail did not parse: dropped, counted, said. */
+static void
+event_dropped(struct deliver *d, const struct spool_rec *r, const char *why)
+{
+	spool_ack(d->sp, r->rid, r->rid + 1, false);
+	d->st.events_dropped++;
+	log_rl(&rl_err, LOG_WARNING, "%s: session record %llu dropped: %s (%llu so far)", d->name,
+	       (unsigned long long)r->rid, why, (unsigned long long)d->st.events_dropped);
+}
+
+/* Format record r at time t into b: its lines (0: nothing to send). */
+static int
+format_rec(struct deliver *d, struct batch *b, const struct spool_rec *r, int dest, int64_t t,
+	   bool unsynced, size_t *ends)
+{
+	char why[200];
+	if (dest == LP_DEST_SAMPLES)
+		return lp_record(&d->lp, &b->text, t, unsynced, r->data, r->len, ends, &d->lps);
+	if (lp_event(&d->lp, &b->text, t, unsynced, r->data, r->len, ends, &d->lps, why,
+		     sizeof(why)) == 1)
+		return 1;
+	event_dropped(d, r, why);
+	return -1;
+}
+
+/*
+ * A live session record waits while older records wait in the backlog: a
+ * session's updates overwrite each other at the server, so they must arrive
+ * in order. It is read again from the live cursor's next placement.
+ */
+static bool
+event_must_wait(struct deliver *d, struct spool_cursor *cur, int dest)
+{
+	struct spool_rec r;
+	return dest == LP_DEST_SESSIONS && cur == d->live && d->cur != NULL &&
+	       spool_peek(d->cur, &r) == 1;
+}
+
 /* Add records of one cursor to b while *budget lasts: FILL_MORE (budget
  * spent), FILL_DRY (the cursor has nothing now, or its next record waits
  * for the clock), FILL_COMPLETE (b is full, or no memory). */
@@ -298,24 +354,30 @@ fill_from(struct deliver *d, struct batch *b, struct spool_cursor *cur, size_t *
 			return FILL_COMPLETE;
 		if (spool_peek(cur, &r) != 1)
 			return FILL_DRY;
+		int dest = lp_dest(r.data, r.len);
+		if (event_must_wait(d, cur, dest)) {
+			d->st.events_waited++;
+			spool_skip(cur);
+			continue;
+		}
 		int64_t t;
 		enum spool_time tm = spool_time(d->sp, &r, now_boot, d->o.hold_unsynced_ns, &t);
 		if (tm == SPOOL_TIME_HOLD) {
 			d->st.holding = true;
 			return FILL_DRY;
 		}
-		if (d->o.t_step_ns > 0)
+		/* sessions keep their start and go to a destination kept forever */
+		if (d->o.t_step_ns > 0 && dest == LP_DEST_SAMPLES)
 			t = floor_to(t, d->o.t_step_ns);
-		if (d->o.max_age_ns > 0 && t < now_real - d->o.max_age_ns) {
+		if (d->o.max_age_ns > 0 && dest == LP_DEST_SAMPLES && t < now_real - d->o.max_age_ns) {
 			expire(d, &r, t);
 			spool_skip(cur);
 			continue;
 		}
-		int n = lp_record(&d->lp, &b->text, t, tm == SPOOL_TIME_UNSYNCED, r.data, r.len, ends,
-				  &d->lps);
-		if (n > 0 && batch_add(b, r.rid, ends, n) < 0)
+		int n = format_rec(d, b, &r, dest, t, tm == SPOOL_TIME_UNSYNCED, ends);
+		if (n > 0 && batch_add(b, r.rid, dest, ends, n) < 0)
 			return FILL_COMPLETE; /* no memory: send what we have */
-		if (n <= 0) {
+		if (n == 0 || (n < 0 && dest == LP_DEST_SAMPLES)) {
 			spool_ack(d->sp, r.rid, r.rid + 1, false); /* nothing publishable in it */
 			d->st.records_skipped++;
 		}
@@ -723,7 +785,8 @@ send_write(struct deliver *d)
 	d->inflight_bytes = bytes;
 	d->inflight_wire = payload->len;
 	d->st.requests++;
-	d->req = httpc_request(d->http, "POST", d->write_url, payload->p, payload->len, &o, on_write, d);
+	d->req = httpc_request(d->http, "POST", d->write_url[batch_req_dest(&d->batch)], payload->p,
+			       payload->len, &o, on_write, d);
 	if (d->req == NULL)
 		wait_until(d, NSEC_PER_SEC);
 	build_ahead(d);
@@ -909,6 +972,10 @@ deliver_counters(const struct deliver *d, struct heartbeat *hb)
 	hb_counter(hb, "records_rebased", (double)s->records_rebased);
 	hb_counter(hb, "records_unsynced", (double)s->records_unsynced);
 	hb_counter(hb, "records_expired", (double)s->records_expired);
+	hb_counter(hb, "session_points", (double)d->lps.events);
+	hb_counter(hb, "session_records_dropped", (double)s->events_dropped);
+	hb_counter(hb, "session_fields_skipped", (double)d->lps.event_fields_skipped);
+	hb_counter(hb, "session_records_waited", (double)s->events_waited);
 	hb_counter(hb, "holding_for_clock", s->holding ? 1 : 0);
 	hb_counter(hb, "api", s->api == API_V1 ? 1 : s->api == API_V2 ? 2 : 0);
 	hb_counter(hb, "last_request_s", s->last_seconds);
