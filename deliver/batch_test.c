@@ -123,5 +123,45 @@ test_gzip_roundtrip(void)
 	buf_free(&in);
 }
 
-T_MAIN(T(test_batch_body_and_all_ok), T(test_batch_split_then_partial_reject),
+/* lines of two destinations: one request each, in the order of their
+ * first lines; held lines go back the same way */
+static void
+test_batch_destinations(void)
+{
+	struct batch b;
+	struct buf body;
+	size_t ends[1], n;
+	static const int dest[] = {0, 1, 0, 0, 1};
+	bool bad[3] = {false, false, false};
+	batch_init(&b);
+	buf_init(&body);
+	for (int r = 0; r < 5; r++) {
+		buf_printf(&b.text, "%s f=%d %d\n", dest[r] ? "trip" : "m", r, r);
+		ends[0] = b.text.len;
+		CHECK(batch_add(&b, 10 + (uint64_t)r, dest[r], ends, 1) == 0);
+	}
+	CHECK(batch_queue_all(&b) == 0);
+	CHECK_INT(b.nreqs, ==, 2);
+	CHECK(!batch_req_whole(&b));
+	CHECK_INT(batch_req_dest(&b), ==, 0);
+	CHECK(batch_body(&b, &body, &n) == 0);
+	CHECK_STR(buf_str(&body), "m f=0 0\nm f=2 2\nm f=3 3\n");
+	bad[1] = true;
+	CHECK(batch_req_apply(&b, bad, true) == 0); /* one dead, the rest stored */
+	CHECK_INT(batch_req_dest(&b), ==, 1);
+	CHECK(batch_body(&b, &body, &n) == 0);
+	CHECK_STR(buf_str(&body), "trip f=1 1\ntrip f=4 4\n");
+	batch_req_hold(&b);
+	CHECK(batch_empty(&b));
+	CHECK(batch_requeue_held(&b) == 0);
+	CHECK_INT(b.nreqs, ==, 1);
+	CHECK_INT(batch_req_dest(&b), ==, 1);
+	batch_req_ok(&b);
+	CHECK(batch_done(&b));
+	CHECK_INT(batch_count(&b, LINE_DEAD), ==, 1);
+	buf_free(&body);
+	batch_free(&b);
+}
+
+T_MAIN(T(test_batch_destinations), T(test_batch_body_and_all_ok), T(test_batch_split_then_partial_reject),
        T(test_batch_held_lines), T(test_gzip_roundtrip))
