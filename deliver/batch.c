@@ -256,6 +256,13 @@ batch_req_apply(struct batch *b, const bool *bad, bool rest_ok)
 }
 
 void
+batch_req_defer(struct batch *b)
+{
+	mark_req(b, LINE_DEFERRED);
+	pop_req(b);
+}
+
+void
 batch_req_hold(struct batch *b)
 {
 	mark_req(b, LINE_HELD);
@@ -299,16 +306,19 @@ batch_done(const struct batch *b)
 }
 
 bool
-batch_rec_resolved(const struct batch *b, size_t i, bool *delivered)
+batch_rec_resolved(const struct batch *b, size_t i, bool *delivered, bool *deferred)
 {
 	const struct batch_rec *r = &b->recs[i];
 	*delivered = r->n == 0;
+	*deferred = false;
 	for (uint32_t k = 0; k < r->n; k++) {
 		uint8_t st = b->lines[r->first + k].state;
 		if (st == LINE_PENDING || st == LINE_HELD)
 			return false;
 		if (st == LINE_OK)
 			*delivered = true;
+		if (st == LINE_DEFERRED)
+			*deferred = true;
 	}
 	return true;
 }

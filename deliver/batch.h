@@ -16,7 +16,8 @@
 
 #include "util.h"
 
-enum line_state { LINE_PENDING, LINE_OK, LINE_DEAD, LINE_HELD };
+/* DEFERRED: its destination is missing; its record stays in the spool unacked. */
+enum line_state { LINE_PENDING, LINE_OK, LINE_DEAD, LINE_HELD, LINE_DEFERRED };
 
 struct batch_line {
 	uint32_t off, len; /* in text, without the '\n' */
@@ -72,6 +73,7 @@ int batch_req_split(struct batch *b);			/* halve (n >= 2) */
  * (rest_ok) or queued again as one request. */
 int batch_req_apply(struct batch *b, const bool *bad, bool rest_ok);
 void batch_req_hold(struct batch *b);			/* rejected, not proven bad */
+void batch_req_defer(struct batch *b);			/* destination missing: not now */
 /* When some line was stored, held lines are proven bad: mark them dead and
  * return how many. */
 size_t batch_convict_held(struct batch *b);
@@ -79,7 +81,8 @@ size_t batch_convict_held(struct batch *b);
 int batch_requeue_held(struct batch *b);
 bool batch_done(const struct batch *b);		/* nothing pending or held */
 size_t batch_count(const struct batch *b, enum line_state st);
-/* Is every line of record i stored or dead? Any stored? */
-bool batch_rec_resolved(const struct batch *b, size_t i, bool *delivered);
+/* Is every line of record i stored, dead or deferred? Any stored? *deferred:
+ * some line was deferred (then the record must not be acknowledged). */
+bool batch_rec_resolved(const struct batch *b, size_t i, bool *delivered, bool *deferred);
 
 #endif

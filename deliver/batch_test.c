@@ -32,16 +32,16 @@ test_batch_body_and_all_ok(void)
 	struct batch b;
 	struct buf body;
 	size_t n;
-	bool del;
+	bool del, def;
 	fill(&b);
 	buf_init(&body);
 	CHECK(batch_body(&b, &body, &n) == 0);
 	CHECK_INT(n, ==, 6);
 	CHECK_STR(buf_str(&body), "m f=0i 0\nm f=1i 1\nm f=2i 2\nm f=3i 3\nm f=4i 4\nm f=5i 5\n");
-	CHECK(!batch_rec_resolved(&b, 0, &del));
+	CHECK(!batch_rec_resolved(&b, 0, &del, &def));
 	batch_req_ok(&b);
 	CHECK(batch_done(&b));
-	CHECK(batch_rec_resolved(&b, 2, &del) && del);
+	CHECK(batch_rec_resolved(&b, 2, &del, &def) && del);
 	buf_free(&body);
 	batch_free(&b);
 }
@@ -52,7 +52,7 @@ test_batch_split_then_partial_reject(void)
 	struct batch b;
 	struct buf body;
 	size_t n;
-	bool del;
+	bool del, def;
 	fill(&b);
 	buf_init(&body);
 	CHECK(batch_req_split(&b) == 0); /* 413: halves 0..2 and 3..5 */
@@ -64,15 +64,15 @@ test_batch_split_then_partial_reject(void)
 	CHECK(batch_body(&b, &body, &n) == 0);
 	CHECK_STR(buf_str(&body), "m f=0i 0\nm f=2i 2\n");
 	batch_req_ok(&b);
-	CHECK(batch_rec_resolved(&b, 0, &del) && del);
-	CHECK(batch_rec_resolved(&b, 1, &del) && del); /* one line stored, one dead */
-	CHECK(!batch_rec_resolved(&b, 2, &del));
+	CHECK(batch_rec_resolved(&b, 0, &del, &def) && del);
+	CHECK(batch_rec_resolved(&b, 1, &del, &def) && del); /* one line stored, one dead */
+	CHECK(!batch_rec_resolved(&b, 2, &del, &def));
 	CHECK(batch_body(&b, &body, &n) == 0);
 	CHECK_STR(buf_str(&body), "m f=3i 3\nm f=4i 4\nm f=5i 5\n");
 	bool all[3] = {true, true, true};
 	batch_req_apply(&b, all, true);
 	CHECK(batch_done(&b));
-	CHECK(batch_rec_resolved(&b, 2, &del) && !del); /* acked, not delivered */
+	CHECK(batch_rec_resolved(&b, 2, &del, &def) && !del); /* acked, not delivered */
 	CHECK_INT(batch_count(&b, LINE_DEAD), ==, 4);
 	buf_free(&body);
 	batch_free(&b);

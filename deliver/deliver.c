@@ -30,11 +30,12 @@ enum alert_id {
 	AL_REJECTED,
 	AL_CLOCK,
 	AL_RETENTION,
+	AL_SESS_NOT_FOUND,
 	AL_COUNT
 };
 static const char *const alert_codes[AL_COUNT] = {"auth",     "not_found",	   "unreachable",
 						  "server_error", "rejected", "clock_unsynced",
-						  "retention"};
+						  "retention",	  "sessions_not_found"};
 
 /* Why the timer is armed: deliver_sync() cuts only a network backoff short. */
 enum wait_kind { WAIT_OTHER, WAIT_NET, WAIT_PACE };
@@ -61,7 +62,11 @@ struct deliver {
 	struct httpc_req *req;
 	int api; /* API_AUTO until /ping settles it */
 	bool need_probe;
-	struct backoff net_bo, srv_bo, slow_bo;
+	struct backoff net_bo, srv_bo, slow_bo, sess_bo;
+	/* the sessions' RP or bucket is missing: their records are passed over
+	 * (not acked) until then, and read again from deferred_from */
+	int64_t sess_block_until;
+	uint64_t deferred_from;
 	int64_t retry_at;
 	enum wait_kind wait;
 	int64_t expired_at; /* mono time of the last retention drop */
@@ -355,6 +360,12 @@ fill_from(struct deliver *d, struct batch *b, struct spool_cursor *cur, size_t *
 		if (spool_peek(cur, &r) != 1)
 			return FILL_DRY;
 		int dest = lp_dest(r.data, r.len);
+		if (dest == LP_DEST_SESSIONS && now_mono_ns() < d->sess_block_until) {
+			if (r.rid < d->deferred_from)
+				d->deferred_from = r.rid;
+			spool_skip(cur);
+			continue;
+		}
 		if (event_must_wait(d, cur, dest)) {
 			d->st.events_waited++;
 			spool_skip(cur);
@@ -431,6 +442,12 @@ fill_batch(struct deliver *d, struct batch *b, size_t max, bool clean)
 	d->st.holding = false;
 	if (d->cur == NULL || !place_cursors(d, clean))
 		return true; /* no memory, or the ranges moved */
+	if (clean && d->deferred_from != UINT64_MAX && now_mono_ns() >= d->sess_block_until) {
+		/* every record passed since is acknowledged but the deferred ones */
+		if (d->live == NULL && d->deferred_from < spool_cursor_pos(d->cur))
+			spool_cursor_seek(d->cur, d->deferred_from);
+		d->deferred_from = UINT64_MAX;
+	}
 	if (d->live != NULL) {
 		enum fill f = fill_from(d, b, d->live, &budget, now_boot, now_real);
 		if (f != FILL_DRY)
@@ -532,11 +549,16 @@ static void
 finish_batch(struct deliver *d)
 {
 	uint64_t from = 0, to = 0;
-	bool run_delivered = false, delivered;
+	bool run_delivered = false, delivered, deferred;
 	for (size_t i = 0; i < d->batch.nrecs; i++) {
-		if (!batch_rec_resolved(&d->batch, i, &delivered))
-			continue;
 		uint64_t rid = d->batch.recs[i].rid;
+		if (!batch_rec_resolved(&d->batch, i, &delivered, &deferred))
+			continue;
+		if (deferred) { /* stays queued; read again when its destination is back */
+			if (rid < d->deferred_from)
+				d->deferred_from = rid;
+			continue;
+		}
 		if (to > from && (rid != to || delivered != run_delivered)) {
 			spool_ack(d->sp, from, to, run_delivered);
 			from = to;
@@ -687,6 +709,28 @@ slow_retry(struct deliver *d, enum alert_id a, const char *text, int status)
 	wait_until(d, delay);
 }
 
+/*
+ * The sessions' retention policy or bucket is missing (an install that
+ * predates it, setup-influxdb not run again): their lines stay in the
+ * spool, unacked, and are passed over for a slow-retry delay while the
+ * samples go on; an alert says what to do.
+ */
+static void
+defer_sessions(struct deliver *d, int status, const char *msg)
+{
+	int64_t delay = d->o.slow_retry_min_ns + backoff_next(&d->sess_bo, rnd());
+	const char *what = d->api == API_V1 ? "retention policy" : "bucket";
+	const char *name = d->api == API_V1 ? d->w.session_rp : d->w.session_bucket;
+
+	batch_req_defer(&d->batch);
+	d->sess_block_until = now_mono_ns() + delay;
+	alert_set(d, AL_SESS_NOT_FOUND,
+		  "the sessions' %s %s is missing (HTTP %d: %s): sessions kept, samples go on; "
+		  "run scripts/setup-influxdb", what, name, status, msg);
+	log_rl(&rl_err, LOG_WARNING, "%s: sessions' %s %s missing (HTTP %d: %s): sessions wait "
+	       "%.0f s, samples go on", d->name, what, name, status, msg, (double)delay / 1e9);
+}
+
 static void
 on_write(const struct httpc_resp *r, void *arg)
 {
@@ -701,7 +745,8 @@ on_write(const struct httpc_resp *r, void *arg)
 	}
 	contact(d);
 	influx_error_text(r->body, r->body_len, msg, sizeof(msg));
-	enum influx_action a = influx_classify(r->status);
+	enum influx_action a = influx_classify_text(r->status, msg);
+	int dest = batch_req_dest(&d->batch);
 	if (a != IA_OK)
 		set_error(d, r->status, msg[0] ? msg : influx_action_name(a));
 	switch (a) {
@@ -710,6 +755,10 @@ on_write(const struct httpc_resp *r, void *arg)
 		d->st.lines_ok += d->batch.reqs[0].n;
 		batch_req_ok(&d->batch);
 		count_sent(d);
+		if (dest == LP_DEST_SESSIONS) {
+			backoff_reset(&d->sess_bo);
+			alert_clear(d, AL_SESS_NOT_FOUND);
+		}
 		backoff_reset(&d->srv_bo);
 		backoff_reset(&d->slow_bo);
 		alert_clear(d, AL_AUTH);
@@ -733,6 +782,10 @@ on_write(const struct httpc_resp *r, void *arg)
 		return;
 	case IA_NOT_FOUND:
 		d->st.not_found++;
+		if (dest == LP_DEST_SESSIONS) {
+			defer_sessions(d, r->status, msg[0] ? msg : "not found");
+			break;
+		}
 		if (d->w.api == API_AUTO)
 			d->api = API_AUTO;
 		slow_retry(d, AL_NOT_FOUND, msg[0] ? msg : "database or bucket not found", r->status);
@@ -844,6 +897,8 @@ deliver_new(struct deliver **dp, struct loop *l, struct spool *sp, const struct 
 		     o->net_backoff_max_ns ? o->net_backoff_max_ns : 60 * NSEC_PER_SEC);
 	backoff_init(&d->srv_bo, NSEC_PER_SEC, 300 * NSEC_PER_SEC);
 	backoff_init(&d->slow_bo, NSEC_PER_SEC, 600 * NSEC_PER_SEC);
+	backoff_init(&d->sess_bo, NSEC_PER_SEC, 600 * NSEC_PER_SEC);
+	d->deferred_from = UINT64_MAX;
 	d->api = d->st.api = API_AUTO;
 	if (d->w.api != API_AUTO) {
 		d->api = d->st.api = d->w.api;

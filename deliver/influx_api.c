@@ -146,6 +146,16 @@ influx_classify(int status)
 	}
 }
 
+enum influx_action
+influx_classify_text(int status, const char *msg)
+{
+	enum influx_action a = influx_classify(status);
+	if (a == IA_RETRY && status == 500 && msg != NULL &&
+	    strstr(msg, "retention policy not found") != NULL)
+		return IA_NOT_FOUND;
+	return a;
+}
+
 const char *
 influx_action_name(enum influx_action a)
 {

@@ -40,6 +40,9 @@ enum influx_action {
 	IA_NETWORK,    /* no answer: back off */
 };
 enum influx_action influx_classify(int status);
+/* As influx_classify, with the error text: InfluxDB 1.x answers 500
+ * "retention policy not found" for a missing RP, which is IA_NOT_FOUND. */
+enum influx_action influx_classify_text(int status, const char *msg);
 const char *influx_action_name(enum influx_action a);
 
 /* Seconds from a Retry-After value (delta or HTTP date), capped at
