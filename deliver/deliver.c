@@ -145,24 +145,12 @@ set_error(struct deliver *d, int code, const char *text)
 	spool_ledger_changed(d->sp);
 }
 
-/* The sessions' destination: retention policy session_rp (v1), bucket
- * session_bucket (v2); an empty key means the samples' own. */
-static void
-session_writer(const struct cfg_writer *w, struct cfg_writer *s)
-{
-	*s = *w;
-	if (w->session_rp[0] != '\0')
-		snprintf(s->retention_policy, sizeof(s->retention_policy), "%s", w->session_rp);
-	if (w->session_bucket[0] != '\0')
-		snprintf(s->bucket, sizeof(s->bucket), "%s", w->session_bucket);
-}
-
 static void
 set_urls(struct deliver *d)
 {
 	struct cfg_writer *sw = malloc(sizeof(*sw));
 	if (sw != NULL)
-		session_writer(&d->w, sw);
+		influx_session_writer(&d->w, sw);
 	if (sw == NULL ||
 	    influx_write_url(d->write_url[LP_DEST_SAMPLES], sizeof(d->write_url[0]), &d->w, d->api) < 0 ||
 	    influx_write_url(d->write_url[LP_DEST_SESSIONS], sizeof(d->write_url[0]), sw, d->api) < 0 ||

@@ -146,6 +146,16 @@ influx_classify(int status)
 	}
 }
 
+void
+influx_session_writer(const struct cfg_writer *w, struct cfg_writer *s)
+{
+	*s = *w;
+	if (w->session_rp[0] != '\0')
+		snprintf(s->retention_policy, sizeof(s->retention_policy), "%s", w->session_rp);
+	if (w->session_bucket[0] != '\0')
+		snprintf(s->bucket, sizeof(s->bucket), "%s", w->session_bucket);
+}
+
 enum influx_action
 influx_classify_text(int status, const char *msg)
 {
