@@ -70,13 +70,16 @@ def field_problems(kind, want, row):
         bad.append("vehicle tag %r" % row.get("vehicle"))
     if kind == "charge" and row.get("charge_type") != want["charge_type"]:
         bad.append("charge_type tag %r" % row.get("charge_type"))
+    if row.get("clock_unsynced") not in (None, True):
+        bad.append("clock_unsynced %r" % row.get("clock_unsynced"))
     if row.get("phase") != "end":
         bad.append("phase %r" % row.get("phase"))
     for k, v in want.items():
         if k not in TAGS and row.get(k) != v:
             bad.append("%s = %r, decode %r" % (k, row.get(k), v))
     for k, v in row.items():
-        if v is not None and k not in want and k not in ("time", "vehicle", "phase"):
+        if v is not None and k not in want and k not in ("time", "vehicle", "phase",
+                                                         "clock_unsynced"):
             bad.append("%s = %r not in the session" % (k, v))  # left from an update
     return bad
 
