@@ -5,6 +5,7 @@
  */
 #include "sessrec.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "log.h"
@@ -12,8 +13,33 @@
 
 static struct log_rl rl_sess = LOG_RL_INIT(5, 60);
 
+/* The older record of e's session is not needed any more; e's rid is the newest. */
+static void
+supersede(struct spool *sp, const Event *e, uint64_t rid, struct sessrec_counts *n)
+{
+	int slot = -1;
+	for (int i = 0; i < SESSREC_OPEN; i++)
+		if (n->open[i].kind[0] != '\0' && strcmp(n->open[i].kind, e->kind) == 0 &&
+		    n->open[i].start_ns == e->start_ns)
+			slot = i;
+	if (slot >= 0) {
+		spool_ack(sp, n->open[slot].rid, n->open[slot].rid + 1, false);
+		n->superseded++;
+	} else {
+		slot = (int)(n->next++ % SESSREC_OPEN);
+	}
+	if (strlen(e->kind) >= sizeof(n->open[slot].kind) || spool_event_phase(e->phase) == 2) {
+		n->open[slot].kind[0] = '\0'; /* ended: no newer event will come */
+		return;
+	}
+	snprintf(n->open[slot].kind, sizeof(n->open[slot].kind), "%s", e->kind);
+	n->open[slot].start_ns = e->start_ns;
+	n->open[slot].rid = rid;
+}
+
 static int
-one(struct spool *sp, const Event *e, const struct spool_meta *meta, struct buf *scratch)
+one(struct spool *sp, const Event *e, const struct spool_meta *meta, struct buf *scratch,
+    struct sessrec_counts *n)
 {
 	struct spool_meta em = *meta;
 	struct spool_event se = {
@@ -39,7 +65,10 @@ one(struct spool *sp, const Event *e, const struct spool_meta *meta, struct buf 
 		       "detail out of bounds", se.kind_len ? e->kind : "(no kind)", se.detail_len);
 		return -1;
 	}
-	return spool_append(sp, &em, scratch->p, scratch->len, &rid);
+	if (spool_append(sp, &em, scratch->p, scratch->len, &rid) < 0)
+		return -1;
+	supersede(sp, e, rid, n);
+	return 0;
 }
 
 int
@@ -50,7 +79,7 @@ sessrec_spool(struct spool *sp, const Sample *m, const struct spool_meta *meta,
 
 	for (size_t i = 0; i < m->n_events; i++) {
 		n->taken++;
-		if (m->events[i] == NULL || one(sp, m->events[i], meta, scratch) < 0) {
+		if (m->events[i] == NULL || one(sp, m->events[i], meta, scratch, n) < 0) {
 			n->failed++;
 			continue;
 		}

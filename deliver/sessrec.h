@@ -14,10 +14,22 @@
 #include "spool.h"
 #include "util.h"
 
+#define SESSREC_OPEN 8 /* sessions followed at once (trip|charge|park, a day, spares) */
+
 struct sessrec_counts {
 	uint64_t taken;	 /* events seen in samples */
 	uint64_t spooled;
 	uint64_t failed; /* not spooled: no start, a bad kind or detail size, the spool refused */
+	uint64_t superseded; /* an older record of the same session acknowledged unsent */
+	/* the newest record of each open session: a newer event of it
+	 * supersedes it (same point, newer figures; if it was sent already,
+	 * the newer one overwrites it at the server) */
+	struct {
+		char kind[16];
+		int64_t start_ns;
+		uint64_t rid;
+	} open[SESSREC_OPEN];
+	unsigned next; /* round-robin slot to reuse */
 };
 
 /* meta: the sample's capture (its t_ns is m->t_ns). Returns how many were spooled. */

@@ -203,6 +203,7 @@ delivery_counters(struct cw *cw, struct heartbeat *hb)
 	hb_counter(hb, "session_events", (double)cw->sess.taken);
 	hb_counter(hb, "session_events_spooled", (double)cw->sess.spooled);
 	hb_counter(hb, "session_events_failed", (double)cw->sess.failed);
+	hb_counter(hb, "session_events_superseded", (double)cw->sess.superseded);
 	hb_counter(hb, "rounds", (double)cw->n.rounds);
 	hb_counter(hb, "rounds_skipped", (double)cw->n.rounds_skipped);
 	deliver_counters(cw->dl, hb);

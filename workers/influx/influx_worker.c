@@ -155,6 +155,7 @@ on_heartbeat(struct worker *w, struct heartbeat *hb, void *arg)
 	hb_counter(hb, "session_events", (double)iw->sess.taken);
 	hb_counter(hb, "session_events_spooled", (double)iw->sess.spooled);
 	hb_counter(hb, "session_events_failed", (double)iw->sess.failed);
+	hb_counter(hb, "session_events_superseded", (double)iw->sess.superseded);
 	hb_counter(hb, "commits", (double)iw->n.commits);
 	hb_counter(hb, "commit_failed", (double)iw->n.commit_failed);
 	hb_counter(hb, "fsyncs", (double)st.fsyncs);
