@@ -155,8 +155,14 @@ bind-address = "127.0.0.1:%d"
             raise AssertionError("query %r: %s" % (q, res["error"]))
         return res
 
-    def create_db(self, name, auth=None):
+    def create_db(self, name, auth=None, sessions=True):
+        """The database, and (as scripts/setup-influxdb makes it) the sessions'
+        infinite retention policy `forever`, which the writers use for trips,
+        charges, parks and battery_daily."""
         self.query('CREATE DATABASE "%s"' % name, auth=auth)
+        if sessions:
+            self.query('CREATE RETENTION POLICY "forever" ON "%s" DURATION INF REPLICATION 1' % name,
+                       auth=auth)
 
     def write(self, db, lines, precision="ms"):
         st, body, _ = http("POST", "%s/write?db=%s&precision=%s" % (self.url, db, precision), lines)

@@ -48,7 +48,7 @@ def test_unreachable_and_missing_database():
         assert level(out, "influx reachable") == "OK" and "API v1 (auto)" in out["influx reachable"][0][1]
         assert level(out, "influx database") == "FAIL", out
         assert "setup-influxdb" in out["influx database"][0][2]
-        ix.create_db("leaf")
+        ix.create_db("leaf", sessions=False)
         ix.query('CREATE RETENTION POLICY "rp1" ON "leaf" DURATION 1d REPLICATION 1')
         out = doctor({"url": ix.url, "database": "leaf", "retention_policy": "rp1"})
         assert level(out, "influx database") == "OK" and level(out, "influx retention") == "OK", out

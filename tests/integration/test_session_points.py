@@ -181,7 +181,7 @@ def test_influx_kill9_while_delivering_still_one_point_each():
             rnd = random.Random(11)
             deadline = time.monotonic() + 120
             while kills < 5 and time.monotonic() < deadline:
-                time.sleep(rnd.uniform(1.0, 4.0))
+                time.sleep(rnd.uniform(0.3, 1.5))
                 w = rig.d.worker("influx")
                 if w["state"] != "ready" or not w.get("pid"):
                     continue
