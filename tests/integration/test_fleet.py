@@ -186,16 +186,19 @@ def check_no_crosstalk(cars, obs, broker_log):
     strays = [t for t, p, q, r in seen if sum(c.owns(t) for c in cars) != 1]
     assert not strays, "topics owned by no car or by two: %s" % strays[:5]
     latest = obs.latest()
+    cat = catalogue()  # a state topic is <prefix>/<group>/<signal>
     state_topics = {}
     for c in cars:
         assert latest[c.prefix + "/status"][0] == b"online", c.name
         st = {t: p for t, (p, r) in latest.items() if t.startswith(c.prefix + "/") and
-              t.count("/") == 3}
+              t.count("/") == 3 and cat.get(t.split("/")[-1], ("",))[0] == t.split("/")[-2]}
         state_topics[c.name] = len(st)
         # the values under car X's topics are car X's own
-        got = get_values(c.d, sorted(t.split("/")[-1] for t in st))
+        names = sorted(t.split("/")[-1] for t in st)
+        got = get_values(c.d, names)
+        assert set(got) == set(names), (c.name, set(names) - set(got), c.d.cli("get", *names))
         for t, p in st.items():
-            assert p.decode() == got[t.split("/")[-1]], (c.name, t, p, got.get(t.split("/")[-1]))
+            assert p.decode() == got[t.split("/")[-1]], (c.name, t, p, got[t.split("/")[-1]])
         mq = c.workers()["mqtt"]
         assert mq["counters"]["connects"] == 1 and mq["counters"]["disconnects"] == 0, (
             c.name, mq["counters"])
