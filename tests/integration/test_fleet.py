@@ -185,6 +185,8 @@ def check_no_crosstalk(cars, obs, broker_log):
     seen = obs.seen()
     strays = [t for t, p, q, r in seen if sum(c.owns(t) for c in cars) != 1]
     assert not strays, "topics owned by no car or by two: %s" % strays[:5]
+    hostile = [t for t, p, q, r in seen if set(t) & set("+# ")]
+    assert not hostile, "a vehicle name unsanitised in a topic: %s" % hostile[:5]
     latest = obs.latest()
     cat = catalogue()  # a state topic is <prefix>/<group>/<signal>
     state_topics = {}
@@ -264,6 +266,7 @@ def test_ten_cars_one_remote_one_broker():
         wire = delta(a, b, "cloud", "http_sent_bytes")
         body = delta(a, b, "cloud", "bytes_body")
         lp = delta(a, b, "cloud", "bytes_lp")
+        points = delta(a, b, "cloud", "lines_ok")
         msgs = delta(a, b, "mqtt", "messages")
         mbytes = delta(a, b, "mqtt", "bytes")
         assert rows > 0 and all(v > 0 for v in wire.values()) and all(v > 0 for v in msgs.values())
@@ -298,6 +301,8 @@ def test_ten_cars_one_remote_one_broker():
                 "% of one core (leafmond + can + cloud + mqtt)")
         measure("fleet_vm_rows_per_s", round(total_rate, 1), "samples/s (vm_rows_inserted_total)")
         per_car("fleet_vm_rows_per_s_per_car", per_rate, "samples/s stored per car")
+        per_car("fleet_cloud_points_per_s_per_car", {n: v / secs for n, v in points.items()},
+                "points/s (lines: one per group and second)")
         measure("fleet_vm_write_requests_per_s", round((b["vm"]["requests"] - a["vm"]["requests"])
                                                        / secs, 2), "requests/s")
         measure("fleet_series_per_car", series, "series (flat over %d s)" % round(secs))
