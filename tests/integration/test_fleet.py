@@ -21,7 +21,7 @@ import time
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import Leafmond, catalogue, cost, measure, run, wait_for  # noqa: E402
+from harness import Leafmond, catalogue, cost, measure, rss_kb, run, wait_for  # noqa: E402
 from mqttc import Broker  # noqa: E402
 from servers import VictoriaMetrics, http  # noqa: E402
 from test_mqtt import cpu_s, get_values  # noqa: E402
@@ -140,7 +140,8 @@ def snapshot(cars, remote):
     """Every car's worker counters, the remote's counters, the fleet's CPU."""
     ws = {c.name: c.workers() for c in cars}
     return {"t": time.time(), "vm": remote.metrics(), "ws": ws,
-            "cpu": sum(cpu_s(p) for c in cars for p in c.pids(ws[c.name]))}
+            "cpu": sum(cpu_s(p) for c in cars for p in c.pids(ws[c.name])),
+            "rss": {c.name: sum(rss_kb(p) for p in c.pids(ws[c.name])) for c in cars}}
 
 
 def delta(a, b, worker, counter):
@@ -309,6 +310,7 @@ def test_ten_cars_one_remote_one_broker():
         measure("fleet_load_avg", "%.2f before, %.2f after" % (load0, load1), "(2 cores)")
         measure("fleet_cpu_pct_per_car", round(100 * (b["cpu"] - a["cpu"]) / secs / len(cars), 2),
                 "% of one core (leafmond + can + cloud + mqtt)")
+        per_car("fleet_rss_kb_per_car", b["rss"], "kB (leafmond + can + cloud + mqtt)")
         measure("fleet_vm_rows_per_s", round(total_rate, 1), "samples/s (vm_rows_inserted_total)")
         per_car("fleet_vm_rows_per_s_per_car", per_rate, "samples/s stored per car")
         per_car("fleet_cloud_points_per_s_per_car", {n: v / secs for n, v in points.items()},
