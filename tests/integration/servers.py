@@ -165,8 +165,16 @@ bind-address = "127.0.0.1:%d"
                        auth=auth)
 
     def write(self, db, lines, precision="ms"):
+        """POST /write: lines, a string or a list of lines; (status, body)."""
+        if not isinstance(lines, (str, bytes)):
+            lines = "\n".join(lines)
         st, body, _ = http("POST", "%s/write?db=%s&precision=%s" % (self.url, db, precision), lines)
         return st, body
+
+    def load(self, db, lines):
+        """Lines (ms precision) that must be taken: HTTP 204."""
+        st, body = self.write(db, lines)
+        assert st == 204, (st, body[:300])
 
     def rows(self, db, measurement, where=""):
         """Every point of a measurement as dicts (time in ns)."""
