@@ -146,6 +146,6 @@ cmd_dump(struct cli *c, int argc, char **argv)
 	signal(SIGTERM, on_sig);
 	signal(SIGPIPE, SIG_IGN);
 	rc = dump_loop(s, &f);
-	nng_close(s);
+	bus_close(s);
 	return rc;
 }

@@ -6,6 +6,9 @@
 #include "bus.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,9 +18,11 @@
 #include <nng/protocol/reqrep0/req.h>
 
 #include "log.h"
+#include "util.h"
 
 #define BUS_QUEUE 8192
 #define SUN_PATH_MAX 107
+#define BUS_CLOSE_WAIT_MS 1000
 
 int
 bus_url(char *url, size_t len, const char *rundir, const char *name)
@@ -160,6 +165,110 @@ bus_control_call(const char *rundir, const ProtobufCMessage *req, uint8_t **resp
 		memcpy(*resp, nng_msg_body(msg), *resp_len);
 	nng_msg_free(msg);
 out:
-	nng_close(s);
+	bus_close(s);
 	return rv == 0 ? 0 : -rv;
+}
+
+/*
+ * nng_close off the caller's thread (see DESIGN.md, "nng_close"). The
+ * closer and the caller share the struct; the last one out frees it.
+ */
+struct closer {
+	nng_socket s;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool done;
+	int refs;
+};
+
+static atomic_uint stuck_closes;
+
+static void
+closer_rele(struct closer *c)
+{
+	bool last = --c->refs == 0;
+	pthread_mutex_unlock(&c->mu);
+	if (!last)
+		return;
+	pthread_cond_destroy(&c->cv);
+	pthread_mutex_destroy(&c->mu);
+	free(c);
+}
+
+static void *
+closer_main(void *arg)
+{
+	struct closer *c = arg;
+	nng_close(c->s);
+	pthread_mutex_lock(&c->mu);
+	c->done = true;
+	pthread_cond_signal(&c->cv);
+	closer_rele(c);
+	return NULL;
+}
+
+static struct closer *
+closer_new(nng_socket s)
+{
+	struct closer *c = calloc(1, sizeof(*c));
+	pthread_condattr_t ca;
+	if (c == NULL)
+		return NULL;
+	c->s = s;
+	c->refs = 2;
+	pthread_mutex_init(&c->mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&c->cv, &ca);
+	pthread_condattr_destroy(&ca);
+	return c;
+}
+
+static bool
+closer_start(struct closer *c)
+{
+	pthread_attr_t a;
+	pthread_t t;
+	pthread_attr_init(&a);
+	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+	int rc = pthread_create(&t, &a, closer_main, c);
+	pthread_attr_destroy(&a);
+	return rc == 0;
+}
+
+int
+bus_close(nng_socket s)
+{
+	if (nng_socket_id(s) <= 0)
+		return 0;
+	struct closer *c = closer_new(s);
+	if (c == NULL || !closer_start(c)) {
+		/* no thread: leave the socket open rather than risk the hang */
+		free(c);
+		log_warnx("nng socket %d left open: no thread to close it", nng_socket_id(s));
+		return -1;
+	}
+	/* once a close has hung, no later nng_close returns either: start
+	 * them, do not wait for them */
+	int64_t wait_ms = atomic_load(&stuck_closes) == 0 ? BUS_CLOSE_WAIT_MS : 0;
+	int64_t until_ns = now_mono_ns() + wait_ms * NSEC_PER_MSEC;
+	struct timespec until = {until_ns / NSEC_PER_SEC, until_ns % NSEC_PER_SEC};
+	pthread_mutex_lock(&c->mu);
+	while (!c->done && pthread_cond_timedwait(&c->cv, &c->mu, &until) == 0)
+		;
+	bool done = c->done;
+	closer_rele(c);
+	if (done)
+		return 0;
+	if (atomic_fetch_add(&stuck_closes, 1) == 0)
+		log_warnx("nng_close of socket %d did not return within %d ms (libnng 1.5.2): "
+			  "left to a thread; later closes do not wait",
+			  nng_socket_id(s), BUS_CLOSE_WAIT_MS);
+	return -1;
+}
+
+unsigned
+bus_stuck_closes(void)
+{
+	return atomic_load(&stuck_closes);
 }

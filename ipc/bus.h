@@ -34,6 +34,15 @@ int bus_sub_dial(nng_socket *s, const char *rundir, const char *name, const void
 /* Pollable fd that is readable while a message waits (NNG_OPT_RECVFD). */
 int bus_recv_fd(nng_socket s, int *fd);
 
+/* nng_close without the risk of hanging the caller: libnng 1.5.2 can block in
+ * nng_close forever when a message arrives while the socket closes (DESIGN.md,
+ * "nng_close"). Closes on a thread and waits at most a second (not at all once
+ * a close has hung); -1 if the close was left running. A never-opened socket
+ * (id 0) is nothing to close. */
+int bus_close(nng_socket s);
+/* How many closes did not return in time since the process started. */
+unsigned bus_stuck_closes(void);
+
 /* Publish topic byte + packed message. Never blocks (PUB drops when full). */
 int bus_publish(nng_socket s, char topic, const ProtobufCMessage *m);
 /* Publish bytes as they are (topic byte already in front, or none). */

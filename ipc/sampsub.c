@@ -108,7 +108,7 @@ sampsub_close(struct sampsub *s)
 {
 	if (s == NULL)
 		return;
-	nng_close(s->sock);
+	bus_close(s->sock);
 	journal_close(s->j);
 	if (s->parked != NULL)
 		sampsub_free(s->parked);

@@ -387,5 +387,5 @@ control_open(struct daemon *d)
 void
 control_close(struct daemon *d)
 {
-	nng_close(d->ctl);
+	bus_close(d->ctl);
 }

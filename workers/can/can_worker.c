@@ -670,8 +670,11 @@ can_worker_stop(struct can_worker *cw)
 	if (cw->tick != NULL)
 		loop_timer_free(cw->tick);
 	cw->tick = NULL;
-	nng_close(cw->pub_frames);
-	nng_close(cw->pub_samples);
+	/* a close left running must not call into cw once it is freed */
+	nng_pipe_notify(cw->pub_frames, NNG_PIPE_EV_ADD_POST, NULL, NULL);
+	nng_pipe_notify(cw->pub_frames, NNG_PIPE_EV_REM_POST, NULL, NULL);
+	bus_close(cw->pub_frames);
+	bus_close(cw->pub_samples);
 	snap_close(cw->snap);
 	journal_close(cw->journal);
 	dec_hold_free(&cw->hold);

@@ -173,7 +173,7 @@ one_run(struct seen *s)
 	CHECK_INT(sampsub_stats(ss)->lost, ==, 0);
 	s->gen = sampsub_generation(ss);
 	sampsub_close(ss);
-	nng_close(fsub);
+	bus_close(fsub);
 	CHECK_INT(stop(pid), ==, 0);
 }
 
@@ -317,7 +317,7 @@ collect_trip(struct trip_events *te, unsigned *alone)
 	}
 	CHECK_INT(sampsub_stats(ss)->lost, ==, 0);
 	sampsub_close(ss);
-	nng_close(esub);
+	bus_close(esub);
 }
 
 static void
