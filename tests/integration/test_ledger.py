@@ -217,23 +217,29 @@ def same_in_influx(points, detail, keys):
     assert not bad, [(k, p[k], detail[k]) for k in bad]
 
 
+def one_session_after_kills(kind, path, truth, influx_keys, shown):
+    """kill_during, then: one session of kind, ended and "continued", with
+    the truth's figures in the ledger and the same ones in InfluxDB."""
+    rows, points = kill_during(kind, path, truth, 40)
+    got = sessions_of(rows, kind)
+    assert len(got) == 1, got
+    g = got[0]["detail"]
+    assert got[0]["phase"] == "end" and g.get("recovery") == "continued", got[0]
+    bad = []
+    compare(0, g, truth, bad)
+    assert not bad, "\n".join(bad)
+    same_in_influx(points, g, influx_keys)
+    print("     %s after 4 kills: %s" % (kind, json.dumps({k: g.get(k) for k in shown})))
+
+
 @cost(90)
 def test_kill9_everything_during_a_trip():
     d = day_log()
     trip = d["truth"][0]
     assert trip["kind"] == "trip"
     path = slice_log("trip.log", START, trip["end"] + 400)
-    rows, points = kill_during("trip", path, trip, 40)
-    trips = sessions_of(rows, "trip")
-    assert len(trips) == 1, trips
-    g = trips[0]["detail"]
-    assert trips[0]["phase"] == "end" and g.get("recovery") == "continued", trips[0]
-    bad = []
-    compare(0, g, trip, bad)
-    assert not bad, "\n".join(bad)
-    same_in_influx(points, g, ("distance_km", "energy_out_kwh", "energy_in_kwh"))
-    print("     trip after 4 kills: %s" % json.dumps(
-        {k: g.get(k) for k in ("distance_km", "energy_out_kwh", "energy_in_kwh", "recovery")}))
+    keys = ("distance_km", "energy_out_kwh", "energy_in_kwh")
+    one_session_after_kills("trip", path, trip, keys, keys + ("recovery",))
 
 
 @cost(90)
@@ -243,17 +249,8 @@ def test_kill9_everything_during_a_quick_charge():
     qc, before = d["truth"][i], d["truth"][i - 2]  # the drive to the charger, then a park
     # to the move after it: the car driving off ends the charge (at its target)
     path = slice_log("qc.log", before["start"] - 30, qc["end"] + 300)
-    rows, points = kill_during("charge", path, qc, 40)
-    charges = sessions_of(rows, "charge")
-    assert len(charges) == 1, charges
-    g = charges[0]["detail"]
-    assert charges[0]["phase"] == "end" and g.get("recovery") == "continued", charges[0]
-    bad = []
-    compare(0, g, qc, bad)
-    assert not bad, "\n".join(bad)
-    same_in_influx(points, g, ("pack_kwh", "grid_kwh", "soc_end_pct"))
-    print("     QC after 4 kills: %s" % json.dumps(
-        {k: g.get(k) for k in ("pack_kwh", "grid_kwh", "soc_end_pct", "end_reason")}))
+    keys = ("pack_kwh", "grid_kwh", "soc_end_pct")
+    one_session_after_kills("charge", path, qc, keys, keys + ("end_reason",))
 
 
 @cost(45)
