@@ -99,6 +99,7 @@ struct sessions {
 	bool have_eo, have_ei;
 	double eo_last, ei_last; /* the decoder's energy counters, last seen */
 	bool charging;		 /* the last frame was charging */
+	bool points_stale;	 /* the open session's points need a refresh */
 	/* the open session: at most one trip, charge or park at a time */
 	bool open;
 	struct session cur;
