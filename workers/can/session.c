@@ -459,6 +459,39 @@ evaluate(struct sessions *s, int64_t t)
 		begin_active(s, SESS_TRIP, t);
 }
 
+/* The first frame time at which the rules could decide otherwise on the
+ * same values: a charger value goes stale, a trip's or a charge's tail
+ * reaches its limit. Early is harmless: they decide the same again. */
+static int64_t
+rules_due(const struct sessions *s, int64_t t)
+{
+	int64_t at = INT64_MAX;
+
+	if (fresh(s, SV_STATUS, t))
+		at = s->v[SV_STATUS].t + FRESH_NS + 1;
+	if (fresh(s, SV_QC_I, t) && s->v[SV_QC_I].t + FRESH_NS + 1 < at)
+		at = s->v[SV_QC_I].t + FRESH_NS + 1;
+	if (s->open && s->in_tail && s->cur.kind == SESS_TRIP && s->tail_ns + s->cfg.trip_end_ns < at)
+		at = s->tail_ns + s->cfg.trip_end_ns;
+	if (s->open && s->in_tail && s->cur.kind == SESS_CHARGE && s->last_charge_ns + PAUSE_MAX_NS < at)
+		at = s->last_charge_ns + PAUSE_MAX_NS;
+	return at;
+}
+
+/* The rules, when their inputs changed or a time limit may have passed;
+ * otherwise they would decide what they decided (a fixed point), and only
+ * a charge's last charging moment moves on. */
+static void
+rules(struct sessions *s, int64_t t, bool back)
+{
+	if (s->rules_dirty || back || t >= s->rules_at) {
+		evaluate(s, t);
+		s->rules_dirty = false;
+		s->rules_at = rules_due(s, t);
+	} else if (s->charging)
+		s->last_charge_ns = t; /* as charge_on() */
+}
+
 /* ---- per frame ---- */
 
 static void
@@ -578,6 +611,7 @@ enum {
 	R_DAY = 8,	/* a battery_daily figure */
 	R_ENERGY = 16,	/* one of the decoder's energy counters */
 	R_CLIMATE = 32, /* a slot only while the signal is published */
+	R_RULE = 64,	/* the rules read it (rule_input_changed) */
 };
 
 struct role {
@@ -586,14 +620,14 @@ struct role {
 
 #define SLOT(k, r) {(k), R_SLOT | (r)}
 static const struct role roles[SIG_ID_MAX] = {
-    [SIG_vehicle_speed_kmh] = SLOT(SV_SPEED, R_PEAK),
-    [SIG_vehicle_gear] = SLOT(SV_GEAR, 0),
-    [SIG_vehicle_ready] = SLOT(SV_READY, 0),
+    [SIG_vehicle_speed_kmh] = SLOT(SV_SPEED, R_PEAK | R_RULE),
+    [SIG_vehicle_gear] = SLOT(SV_GEAR, R_RULE),
+    [SIG_vehicle_ready] = SLOT(SV_READY, R_RULE),
     [SIG_battery_soc_pct] = SLOT(SV_SOC, R_POINT),
     [SIG_battery_gids] = SLOT(SV_GIDS, R_POINT),
-    [SIG_charge_status] = SLOT(SV_STATUS, 0),
+    [SIG_charge_status] = SLOT(SV_STATUS, R_RULE),
     [SIG_charge_qc_voltage_v] = SLOT(SV_QC_V, 0),
-    [SIG_charge_qc_current_a] = SLOT(SV_QC_I, 0),
+    [SIG_charge_qc_current_a] = SLOT(SV_QC_I, R_RULE),
     [SIG_battery_current_a] = SLOT(SV_CUR, 0),
     [SIG_battery_power_kw] = SLOT(SV_POWER, R_PEAK),
     [SIG_battery_temp_avg_c] = SLOT(SV_TEMP, R_POINT | R_PEAK),
@@ -646,6 +680,27 @@ peaks(struct sessions *s, int k, double v)
 		a->temp_max = fmax(a->temp_max, pack_temp(s));
 }
 
+/* Can the rules decide otherwise with v (at t) in slot k than they did?
+ * They read whether the car moves, its gear and ready state, the charger's
+ * state and whether the QC current flows, the last two only while fresh. */
+static bool
+rule_input_changed(const struct sessions *s, int k, double v, int64_t t)
+{
+	const struct sess_val *x = &s->v[k];
+
+	if (!x->have)
+		return true;
+	switch (k) {
+	case SV_SPEED:
+		return (x->v >= MOVING_KMH) != (v >= MOVING_KMH);
+	case SV_QC_I:
+		return t - x->t > FRESH_NS || (x->v >= QC_MIN_A) != (v >= QC_MIN_A);
+	case SV_STATUS:
+		return t - x->t > FRESH_NS || !(x->v == v);
+	}
+	return !(x->v == v);
+}
+
 /* The frame's updates into the values; what roles they had (R_*). */
 static unsigned
 absorb(struct sessions *s, int64_t t, const struct sig_update *u, size_t n)
@@ -666,6 +721,8 @@ absorb(struct sessions *s, int64_t t, const struct sig_update *u, size_t n)
 			absorb_day(s, u[i].id, v);
 		if ((r->is & R_CLIMATE) && !sig_published(sig_by_id(u[i].id)))
 			continue; /* counted only while it is a published signal */
+		if ((r->is & R_RULE) && rule_input_changed(s, r->slot, v, t))
+			s->rules_dirty = true;
 		if (r->is & R_SLOT)
 			set(s, r->slot, v, t);
 	}
@@ -707,6 +764,7 @@ recover(struct sessions *s, int64_t t)
 {
 	s->restored = false;
 	s->points_stale = true;
+	s->rules_dirty = true;
 	if (!s->open)
 		return;
 	if (s->cur.kind == SESS_TRIP && t - s->last_t > s->cfg.trip_end_ns) {
@@ -722,6 +780,7 @@ sessions_init(struct sessions *s, const struct sessions_cfg *cfg)
 {
 	memset(s, 0, sizeof(*s));
 	s->cfg = *cfg;
+	s->rules_dirty = true;
 	acc_init(&s->tail);
 	/* unknown, also for a checkpoint from before a figure existed */
 	s->cur.p0 = s->cur.p1 = s->tail_p = s->day.p0 = s->day.p1 = point_unknown();
@@ -730,6 +789,7 @@ sessions_init(struct sessions *s, const struct sessions_cfg *cfg)
 void
 sessions_frame(struct sessions *s, int64_t t, const struct sig_update *u, size_t n)
 {
+	bool back = s->have_t && t < s->last_t; /* out of order: decide again */
 	unsigned seen;
 
 	if (s->restored)
@@ -747,7 +807,7 @@ sessions_frame(struct sessions *s, int64_t t, const struct sig_update *u, size_t
 	if (!s->day_open || t >= s->day_end_ns)
 		day_roll(s, t);
 	s->day.end_ns = t;
-	evaluate(s, t);
+	rules(s, t, back);
 	if (seen & R_PEAK)
 		absorb_peaks(s, u, n);
 	if (s->open && ((seen & R_POINT) || s->points_stale)) {
@@ -773,6 +833,7 @@ sessions_idle(struct sessions *s, int64_t t)
 	for (int k = 0; k < SESS_NVAL; k++)
 		s->v[k].have = false; /* after a sleep every value is learned again */
 	s->charging = false;
+	s->rules_dirty = true;
 }
 
 void

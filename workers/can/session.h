@@ -100,6 +100,8 @@ struct sessions {
 	double eo_last, ei_last; /* the decoder's energy counters, last seen */
 	bool charging;		 /* the last frame was charging */
 	bool points_stale;	 /* the open session's points need a refresh */
+	bool rules_dirty;	 /* an input of the rules changed (session.c, rules()) */
+	int64_t rules_at;	 /* or at this frame time they may decide otherwise */
 	/* the open session: at most one trip, charge or park at a time */
 	bool open;
 	struct session cur;
