@@ -78,9 +78,9 @@ fresh(const struct sessions *s, int k, int64_t t)
 }
 
 /* The pack temperature: the LBC's average, else the mean of the polled
- * thermistors. */
+ * thermistors (kept in s->pt: pack_temp()). */
 static double
-pack_temp(const struct sessions *s)
+pack_temp_of(const struct sessions *s)
 {
 	double sum = 0;
 	int n = 0;
@@ -93,6 +93,12 @@ pack_temp(const struct sessions *s)
 			n++;
 		}
 	return n ? sum / n : NAN;
+}
+
+static double
+pack_temp(const struct sessions *s)
+{
+	return s->pt;
 }
 
 static void
@@ -612,6 +618,7 @@ enum {
 	R_ENERGY = 16,	/* one of the decoder's energy counters */
 	R_CLIMATE = 32, /* a slot only while the signal is published */
 	R_RULE = 64,	/* the rules read it (rule_input_changed) */
+	R_TEMP = 128,	/* a pack temperature (pack_temp_of) */
 };
 
 struct role {
@@ -630,11 +637,11 @@ static const struct role roles[SIG_ID_MAX] = {
     [SIG_charge_qc_current_a] = SLOT(SV_QC_I, R_RULE),
     [SIG_battery_current_a] = SLOT(SV_CUR, 0),
     [SIG_battery_power_kw] = SLOT(SV_POWER, R_PEAK),
-    [SIG_battery_temp_avg_c] = SLOT(SV_TEMP, R_POINT | R_PEAK),
-    [SIG_cells_temp_1_c] = SLOT(SV_CT1, R_POINT | R_PEAK),
-    [SIG_cells_temp_2_c] = SLOT(SV_CT2, R_POINT | R_PEAK),
-    [SIG_cells_temp_3_c] = SLOT(SV_CT3, R_POINT | R_PEAK),
-    [SIG_cells_temp_4_c] = SLOT(SV_CT4, R_POINT | R_PEAK),
+    [SIG_battery_temp_avg_c] = SLOT(SV_TEMP, R_POINT | R_PEAK | R_TEMP),
+    [SIG_cells_temp_1_c] = SLOT(SV_CT1, R_POINT | R_PEAK | R_TEMP),
+    [SIG_cells_temp_2_c] = SLOT(SV_CT2, R_POINT | R_PEAK | R_TEMP),
+    [SIG_cells_temp_3_c] = SLOT(SV_CT3, R_POINT | R_PEAK | R_TEMP),
+    [SIG_cells_temp_4_c] = SLOT(SV_CT4, R_POINT | R_PEAK | R_TEMP),
     [SIG_climate_ambient_c] = SLOT(SV_AMB, 0),
     [SIG_vehicle_aux_battery_v] = SLOT(SV_AUX, R_POINT | R_PEAK | R_DAY),
     [SIG_vehicle_odometer_km] = SLOT(SV_ODO, R_POINT),
@@ -726,6 +733,8 @@ absorb(struct sessions *s, int64_t t, const struct sig_update *u, size_t n)
 		if (r->is & R_SLOT)
 			set(s, r->slot, v, t);
 	}
+	if (seen & R_TEMP)
+		s->pt = pack_temp_of(s);
 	return seen;
 }
 
@@ -781,6 +790,7 @@ sessions_init(struct sessions *s, const struct sessions_cfg *cfg)
 	memset(s, 0, sizeof(*s));
 	s->cfg = *cfg;
 	s->rules_dirty = true;
+	s->pt = NAN;
 	acc_init(&s->tail);
 	/* unknown, also for a checkpoint from before a figure existed */
 	s->cur.p0 = s->cur.p1 = s->tail_p = s->day.p0 = s->day.p1 = point_unknown();
@@ -834,6 +844,7 @@ sessions_idle(struct sessions *s, int64_t t)
 		s->v[k].have = false; /* after a sleep every value is learned again */
 	s->charging = false;
 	s->rules_dirty = true;
+	s->pt = NAN;
 }
 
 void

@@ -96,6 +96,7 @@ struct sessions {
 	int64_t data_start;
 	bool restored; /* the next frame decides the recovery */
 	struct sess_val v[SESS_NVAL];
+	double pt; /* the pack temperature of v (session.c, pack_temp_of) */
 	bool have_eo, have_ei;
 	double eo_last, ei_last; /* the decoder's energy counters, last seen */
 	bool charging;		 /* the last frame was charging */
