@@ -4,21 +4,24 @@
 # the instruction counts are compared (whole process, start to stop; and the
 # frame path's functions). Instruction counts do not depend on the load of
 # the machine, unlike CPU time (bench_decode --worker).
-#   bench/run_session_callgrind.sh [--build DIR] [--data DIR] [--day] [LOG...]
+#   bench/run_session_callgrind.sh [--build DIR] [--data DIR] [--day] [--speed X] [LOG...]
 # LOGs default to the ZE0 stock log of DIR (../shared/data/leaf); --day adds
 # the simulator's long day (AZE0, about 6.5M frames: several minutes under
-# callgrind).
+# callgrind). --speed 1 replays in real time (as long as the log), so that the
+# checkpoint's writes each second count as they do live.
 set -eu
 
 build=build
 data=../shared/data/leaf
 day=false
+speed=0
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--build) build=$2; shift 2 ;;
 	--data) data=$2; shift 2 ;;
 	--day) day=true; shift ;;
-	-*) echo "usage: $0 [--build DIR] [--data DIR] [--day] [LOG...]" >&2; exit 2 ;;
+	--speed) speed=$2; shift 2 ;;
+	-*) echo "usage: $0 [--build DIR] [--data DIR] [--day] [--speed X] [LOG...]" >&2; exit 2 ;;
 	*) break ;;
 	esac
 done
@@ -56,7 +59,7 @@ run() {
 rundir = $d/run
 statedir = $d/state
 [can]
-source = replay:$1,speed=0
+source = replay:$1,speed=$speed
 asleep_after_s = 1
 [ledger]
 enabled = $2
@@ -80,7 +83,7 @@ for log in "$@"; do
 	off_total=$1 off_pipe=$2
 	set -- $(run "$log" true)
 	on_total=$1 on_pipe=$2 on_sess=$3 frames=$4
-	echo "$(basename "$log"): $frames frames"
+	echo "$(basename "$log"): $frames frames, speed $speed"
 	awk -v a="$off_total" -v b="$on_total" -v pa="$off_pipe" -v pb="$on_pipe" -v s="$on_sess" -v n="$frames" 'BEGIN {
 		printf "  leafmon-can, whole run: %.1fM instructions with [ledger] off, %.1fM on: %+.2f %%\n", a / 1e6, b / 1e6, (b / a - 1) * 100
 		printf "  the frame path (pipe_frame): %.1fM off, %.1fM on: %+.2f %%\n", pa / 1e6, pb / 1e6, (pb / pa - 1) * 100

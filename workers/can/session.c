@@ -750,14 +750,12 @@ absorb_peaks(struct sessions *s, const struct sig_update *u, size_t n)
 	}
 }
 
+/* The open session's running totals, the tail excluded (every UPDATE_NS). */
 static void
-updates_due(struct sessions *s, int64_t t)
+update_event(struct sessions *s, int64_t t)
 {
-	struct session x;
+	struct session x = s->cur;
 
-	if (!s->open || t < s->next_update_ns)
-		return;
-	x = s->cur;
 	if (s->in_tail) {
 		x.end_ns = s->tail_ns;
 		x.p1 = s->tail_p;
@@ -828,7 +826,8 @@ sessions_frame(struct sessions *s, int64_t t, const struct sig_update *u, size_t
 	s->points_stale = false;
 	if (s->open && !s->in_tail)
 		s->cur.end_ns = t;
-	updates_due(s, t);
+	if (s->open && t >= s->next_update_ns)
+		update_event(s, t);
 }
 
 void
