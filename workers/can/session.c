@@ -687,6 +687,13 @@ peaks(struct sessions *s, int k, double v)
 		a->temp_max = fmax(a->temp_max, pack_temp(s));
 }
 
+/* The same double, bit for bit (a -0 is not a 0 in the JSON). */
+static bool
+same(double a, double b)
+{
+	return memcmp(&a, &b, sizeof(a)) == 0;
+}
+
 /* Can the rules decide otherwise with v (at t) in slot k than they did?
  * They read whether the car moves, its gear and ready state, the charger's
  * state and whether the QC current flows, the last two only while fresh. */
@@ -730,6 +737,8 @@ absorb(struct sessions *s, int64_t t, const struct sig_update *u, size_t n)
 			continue; /* counted only while it is a published signal */
 		if ((r->is & R_RULE) && rule_input_changed(s, r->slot, v, t))
 			s->rules_dirty = true;
+		if ((r->is & R_POINT) && !(s->v[r->slot].have && same(s->v[r->slot].v, v)))
+			s->points_stale = true; /* a start or end value changed */
 		if (r->is & R_SLOT)
 			set(s, r->slot, v, t);
 	}
@@ -818,7 +827,7 @@ sessions_frame(struct sessions *s, int64_t t, const struct sig_update *u, size_t
 	rules(s, t, back);
 	if (seen & R_PEAK)
 		absorb_peaks(s, u, n);
-	if (s->open && ((seen & R_POINT) || s->points_stale)) {
+	if (s->open && s->points_stale) {
 		/* the points change only with their values (or a new session) */
 		point_fill(s, &s->cur.p0);
 		point_refresh(s, &s->cur.p1);

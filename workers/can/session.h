@@ -100,7 +100,7 @@ struct sessions {
 	bool have_eo, have_ei;
 	double eo_last, ei_last; /* the decoder's energy counters, last seen */
 	bool charging;		 /* the last frame was charging */
-	bool points_stale;	 /* the open session's points need a refresh */
+	bool points_stale;	 /* a value of the points changed, or the session */
 	bool rules_dirty;	 /* an input of the rules changed (session.c, rules()) */
 	int64_t rules_at;	 /* or at this frame time they may decide otherwise */
 	/* the open session: at most one trip, charge or park at a time */
