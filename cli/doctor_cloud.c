@@ -8,6 +8,7 @@
  */
 #include <curl/curl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -24,6 +25,7 @@
 #define CHECK_PING "cloud reachable"
 #define CHECK_TOKEN "cloud token"
 #define CHECK_SYNC "cloud sync"
+#define CHECK_SESSIONS "cloud sessions"
 
 enum dc_token
 doctor_cloud_token_verdict(int status, const char *text)
@@ -200,6 +202,47 @@ check_token(struct doctor *d, const struct cfg_writer *w)
 		report_token(d, w, &a, text);
 }
 
+/* The sessions' bucket (v1: retention policy) takes an empty write too. */
+static void
+check_sessions(struct doctor *d, const struct cfg_writer *w)
+{
+	char url[1400], auth[1200], text[256];
+	const char *headers[3] = {"Content-Type: text/plain; charset=utf-8", NULL, NULL};
+	struct cfg_writer *s = malloc(sizeof(*s));
+	struct httpc_answer a;
+	int api = w->api == API_AUTO ? API_V2 : w->api;
+	const char *what = api == API_V1 ? "retention policy" : "bucket";
+	const char *name = api == API_V1 ? w->session_rp : w->session_bucket;
+
+	if (s == NULL || name[0] == '\0') {
+		free(s);
+		return;
+	}
+	influx_session_writer(w, s);
+	int rc = influx_write_url(url, sizeof(url), s, api);
+	free(s);
+	if (rc < 0 || influx_auth_header(auth, sizeof(auth), api, w->token) < 0)
+		return; /* check_token said so */
+	if (auth[0] != '\0')
+		headers[1] = auth;
+	call(w, url, true, headers, w->timeout_s, &a);
+	influx_error_text(a.body.p ? a.body.p : "", a.body.len, text, sizeof(text));
+	httpc_answer_free(&a);
+	if (a.status >= 200 && a.status < 300)
+		doctor_report(d, DOC_OK, CHECK_SESSIONS, NULL,
+			      "the sessions' %s \"%s\" takes writes (an empty write, nothing stored)",
+			      what, name);
+	else if (a.status == 404 || strstr(text, "not found") != NULL)
+		doctor_report(d, DOC_FAIL, CHECK_SESSIONS,
+			      "create it with infinite retention (retention 0), or set session_bucket "
+			      "(v1: session_rp) in [cloud]",
+			      "the sessions' %s \"%s\" not found (trips, charges, parks and battery_daily "
+			      "wait in the spool): HTTP %d %s", what, name, a.status, text);
+	else if (a.status != 0)
+		doctor_report(d, DOC_WARN, CHECK_SESSIONS, "see the server's message",
+			      "an empty write to the sessions' %s got HTTP %d %s", what, a.status, text);
+}
+
 static void
 fmt_age(char *out, size_t len, double s)
 {
@@ -251,7 +294,9 @@ doctor_cloud_checks(struct doctor *d)
 	}
 	bool tls = check_url(d, w);
 	check_ca_file(d, w, tls);
-	if (check_ping(d, w))
+	if (check_ping(d, w)) {
 		check_token(d, w);
+		check_sessions(d, w);
+	}
 	check_sync(d, w);
 }

@@ -67,6 +67,37 @@ json_has_name(const char *body, const char *name)
 }
 
 static void
+check_rp(struct doctor *d, const struct cfg_writer *w, const char *body)
+{
+	if (json_has_name(body, w->retention_policy))
+		doctor_report(d, DOC_OK, "influx retention", NULL, "retention policy %s exists",
+			      w->retention_policy);
+	else
+		doctor_report(d, DOC_FAIL, "influx retention", SETUP_FIX,
+			      "retention policy %s not found on %s", w->retention_policy, w->database);
+}
+
+/* The sessions' RP exists and keeps them forever (1.x shows INF as "0s":
+ * its row is ["NAME","0s",...]). */
+static void
+check_session_rp(struct doctor *d, const struct cfg_writer *w, const char *body)
+{
+	char inf[300];
+	snprintf(inf, sizeof(inf), "[\"%s\",\"0s\"", w->session_rp);
+	if (!json_has_name(body, w->session_rp))
+		doctor_report(d, DOC_FAIL, "influx session retention", SETUP_FIX,
+			      "retention policy %s (trips, charges, parks, battery_daily) not found on "
+			      "%s: sessions wait in the spool", w->session_rp, w->database);
+	else if (strstr(body, inf) == NULL)
+		doctor_report(d, DOC_WARN, "influx session retention", SETUP_FIX,
+			      "retention policy %s is not infinite: InfluxDB will delete old sessions",
+			      w->session_rp);
+	else
+		doctor_report(d, DOC_OK, "influx session retention", NULL,
+			      "retention policy %s exists, infinite (sessions)", w->session_rp);
+}
+
+static void
 check_v1(struct doctor *d, const struct cfg_writer *w, const char *auth)
 {
 	char url[600], form[600], esc[400];
@@ -88,34 +119,80 @@ check_v1(struct doctor *d, const struct cfg_writer *w, const char *auth)
 	}
 	doctor_report(d, DOC_OK, "influx database", NULL, "database %s exists", w->database);
 	httpc_answer_free(&r);
-	if (w->retention_policy[0] == '\0')
-		return;
 	influx_url_escape(esc, sizeof(esc), w->database);
 	snprintf(form, sizeof(form), "q=SHOW%%20RETENTION%%20POLICIES%%20ON%%20%%22%s%%22", esc);
-	if (fetch(w, url, form, auth, &r) == 0 && json_has_name(r.body.p, w->retention_policy))
-		doctor_report(d, DOC_OK, "influx retention", NULL, "retention policy %s exists",
-			      w->retention_policy);
+	if (fetch(w, url, form, auth, &r) < 0) {
+		doctor_report(d, DOC_FAIL, "influx retention", NULL, "%s", r.error);
+	} else {
+		if (w->retention_policy[0] != '\0')
+			check_rp(d, w, r.body.p);
+		if (w->session_rp[0] != '\0')
+			check_session_rp(d, w, r.body.p);
+	}
+	httpc_answer_free(&r);
+}
+
+/* 2.x: the retention of the one bucket a ?name= listing holds, in seconds
+ * (0: forever; retentionRules empty or everySeconds 0). */
+static long long
+bucket_retention(const char *body)
+{
+	const char *p = strstr(body, "\"everySeconds\"");
+	if (p == NULL)
+		return 0;
+	p += strlen("\"everySeconds\"");
+	p += strspn(p, " \t:");
+	return strtoll(p, NULL, 10);
+}
+
+static int
+fetch_bucket(const struct cfg_writer *w, const char *auth, const char *name,
+	     struct httpc_answer *r)
+{
+	char url[900], org[400], bucket[400];
+	influx_url_escape(org, sizeof(org), w->org);
+	influx_url_escape(bucket, sizeof(bucket), name);
+	snprintf(url, sizeof(url), "%.*s/api/v2/buckets?org=%s&name=%s", (int)strcspn(w->url, "?"),
+		 w->url, org, bucket);
+	return fetch(w, url, NULL, auth, r);
+}
+
+static void
+check_session_bucket(struct doctor *d, const struct cfg_writer *w, const char *auth)
+{
+	struct httpc_answer r;
+	const char *name = w->session_bucket;
+
+	if (fetch_bucket(w, auth, name, &r) < 0)
+		doctor_report(d, DOC_FAIL, "influx session bucket", NULL, "%s", r.error);
+	else if (r.status == 403)
+		doctor_report(d, DOC_WARN, "influx session bucket", SETUP_FIX,
+			      "the token may not read buckets: cannot check that %s exists", name);
+	else if (r.status == 404 || !json_has_name(r.body.p, name))
+		doctor_report(d, DOC_FAIL, "influx session bucket", SETUP_FIX,
+			      "bucket %s (org %s; trips, charges, parks, battery_daily) not found: "
+			      "sessions wait in the spool", name, w->org);
+	else if (bucket_retention(r.body.p) > 0)
+		doctor_report(d, DOC_WARN, "influx session bucket", SETUP_FIX,
+			      "bucket %s keeps data %lld s only: InfluxDB will delete old sessions",
+			      name, bucket_retention(r.body.p));
 	else
-		doctor_report(d, DOC_FAIL, "influx retention", SETUP_FIX,
-			      "retention policy %s not found on %s", w->retention_policy, w->database);
+		doctor_report(d, DOC_OK, "influx session bucket", NULL,
+			      "bucket %s exists, retention forever (sessions)", name);
 	httpc_answer_free(&r);
 }
 
 static void
 check_v2(struct doctor *d, const struct cfg_writer *w, const char *auth)
 {
-	char url[900], org[400], bucket[400];
 	struct httpc_answer r;
-	influx_url_escape(org, sizeof(org), w->org);
-	influx_url_escape(bucket, sizeof(bucket), w->bucket);
-	snprintf(url, sizeof(url), "%.*s/api/v2/buckets?org=%s&name=%s", (int)strcspn(w->url, "?"),
-		 w->url, org, bucket);
 	if (w->token[0] == '\0') {
 		doctor_report(d, DOC_FAIL, "influx authorized", SETUP_FIX,
 			      "InfluxDB 2.x needs a token: [influx] token_file is empty");
 		return;
 	}
-	if (fetch(w, url, NULL, auth, &r) < 0) {
+	bool token_ok = false;
+	if (fetch_bucket(w, auth, w->bucket, &r) < 0) {
 		doctor_report(d, DOC_FAIL, "influx authorized", NULL, "%s", r.error);
 	} else if (r.status == 401) {
 		doctor_report(d, DOC_FAIL, "influx authorized", SETUP_FIX, "the server refuses our token");
@@ -123,15 +200,19 @@ check_v2(struct doctor *d, const struct cfg_writer *w, const char *auth)
 		doctor_report(d, DOC_WARN, "influx bucket", SETUP_FIX,
 			      "the token may not read buckets: cannot check that %s exists", w->bucket);
 	} else if (r.status == 404 || !json_has_name(r.body.p, w->bucket)) {
+		token_ok = true;
 		doctor_report(d, DOC_OK, "influx authorized", NULL, "token accepted");
 		doctor_report(d, DOC_FAIL, "influx bucket", SETUP_FIX, "bucket %s (org %s) not found",
 			      w->bucket, w->org);
 	} else {
+		token_ok = true;
 		doctor_report(d, DOC_OK, "influx authorized", NULL, "token accepted");
 		doctor_report(d, DOC_OK, "influx bucket", NULL, "bucket %s exists in org %s", w->bucket,
 			      w->org);
 	}
 	httpc_answer_free(&r);
+	if (token_ok && w->session_bucket[0] != '\0')
+		check_session_bucket(d, w, auth);
 }
 
 static void

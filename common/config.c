@@ -57,8 +57,10 @@ static const struct key keys[] = {
 	    {SEC, "api", K_API, W(sec, api), 0, 0, API},                                            \
 	    {SEC, "database", K_STR, W(sec, database), 0, 0, "leaf"},                               \
 	    {SEC, "retention_policy", K_STR, W(sec, retention_policy), 0, 0, ""},                   \
+	    {SEC, "session_rp", K_STR, W(sec, session_rp), 0, 0, "forever"},                        \
 	    {SEC, "org", K_STR, W(sec, org), 0, 0, ORG},                                            \
 	    {SEC, "bucket", K_STR, W(sec, bucket), 0, 0, BUCKET},                                   \
+	    {SEC, "session_bucket", K_STR, W(sec, session_bucket), 0, 0, "leaf-sessions"},          \
 	    {SEC, "token_file", K_PATH, W(sec, token_file), 0, 0, TOKEN},                           \
 	    {SEC, "ca_file", K_PATH, W(sec, ca_file), 0, 0, ""},                                    \
 	    {SEC, "precision", K_PREC, W(sec, precision), 0, 0, PREC},                              \

@@ -29,8 +29,10 @@ struct cfg_writer {
 	int api;
 	char database[128];
 	char retention_policy[128];
+	char session_rp[128]; /* v1: sessions' retention policy ("" : retention_policy) */
 	char org[128];
 	char bucket[128];
+	char session_bucket[128]; /* v2: sessions' bucket */
 	char token_file[256];
 	char ca_file[256];
 	int precision;

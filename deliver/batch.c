@@ -60,7 +60,7 @@ grow(void **p, size_t *cap, size_t need, size_t size)
 }
 
 int
-batch_add(struct batch *b, uint64_t rid, const size_t *ends, int nlines)
+batch_add(struct batch *b, uint64_t rid, int dest, const size_t *ends, int nlines)
 {
 	if (grow((void **)&b->recs, &b->rcap, b->nrecs + 1, sizeof(*b->recs)) < 0 ||
 	    grow((void **)&b->lines, &b->lcap, b->nlines + (size_t)nlines, sizeof(*b->lines)) < 0)
@@ -76,6 +76,7 @@ batch_add(struct batch *b, uint64_t rid, const size_t *ends, int nlines)
 		l->len = (uint32_t)(ends[i] - start - 1);
 		l->rec = (uint32_t)b->nrecs;
 		l->state = LINE_PENDING;
+		l->dest = (uint8_t)dest;
 		start = ends[i];
 	}
 	b->nrecs++;
@@ -104,23 +105,41 @@ pop_req(struct batch *b)
 	b->nreqs--;
 }
 
-/* A new request with the lines in state st. */
+/* A new request with the lines in state st of one destination. */
 static int
-queue_state(struct batch *b, enum line_state st, enum line_state to)
+queue_dest(struct batch *b, enum line_state st, enum line_state to, uint8_t dest)
 {
-	size_t n = batch_count(b, st);
+	size_t n = 0, k = 0;
+	for (size_t i = 0; i < b->nlines; i++)
+		n += b->lines[i].state == st && b->lines[i].dest == dest;
 	if (n == 0)
 		return 0;
 	uint32_t *idx = malloc(n * sizeof(*idx));
 	if (idx == NULL)
 		return -1;
-	size_t k = 0;
 	for (size_t i = 0; i < b->nlines; i++)
-		if (b->lines[i].state == st) {
+		if (b->lines[i].state == st && b->lines[i].dest == dest) {
 			idx[k++] = (uint32_t)i;
 			b->lines[i].state = (uint8_t)to;
 		}
 	return push_req(b, b->nreqs, idx, n);
+}
+
+/* Requests with the lines in state st, one per destination, in the order
+ * of each destination's first such line. */
+static int
+queue_state(struct batch *b, enum line_state st, enum line_state to)
+{
+	unsigned done = 0;
+	for (size_t i = 0; i < b->nlines; i++) {
+		uint8_t d = b->lines[i].dest;
+		if (b->lines[i].state != st || d >= 8 || (done & (1u << d)))
+			continue;
+		done |= 1u << d;
+		if (queue_dest(b, st, to, d) < 0)
+			return -1;
+	}
+	return 0;
 }
 
 int
@@ -145,6 +164,13 @@ batch_req_whole(const struct batch *b)
 		if (q->idx[i] != i)
 			return false;
 	return true;
+}
+
+int
+batch_req_dest(const struct batch *b)
+{
+	const struct batch_req *q = &b->reqs[0];
+	return q->n > 0 ? b->lines[q->idx[0]].dest : 0;
 }
 
 int
@@ -230,6 +256,13 @@ batch_req_apply(struct batch *b, const bool *bad, bool rest_ok)
 }
 
 void
+batch_req_defer(struct batch *b)
+{
+	mark_req(b, LINE_DEFERRED);
+	pop_req(b);
+}
+
+void
 batch_req_hold(struct batch *b)
 {
 	mark_req(b, LINE_HELD);
@@ -273,16 +306,19 @@ batch_done(const struct batch *b)
 }
 
 bool
-batch_rec_resolved(const struct batch *b, size_t i, bool *delivered)
+batch_rec_resolved(const struct batch *b, size_t i, bool *delivered, bool *deferred)
 {
 	const struct batch_rec *r = &b->recs[i];
 	*delivered = r->n == 0;
+	*deferred = false;
 	for (uint32_t k = 0; k < r->n; k++) {
 		uint8_t st = b->lines[r->first + k].state;
 		if (st == LINE_PENDING || st == LINE_HELD)
 			return false;
 		if (st == LINE_OK)
 			*delivered = true;
+		if (st == LINE_DEFERRED)
+			*deferred = true;
 	}
 	return true;
 }

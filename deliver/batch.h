@@ -3,7 +3,9 @@
  * the spool record it came from and its fate), and a queue of requests to
  * make, each a subset of the lines. A 413 halves a request, a 400 removes
  * the lines it names or bisects; the batch is done when every line is
- * stored or dead-lettered. Pure: no I/O.
+ * stored or dead-lettered. Each line has a destination (lp_dest: the
+ * samples' or the sessions' retention policy or bucket); a request holds
+ * the lines of one destination only. Pure: no I/O.
  */
 #ifndef LEAFMON_BATCH_H
 #define LEAFMON_BATCH_H
@@ -14,12 +16,14 @@
 
 #include "util.h"
 
-enum line_state { LINE_PENDING, LINE_OK, LINE_DEAD, LINE_HELD };
+/* DEFERRED: its destination is missing; its record stays in the spool unacked. */
+enum line_state { LINE_PENDING, LINE_OK, LINE_DEAD, LINE_HELD, LINE_DEFERRED };
 
 struct batch_line {
 	uint32_t off, len; /* in text, without the '\n' */
 	uint32_t rec;
 	uint8_t state;
+	uint8_t dest;
 };
 
 struct batch_rec {
@@ -49,12 +53,15 @@ void batch_free(struct batch *b);
 void batch_reset(struct batch *b);
 /* Register a record whose lines were just appended to b->text (their end
  * offsets in ends, as lp_record gives them). 0 or -1 (no memory). */
-int batch_add(struct batch *b, uint64_t rid, const size_t *ends, int nlines);
-/* Queue one request with every pending line (after the records are added). */
+int batch_add(struct batch *b, uint64_t rid, int dest, const size_t *ends, int nlines);
+/* Queue the pending lines (after the records are added): one request per
+ * destination, in the order of the destinations' first lines. */
 int batch_queue_all(struct batch *b);
 bool batch_empty(const struct batch *b);
 /* Does reqs[0] hold every line, in order (its body is b->text as is)? */
 bool batch_req_whole(const struct batch *b);
+/* The destination of reqs[0]'s lines. */
+int batch_req_dest(const struct batch *b);
 /* Body of reqs[0]: its lines, each with '\n'. */
 int batch_body(const struct batch *b, struct buf *out, size_t *nlines);
 /* The lines of reqs[0] as pointers and lengths (caller frees *lines, *lens). */
@@ -66,14 +73,16 @@ int batch_req_split(struct batch *b);			/* halve (n >= 2) */
  * (rest_ok) or queued again as one request. */
 int batch_req_apply(struct batch *b, const bool *bad, bool rest_ok);
 void batch_req_hold(struct batch *b);			/* rejected, not proven bad */
+void batch_req_defer(struct batch *b);			/* destination missing: not now */
 /* When some line was stored, held lines are proven bad: mark them dead and
  * return how many. */
 size_t batch_convict_held(struct batch *b);
-/* Held lines back into one request (a later retry). */
+/* Held lines back into requests, one per destination (a later retry). */
 int batch_requeue_held(struct batch *b);
 bool batch_done(const struct batch *b);		/* nothing pending or held */
 size_t batch_count(const struct batch *b, enum line_state st);
-/* Is every line of record i stored or dead? Any stored? */
-bool batch_rec_resolved(const struct batch *b, size_t i, bool *delivered);
+/* Is every line of record i stored, dead or deferred? Any stored? *deferred:
+ * some line was deferred (then the record must not be acknowledged). */
+bool batch_rec_resolved(const struct batch *b, size_t i, bool *delivered, bool *deferred);
 
 #endif

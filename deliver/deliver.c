@@ -30,11 +30,12 @@ enum alert_id {
 	AL_REJECTED,
 	AL_CLOCK,
 	AL_RETENTION,
+	AL_SESS_NOT_FOUND,
 	AL_COUNT
 };
 static const char *const alert_codes[AL_COUNT] = {"auth",     "not_found",	   "unreachable",
 						  "server_error", "rejected", "clock_unsynced",
-						  "retention"};
+						  "retention",	  "sessions_not_found"};
 
 /* Why the timer is armed: deliver_sync() cuts only a network backoff short. */
 enum wait_kind { WAIT_OTHER, WAIT_NET, WAIT_PACE };
@@ -61,12 +62,16 @@ struct deliver {
 	struct httpc_req *req;
 	int api; /* API_AUTO until /ping settles it */
 	bool need_probe;
-	struct backoff net_bo, srv_bo, slow_bo;
+	struct backoff net_bo, srv_bo, slow_bo, sess_bo;
+	/* the sessions' RP or bucket is missing: their records are passed over
+	 * (not acked) until then, and read again from deferred_from */
+	int64_t sess_block_until;
+	uint64_t deferred_from;
 	int64_t retry_at;
 	enum wait_kind wait;
 	int64_t expired_at; /* mono time of the last retention drop */
 	struct loop_timer *timer;
-	char write_url[1400], ping_url[600], auth[1200];
+	char write_url[LP_DESTS][1400], ping_url[600], auth[1200];
 	const char *headers[4];
 	struct buf body, gz;
 	size_t inflight_bytes, inflight_wire;
@@ -143,9 +148,15 @@ set_error(struct deliver *d, int code, const char *text)
 static void
 set_urls(struct deliver *d)
 {
-	if (influx_write_url(d->write_url, sizeof(d->write_url), &d->w, d->api) < 0 ||
+	struct cfg_writer *sw = malloc(sizeof(*sw));
+	if (sw != NULL)
+		influx_session_writer(&d->w, sw);
+	if (sw == NULL ||
+	    influx_write_url(d->write_url[LP_DEST_SAMPLES], sizeof(d->write_url[0]), &d->w, d->api) < 0 ||
+	    influx_write_url(d->write_url[LP_DEST_SESSIONS], sizeof(d->write_url[0]), sw, d->api) < 0 ||
 	    influx_auth_header(d->auth, sizeof(d->auth), d->api, d->w.token) < 0)
 		log_warnx("%s: URL or token too long", d->name);
+	free(sw);
 	int n = 0;
 	if (d->auth[0] != '\0')
 		d->headers[n++] = d->auth;
@@ -283,6 +294,44 @@ floor_to(int64_t t, int64_t step)
 
 enum fill { FILL_MORE, FILL_DRY, FILL_COMPLETE };
 
+/* A session record whose detail did not parse: dropped, counted, said. */
+static void
+event_dropped(struct deliver *d, const struct spool_rec *r, const char *why)
+{
+	spool_ack(d->sp, r->rid, r->rid + 1, false);
+	d->st.events_dropped++;
+	log_rl(&rl_err, LOG_WARNING, "%s: session record %llu dropped: %s (%llu so far)", d->name,
+	       (unsigned long long)r->rid, why, (unsigned long long)d->st.events_dropped);
+}
+
+/* Format record r at time t into b: its lines (0: nothing to send). */
+static int
+format_rec(struct deliver *d, struct batch *b, const struct spool_rec *r, int dest, int64_t t,
+	   bool unsynced, size_t *ends)
+{
+	char why[200];
+	if (dest == LP_DEST_SAMPLES)
+		return lp_record(&d->lp, &b->text, t, unsynced, r->data, r->len, ends, &d->lps);
+	if (lp_event(&d->lp, &b->text, t, unsynced, r->data, r->len, ends, &d->lps, why,
+		     sizeof(why)) == 1)
+		return 1;
+	event_dropped(d, r, why);
+	return -1;
+}
+
+/*
+ * A live session record waits while older records wait in the backlog: a
+ * session's updates overwrite each other at the server, so they must arrive
+ * in order. It is read again from the live cursor's next placement.
+ */
+static bool
+event_must_wait(struct deliver *d, struct spool_cursor *cur, int dest)
+{
+	struct spool_rec r;
+	return dest == LP_DEST_SESSIONS && cur == d->live && d->cur != NULL &&
+	       spool_peek(d->cur, &r) == 1;
+}
+
 /* Add records of one cursor to b while *budget lasts: FILL_MORE (budget
  * spent), FILL_DRY (the cursor has nothing now, or its next record waits
  * for the clock), FILL_COMPLETE (b is full, or no memory). */
@@ -298,24 +347,36 @@ fill_from(struct deliver *d, struct batch *b, struct spool_cursor *cur, size_t *
 			return FILL_COMPLETE;
 		if (spool_peek(cur, &r) != 1)
 			return FILL_DRY;
+		int dest = lp_dest(r.data, r.len);
+		if (dest == LP_DEST_SESSIONS && now_mono_ns() < d->sess_block_until) {
+			if (r.rid < d->deferred_from)
+				d->deferred_from = r.rid;
+			spool_skip(cur);
+			continue;
+		}
+		if (event_must_wait(d, cur, dest)) {
+			d->st.events_waited++;
+			spool_skip(cur);
+			continue;
+		}
 		int64_t t;
 		enum spool_time tm = spool_time(d->sp, &r, now_boot, d->o.hold_unsynced_ns, &t);
 		if (tm == SPOOL_TIME_HOLD) {
 			d->st.holding = true;
 			return FILL_DRY;
 		}
-		if (d->o.t_step_ns > 0)
+		/* sessions keep their start and go to a destination kept forever */
+		if (d->o.t_step_ns > 0 && dest == LP_DEST_SAMPLES)
 			t = floor_to(t, d->o.t_step_ns);
-		if (d->o.max_age_ns > 0 && t < now_real - d->o.max_age_ns) {
+		if (d->o.max_age_ns > 0 && dest == LP_DEST_SAMPLES && t < now_real - d->o.max_age_ns) {
 			expire(d, &r, t);
 			spool_skip(cur);
 			continue;
 		}
-		int n = lp_record(&d->lp, &b->text, t, tm == SPOOL_TIME_UNSYNCED, r.data, r.len, ends,
-				  &d->lps);
-		if (n > 0 && batch_add(b, r.rid, ends, n) < 0)
+		int n = format_rec(d, b, &r, dest, t, tm == SPOOL_TIME_UNSYNCED, ends);
+		if (n > 0 && batch_add(b, r.rid, dest, ends, n) < 0)
 			return FILL_COMPLETE; /* no memory: send what we have */
-		if (n <= 0) {
+		if (n == 0 || (n < 0 && dest == LP_DEST_SAMPLES)) {
 			spool_ack(d->sp, r.rid, r.rid + 1, false); /* nothing publishable in it */
 			d->st.records_skipped++;
 		}
@@ -369,6 +430,12 @@ fill_batch(struct deliver *d, struct batch *b, size_t max, bool clean)
 	d->st.holding = false;
 	if (d->cur == NULL || !place_cursors(d, clean))
 		return true; /* no memory, or the ranges moved */
+	if (clean && d->deferred_from != UINT64_MAX && now_mono_ns() >= d->sess_block_until) {
+		/* every record passed since is acknowledged but the deferred ones */
+		if (d->live == NULL && d->deferred_from < spool_cursor_pos(d->cur))
+			spool_cursor_seek(d->cur, d->deferred_from);
+		d->deferred_from = UINT64_MAX;
+	}
 	if (d->live != NULL) {
 		enum fill f = fill_from(d, b, d->live, &budget, now_boot, now_real);
 		if (f != FILL_DRY)
@@ -509,11 +576,16 @@ static void
 finish_batch(struct deliver *d)
 {
 	uint64_t from = 0, to = 0;
-	bool run_delivered = false, delivered;
+	bool run_delivered = false, delivered, deferred;
 	for (size_t i = 0; i < d->batch.nrecs; i++) {
-		if (!batch_rec_resolved(&d->batch, i, &delivered))
-			continue;
 		uint64_t rid = d->batch.recs[i].rid;
+		if (!batch_rec_resolved(&d->batch, i, &delivered, &deferred))
+			continue;
+		if (deferred) { /* stays queued; read again when its destination is back */
+			if (rid < d->deferred_from)
+				d->deferred_from = rid;
+			continue;
+		}
 		if (to > from && (rid != to || delivered != run_delivered)) {
 			spool_ack(d->sp, from, to, run_delivered);
 			from = to;
@@ -664,6 +736,28 @@ slow_retry(struct deliver *d, enum alert_id a, const char *text, int status)
 	wait_until(d, delay);
 }
 
+/*
+ * The sessions' retention policy or bucket is missing (an install that
+ * predates it, setup-influxdb not run again): their lines stay in the
+ * spool, unacked, and are passed over for a slow-retry delay while the
+ * samples go on; an alert says what to do.
+ */
+static void
+defer_sessions(struct deliver *d, int status, const char *msg)
+{
+	int64_t delay = d->o.slow_retry_min_ns + backoff_next(&d->sess_bo, rnd());
+	const char *what = d->api == API_V1 ? "retention policy" : "bucket";
+	const char *name = d->api == API_V1 ? d->w.session_rp : d->w.session_bucket;
+
+	batch_req_defer(&d->batch);
+	d->sess_block_until = now_mono_ns() + delay;
+	alert_set(d, AL_SESS_NOT_FOUND,
+		  "the sessions' %s %s is missing (HTTP %d: %s): sessions kept, samples go on; "
+		  "run scripts/setup-influxdb", what, name, status, msg);
+	log_rl(&rl_err, LOG_WARNING, "%s: sessions' %s %s missing (HTTP %d: %s): sessions wait "
+	       "%.0f s, samples go on", d->name, what, name, status, msg, (double)delay / 1e9);
+}
+
 static void
 on_write(const struct httpc_resp *r, void *arg)
 {
@@ -678,7 +772,8 @@ on_write(const struct httpc_resp *r, void *arg)
 	}
 	contact(d);
 	influx_error_text(r->body, r->body_len, msg, sizeof(msg));
-	enum influx_action a = influx_classify(r->status);
+	enum influx_action a = influx_classify_text(r->status, msg);
+	int dest = batch_req_dest(&d->batch);
 	if (a != IA_OK)
 		set_error(d, r->status, msg[0] ? msg : influx_action_name(a));
 	switch (a) {
@@ -687,6 +782,10 @@ on_write(const struct httpc_resp *r, void *arg)
 		d->st.lines_ok += d->batch.reqs[0].n;
 		batch_req_ok(&d->batch);
 		count_sent(d);
+		if (dest == LP_DEST_SESSIONS) {
+			backoff_reset(&d->sess_bo);
+			alert_clear(d, AL_SESS_NOT_FOUND);
+		}
 		backoff_reset(&d->srv_bo);
 		backoff_reset(&d->slow_bo);
 		alert_clear(d, AL_AUTH);
@@ -710,6 +809,10 @@ on_write(const struct httpc_resp *r, void *arg)
 		return;
 	case IA_NOT_FOUND:
 		d->st.not_found++;
+		if (dest == LP_DEST_SESSIONS) {
+			defer_sessions(d, r->status, msg[0] ? msg : "not found");
+			break;
+		}
 		if (d->w.api == API_AUTO)
 			d->api = API_AUTO;
 		slow_retry(d, AL_NOT_FOUND, msg[0] ? msg : "database or bucket not found", r->status);
@@ -762,7 +865,8 @@ send_write(struct deliver *d)
 	d->inflight_bytes = bytes;
 	d->inflight_wire = payload->len;
 	d->st.requests++;
-	d->req = httpc_request(d->http, "POST", d->write_url, payload->p, payload->len, &o, on_write, d);
+	d->req = httpc_request(d->http, "POST", d->write_url[batch_req_dest(&d->batch)], payload->p,
+			       payload->len, &o, on_write, d);
 	if (d->req == NULL)
 		wait_until(d, NSEC_PER_SEC);
 	build_ahead(d);
@@ -821,6 +925,8 @@ deliver_new(struct deliver **dp, struct loop *l, struct spool *sp, const struct 
 		     o->net_backoff_max_ns ? o->net_backoff_max_ns : 60 * NSEC_PER_SEC);
 	backoff_init(&d->srv_bo, NSEC_PER_SEC, 300 * NSEC_PER_SEC);
 	backoff_init(&d->slow_bo, NSEC_PER_SEC, 600 * NSEC_PER_SEC);
+	backoff_init(&d->sess_bo, NSEC_PER_SEC, 600 * NSEC_PER_SEC);
+	d->deferred_from = UINT64_MAX;
 	d->api = d->st.api = API_AUTO;
 	if (d->w.api != API_AUTO) {
 		d->api = d->st.api = d->w.api;
@@ -942,6 +1048,10 @@ deliver_counters(const struct deliver *d, struct heartbeat *hb)
 	hb_counter(hb, "records_rebased", (double)s->records_rebased);
 	hb_counter(hb, "records_unsynced", (double)s->records_unsynced);
 	hb_counter(hb, "records_expired", (double)s->records_expired);
+	hb_counter(hb, "session_points", (double)d->lps.events);
+	hb_counter(hb, "session_records_dropped", (double)s->events_dropped);
+	hb_counter(hb, "session_fields_skipped", (double)d->lps.event_fields_skipped);
+	hb_counter(hb, "session_records_waited", (double)s->events_waited);
 	hb_counter(hb, "holding_for_clock", s->holding ? 1 : 0);
 	hb_counter(hb, "api", s->api == API_V1 ? 1 : s->api == API_V2 ? 2 : 0);
 	hb_counter(hb, "last_request_s", s->last_seconds);

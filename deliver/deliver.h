@@ -60,6 +60,8 @@ struct deliver_stats {
 	uint64_t lines_ok, lines_dead, bisections;
 	uint64_t records_rebased, records_unsynced, records_skipped;
 	uint64_t records_expired;	    /* dropped: older than max_age_ns */
+	uint64_t events_dropped;	    /* session records whose detail did not parse */
+	uint64_t events_waited;		    /* live session records put behind the backlog */
 	uint64_t rounds;		    /* deliver_sync() calls that started a probe */
 	uint64_t http_sent_bytes, http_recv_bytes; /* every request, pings included */
 	uint64_t bytes, wire_bytes;

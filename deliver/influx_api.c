@@ -146,6 +146,26 @@ influx_classify(int status)
 	}
 }
 
+void
+influx_session_writer(const struct cfg_writer *w, struct cfg_writer *s)
+{
+	*s = *w;
+	if (w->session_rp[0] != '\0')
+		snprintf(s->retention_policy, sizeof(s->retention_policy), "%s", w->session_rp);
+	if (w->session_bucket[0] != '\0')
+		snprintf(s->bucket, sizeof(s->bucket), "%s", w->session_bucket);
+}
+
+enum influx_action
+influx_classify_text(int status, const char *msg)
+{
+	enum influx_action a = influx_classify(status);
+	if (a == IA_RETRY && status == 500 && msg != NULL &&
+	    strstr(msg, "retention policy not found") != NULL)
+		return IA_NOT_FOUND;
+	return a;
+}
+
 const char *
 influx_action_name(enum influx_action a)
 {

@@ -23,6 +23,9 @@ int influx_api_detect(const char *version_header);
 int influx_url_escape(char *out, size_t cap, const char *s);
 int influx_write_url(char *out, size_t len, const struct cfg_writer *w, int api);
 int influx_ping_url(char *out, size_t len, const char *base);
+/* The sessions' destination (DESIGN.md "Session measurements"): w with
+ * retention_policy = session_rp and bucket = session_bucket, each where set. */
+void influx_session_writer(const struct cfg_writer *w, struct cfg_writer *s);
 /*
  * "Authorization: ..." for the token: v2 "Token T"; v1 with "user:password"
  * uses Basic (InfluxDB 1.x auth), any other v1 token "Token T" (1.8+).
@@ -40,6 +43,9 @@ enum influx_action {
 	IA_NETWORK,    /* no answer: back off */
 };
 enum influx_action influx_classify(int status);
+/* As influx_classify, with the error text: InfluxDB 1.x answers 500
+ * "retention policy not found" for a missing RP, which is IA_NOT_FOUND. */
+enum influx_action influx_classify_text(int status, const char *msg);
 const char *influx_action_name(enum influx_action a);
 
 /* Seconds from a Retry-After value (delta or HTTP date), capped at

@@ -61,6 +61,9 @@ static void
 test_status_table(void)
 {
 	CHECK(influx_classify(204) == IA_OK);
+	CHECK(influx_classify_text(500, "retention policy not found: forever") == IA_NOT_FOUND);
+	CHECK(influx_classify_text(500, "timeout") == IA_RETRY);
+	CHECK(influx_classify_text(400, "retention policy not found: x") == IA_REJECT);
 	CHECK(influx_classify(200) == IA_OK);
 	CHECK(influx_classify(413) == IA_SPLIT);
 	CHECK(influx_classify(400) == IA_REJECT);

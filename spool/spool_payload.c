@@ -53,3 +53,62 @@ spool_payload_decode(const uint8_t *p, size_t len, struct spool_value *out, size
 	}
 	return (int)n;
 }
+
+int
+spool_payload_format(const uint8_t *p, size_t len)
+{
+	if (len < 1 || (p[0] != SPOOL_PAYLOAD_FORMAT && p[0] != SPOOL_PAYLOAD_EVENT))
+		return -1;
+	return p[0];
+}
+
+#define EVENT_HDR 16
+
+int
+spool_event_phase(const char *name)
+{
+	if (name != NULL && strcmp(name, "start") == 0)
+		return 0;
+	if (name != NULL && strcmp(name, "end") == 0)
+		return 2;
+	return 1;
+}
+
+int
+spool_event_encode(struct buf *out, const struct spool_event *e)
+{
+	uint8_t hdr[EVENT_HDR];
+
+	if (e->kind_len == 0 || e->kind_len > SPOOL_EVENT_KIND_MAX ||
+	    e->detail_len > SPOOL_EVENT_DETAIL_MAX || e->phase < 0 || e->phase > 2)
+		return -1;
+	hdr[0] = SPOOL_PAYLOAD_EVENT;
+	hdr[1] = (uint8_t)e->phase;
+	hdr[2] = (uint8_t)e->kind_len;
+	hdr[3] = 0;
+	le64_put(hdr + 4, (uint64_t)e->start_delta_ns);
+	le32_put(hdr + 12, (uint32_t)e->detail_len);
+	if (buf_reserve(out, EVENT_HDR + e->kind_len + e->detail_len) < 0)
+		return -1;
+	buf_append(out, hdr, EVENT_HDR);
+	buf_append(out, e->kind, e->kind_len);
+	buf_append(out, e->detail, e->detail_len);
+	return out->oom ? -1 : 0;
+}
+
+int
+spool_event_decode(const uint8_t *p, size_t len, struct spool_event *e)
+{
+	if (len < EVENT_HDR || p[0] != SPOOL_PAYLOAD_EVENT || p[1] > 2 || p[3] != 0)
+		return -1;
+	e->phase = p[1];
+	e->kind_len = p[2];
+	e->start_delta_ns = (int64_t)le64_get(p + 4);
+	e->detail_len = le32_get(p + 12);
+	if (e->kind_len == 0 || e->kind_len > SPOOL_EVENT_KIND_MAX ||
+	    len != EVENT_HDR + e->kind_len + e->detail_len)
+		return -1;
+	e->kind = (const char *)p + EVENT_HDR;
+	e->detail = e->kind + e->kind_len;
+	return 0;
+}

@@ -155,12 +155,26 @@ bind-address = "127.0.0.1:%d"
             raise AssertionError("query %r: %s" % (q, res["error"]))
         return res
 
-    def create_db(self, name, auth=None):
+    def create_db(self, name, auth=None, sessions=True):
+        """The database, and (as scripts/setup-influxdb makes it) the sessions'
+        infinite retention policy `forever`, which the writers use for trips,
+        charges, parks and battery_daily."""
         self.query('CREATE DATABASE "%s"' % name, auth=auth)
+        if sessions:
+            self.query('CREATE RETENTION POLICY "forever" ON "%s" DURATION INF REPLICATION 1' % name,
+                       auth=auth)
 
     def write(self, db, lines, precision="ms"):
+        """POST /write: lines, a string or a list of lines; (status, body)."""
+        if not isinstance(lines, (str, bytes)):
+            lines = "\n".join(lines)
         st, body, _ = http("POST", "%s/write?db=%s&precision=%s" % (self.url, db, precision), lines)
         return st, body
+
+    def load(self, db, lines):
+        """Lines (ms precision) that must be taken: HTTP 204."""
+        st, body = self.write(db, lines)
+        assert st == 204, (st, body[:300])
 
     def rows(self, db, measurement, where=""):
         """Every point of a measurement as dicts (time in ns)."""
@@ -290,9 +304,15 @@ class FaultProxy(_Proc):
     def stats(self, log=True):
         return self._ctl("stats" if log else "stats?log=0")
 
-    def keys(self):
-        """{(series, timestamp): times stored} of every point the upstream took."""
-        return {(k[0], k[1]): k[2] for k in self._ctl("keys")}
+    def keys(self, dest=None, sessions=("leaf-sessions", "forever")):
+        """{(series, timestamp): times stored} of every point the upstream took
+        for the destination `dest` (a bucket, else an rp); by default of
+        every destination but the sessions' (their defaults)."""
+        out = {}
+        for series, ts, n, d in self._ctl("keys"):
+            if d == dest if dest is not None else d not in sessions:
+                out[(series, ts)] = out.get((series, ts), 0) + n
+        return out
 
 
 class FakeInflux2(_Proc):

@@ -177,7 +177,7 @@ class Chaos:
             return None
         w = random.choice(up)
         os.kill(w["pid"], signal.SIGKILL)
-        self.restarts[w["name"]] += 1
+        self.restarts[w["name"]] = self.restarts.get(w["name"], 0) + 1
         return w["name"]
 
     def kill_supervisor(self):

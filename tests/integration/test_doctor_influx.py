@@ -48,12 +48,22 @@ def test_unreachable_and_missing_database():
         assert level(out, "influx reachable") == "OK" and "API v1 (auto)" in out["influx reachable"][0][1]
         assert level(out, "influx database") == "FAIL", out
         assert "setup-influxdb" in out["influx database"][0][2]
-        ix.create_db("leaf")
+        ix.create_db("leaf", sessions=False)
         ix.query('CREATE RETENTION POLICY "rp1" ON "leaf" DURATION 1d REPLICATION 1')
         out = doctor({"url": ix.url, "database": "leaf", "retention_policy": "rp1"})
         assert level(out, "influx database") == "OK" and level(out, "influx retention") == "OK", out
         out = doctor({"url": ix.url, "database": "leaf", "retention_policy": "nope"})
         assert level(out, "influx retention") == "FAIL", out
+        # the sessions' RP (session_rp = forever by default): missing, finite, infinite
+        assert level(out, "influx session retention") == "FAIL", out
+        assert "setup-influxdb" in out["influx session retention"][0][2], out
+        ix.query('CREATE RETENTION POLICY "forever" ON "leaf" DURATION 720h REPLICATION 1')
+        out = doctor({"url": ix.url, "database": "leaf", "retention_policy": "rp1"})
+        assert level(out, "influx session retention") == "WARN", out
+        ix.query('ALTER RETENTION POLICY "forever" ON "leaf" DURATION INF')
+        out = doctor({"url": ix.url, "database": "leaf", "retention_policy": "rp1"})
+        assert level(out, "influx session retention") == "OK", out
+        assert "infinite" in out["influx session retention"][0][1], out
     finally:
         ix.stop()
 
@@ -103,6 +113,13 @@ def test_v2_bucket_via_fake():
         out = doctor({"url": fake.url, "token_file": tok, "org": "leaf-telemetry", "bucket": "leaf-data"})
         assert "API v2" in out["influx reachable"][0][1], out
         assert level(out, "influx bucket") == "OK", out
+        assert level(out, "influx session bucket") == "OK", out  # setup-influxdb made it
+        out = doctor({"url": fake.url, "token_file": tok, "org": "leaf-telemetry", "bucket": "leaf-data",
+                      "session_bucket": "gone"})
+        assert level(out, "influx session bucket") == "FAIL", out
+        out = doctor({"url": fake.url, "token_file": tok, "org": "leaf-telemetry", "bucket": "leaf-data",
+                      "session_bucket": "leaf-data"})
+        assert level(out, "influx session bucket") == "WARN", out  # 52 weeks: not forever
         out = doctor({"url": fake.url, "token_file": tok, "org": "leaf-telemetry", "bucket": "other"})
         assert level(out, "influx bucket") == "FAIL", out
         with open(tok, "w") as f:

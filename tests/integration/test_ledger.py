@@ -1,8 +1,10 @@
 """The ledger end to end: leafmond with the real can and ledger workers
 replaying the simulator's long day (`leafmon sim --scenario day --truth`,
 written to a file and replayed with keep_time) into STATEDIR/ledger.db,
-checked against the simulator's own ground truth; kill -9 of each worker and
-of everything during a trip and during a quick charge; a power cut (every
+checked against the simulator's own ground truth; kill -9 of each worker (the
+InfluxDB writer too) and of everything during a trip and during a quick
+charge, after which the ledger and InfluxDB's sessions' RP each hold the one
+session with the same figures; a power cut (every
 process killed and RUNDIR, the tmpfs, gone) inside a trip; a database that
 cannot be opened; `leafmon import` twice; the battery check's alert; and the
 ledger's size per month of driving."""
@@ -19,6 +21,7 @@ import time
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import (Leafmond, bin_path, cost, kill_everything, measure, measurement,  # noqa: E402,E501
                      run, wait_for)
+from servers import Influxd  # noqa: E402
 from test_sessions import START, compare, lines  # noqa: E402
 
 GEN = "AZE0"
@@ -70,14 +73,21 @@ def ledger(d):
                  detail=json.loads(r[5]), t_ns=r[6], updated_ns=r[7]) for r in rows]
 
 
-def rig(source, extra_ledger=None, journal_mb="64", asleep="5"):
+def rig(source, extra_ledger=None, journal_mb="64", asleep="5", influx=None):
+    """leafmond with the can worker and the ledger; with influx (an Influxd
+    with database leaf), the InfluxDB writer too."""
     d = day_log()
     led = {"ac_efficiency": "%.5f" % d["eff"]}
     led.update(extra_ledger or {})
-    return Leafmond(tmp=tempfile.mkdtemp(prefix="ldgw-it-"), real=("can", "ledger"),
-                    enabled=("can",), env={"TZ": "UTC0"},
+    real, secs = ("can", "ledger"), {"can": {"source": source, "asleep_after_s": asleep},
+                                     "ledger": led}
+    if influx is not None:
+        real += ("influx",)
+        secs["influx"] = {"url": influx.url, "api": "v1", "database": "leaf"}
+    return Leafmond(tmp=tempfile.mkdtemp(prefix="ldgw-it-"), real=real,
+                    enabled=("can",) + real[2:], env={"TZ": "UTC0"},
                     sup={"journal_mb": journal_mb, "vehicle": "testcar", "failed_after": "1000"},
-                    sections={"can": {"source": source, "asleep_after_s": asleep}, "ledger": led})
+                    sections=secs)
 
 
 def counters(d, name="ledger"):
@@ -153,17 +163,26 @@ def test_day_into_the_ledger_equals_the_truth():
         m.stop()
 
 
+def influx_sessions(ix, kind):
+    """The points of kind in the sessions' RP (forever), as dicts."""
+    res = ix.query('SELECT * FROM "leaf"."forever"."%s"' % kind, db="leaf")
+    return [dict(zip(s["columns"], v)) for s in res.get("series", []) for v in s["values"]]
+
+
 def kill_during(kind, path, truth, speed):
-    """Replay path at speed; while the session of kind is open: kill -9 the
-    ledger, then the can worker, then everything (leafmond too); then let it
-    finish. Returns the ledger's rows."""
-    m = rig("replay:%s,speed=%s,keep_time" % (path, speed)).start()
+    """Replay path at speed, with the InfluxDB writer beside the ledger; while
+    the session of kind is open: kill -9 the ledger, the can worker, the
+    InfluxDB writer, then everything (leafmond too); then let it finish.
+    Returns the ledger's rows and the session's points in InfluxDB."""
+    ix = Influxd().start()
+    ix.create_db("leaf")
+    m = rig("replay:%s,speed=%s,keep_time" % (path, speed), influx=ix).start()
     try:
         def open_update(after_t):
             rows = [r for r in sessions_of(ledger(m), kind) if r["phase"] in ("start", "update")]
             return rows[0] if rows and rows[0]["t_ns"] > after_t else None
         seen = 0
-        for victim in ("ledger", "can", "everything"):
+        for victim in ("ledger", "can", "influx", "everything"):
             row = wait_for(lambda: open_update(seen), 120, "an open %s in the ledger" % kind,
                            interval=0.2)
             seen = row["t_ns"]
@@ -177,12 +196,25 @@ def kill_during(kind, path, truth, speed):
                          m.worker(victim)["pid"] != pid, 30, "%s back" % victim)
         wait_for(lambda: any(r["phase"] == "end" for r in sessions_of(ledger(m), kind)), 300,
                  "the %s's end" % kind, interval=0.5)
+        wait_for(lambda: (m.worker("influx").get("ledger") or {}).get("queued_records") == 0,
+                 60, "the InfluxDB writer's spool drained")
         settle(m, path)
         c = m.logtext()
         assert c.count("ledger: ready") >= 3, c[-3000:]  # it really was restarted
-        return ledger(m)
+        return ledger(m), influx_sessions(ix, kind)
     finally:
         m.stop()
+        ix.stop()
+
+
+def same_in_influx(points, detail, keys):
+    """One point (its start is the session's: a resend overwrites it), with
+    the ledger's final figures."""
+    assert len(points) == 1, points
+    p = points[0]
+    assert abs(p["time"] / 1e9 - detail["start"]) < 1e-3 and p["phase"] == "end", p
+    bad = [k for k in keys if abs(p[k] - detail[k]) > 1e-6]
+    assert not bad, [(k, p[k], detail[k]) for k in bad]
 
 
 @cost(90)
@@ -191,7 +223,7 @@ def test_kill9_everything_during_a_trip():
     trip = d["truth"][0]
     assert trip["kind"] == "trip"
     path = slice_log("trip.log", START, trip["end"] + 400)
-    rows = kill_during("trip", path, trip, 40)
+    rows, points = kill_during("trip", path, trip, 40)
     trips = sessions_of(rows, "trip")
     assert len(trips) == 1, trips
     g = trips[0]["detail"]
@@ -199,7 +231,8 @@ def test_kill9_everything_during_a_trip():
     bad = []
     compare(0, g, trip, bad)
     assert not bad, "\n".join(bad)
-    print("     trip after 3 kills: %s" % json.dumps(
+    same_in_influx(points, g, ("distance_km", "energy_out_kwh", "energy_in_kwh"))
+    print("     trip after 4 kills: %s" % json.dumps(
         {k: g.get(k) for k in ("distance_km", "energy_out_kwh", "energy_in_kwh", "recovery")}))
 
 
@@ -210,7 +243,7 @@ def test_kill9_everything_during_a_quick_charge():
     qc, before = d["truth"][i], d["truth"][i - 2]  # the drive to the charger, then a park
     # to the move after it: the car driving off ends the charge (at its target)
     path = slice_log("qc.log", before["start"] - 30, qc["end"] + 300)
-    rows = kill_during("charge", path, qc, 40)
+    rows, points = kill_during("charge", path, qc, 40)
     charges = sessions_of(rows, "charge")
     assert len(charges) == 1, charges
     g = charges[0]["detail"]
@@ -218,7 +251,8 @@ def test_kill9_everything_during_a_quick_charge():
     bad = []
     compare(0, g, qc, bad)
     assert not bad, "\n".join(bad)
-    print("     QC after 3 kills: %s" % json.dumps(
+    same_in_influx(points, g, ("pack_kwh", "grid_kwh", "soc_end_pct"))
+    print("     QC after 4 kills: %s" % json.dumps(
         {k: g.get(k) for k in ("pack_kwh", "grid_kwh", "soc_end_pct", "end_reason")}))
 
 

@@ -19,7 +19,8 @@ sys.path.insert(0, os.path.dirname(__file__))
 from harness import ARTIFACTS, run  # noqa: E402
 import ledgerdb  # noqa: E402
 from test_web_browser import NODE_MODULES, need_browser  # noqa: E402
-from webtest import Influxd, WebStack, password_file  # noqa: E402
+from servers import Influxd  # noqa: E402
+from webtest import WebStack, password_file  # noqa: E402
 
 PASSWORD = "ledger-Browser-321"
 QC_TEMPS = (18.0, 31.0)  # the quick charge's pack: start and max
@@ -86,14 +87,14 @@ def test_ledger_pages_in_chromium():
     need_browser()
     tmp = tempfile.mkdtemp(prefix="leafmon-ledger-browser-")
     pw = password_file(tmp, PASSWORD)
-    ix = Influxd()
-    ix.query("CREATE DATABASE leaf")
+    ix = Influxd().start()
+    ix.create_db("leaf", sessions=False)
     s = WebStack(web={"password_file": pw}, env={"LEAFMON_WEBFEED_CELLS": "1"},
                  influx={"enabled": "true", "url": ix.url, "database": "leaf"})
     by = ledgerdb.populated(s.d.statedir, tmp, tweak=pack_temps)
     lines = curves(by)
     for i in range(0, len(lines), 5000):
-        ix.write("leaf", lines[i:i + 5000])
+        ix.load("leaf", lines[i:i + 5000])
     s.start()
     auth = {"Authorization": "Bearer " + PASSWORD}
     try:

@@ -66,8 +66,12 @@ def test_v1_database_and_retention_policy_idempotent():
         rps = ix.query('SHOW RETENTION POLICIES ON "leaf"', epoch=None)["series"][0]["values"]
         rp = next(r for r in rps if r[0] == "leafmon")
         assert rp[1] == "8736h0m0s" and rp[4] is True, rp
+        forever = next(r for r in rps if r[0] == "forever")  # the sessions': infinite, not default
+        assert forever[1] == "0s" and forever[4] is False, forever
+        assert "created   retention policy forever on leaf: INF (sessions)" in out, out
         k = keys(conf)
         assert k["api"] == "v1" and k["database"] == "leaf" and k["retention_policy"] == "leafmon", k
+        assert k["session_rp"] == "forever", k
         assert k["url"] == ix.url, k
         assert keys(conf, "web") == {"port": "8080"} and keys(conf, "supervisor")["vehicle"] == "blue leaf"
         assert "; my car" in open(conf).read()
@@ -80,6 +84,13 @@ def test_v1_database_and_retention_policy_idempotent():
         assert "altered   retention policy leafmon" in out, out
         rps = ix.query('SHOW RETENTION POLICIES ON "leaf"', epoch=None)["series"][0]["values"]
         assert next(r for r in rps if r[0] == "leafmon")[1] == "720h0m0s"
+        # a sessions' RP someone made finite is made infinite again; the same name as the
+        # samples' RP is refused (it would keep the samples forever)
+        ix.query('ALTER RETENTION POLICY "forever" ON "leaf" DURATION 720h', epoch=None)
+        out = setup("-c", conf, "--url", ix.url, "--retention", "30d")
+        assert "altered   retention policy forever: 720h0m0s -> INF (sessions)" in out, out
+        out = setup("-c", conf, "--url", ix.url, "--session-rp", "leafmon", expect=2)
+        assert "--session-rp must differ" in out, out
     finally:
         ix.stop()
 
@@ -149,20 +160,25 @@ def test_v2_setup_against_fake_then_idempotent_then_the_writer():
         out = setup(*args)
         assert "created   initial setup" in out and "created   write token" in out, out
         st = fake.state()
-        assert [b["retentionRules"][0]["everySeconds"] for b in st["buckets"]] == [365 * 86400]
+        rules = {b["name"]: [r["everySeconds"] for r in b["retentionRules"]] for b in st["buckets"]}
+        assert rules == {"leaf-data": [365 * 86400], "leaf-sessions": []}, rules  # [] = forever
         writer = [a for a in st["auths"] if a["description"].startswith("leafmon writer")]
         assert len(writer) == 1 and open(tok).read().strip() == writer[0]["token"]
         assert {p["action"] for p in writer[0]["permissions"]} == {"write", "read"}
+        ids = {b["id"] for b in st["buckets"]}
+        assert {p["resource"]["id"] for p in writer[0]["permissions"] if p["action"] == "write"} == ids
         assert stat.S_IMODE(os.stat(tok).st_mode) == 0o600
         assert stat.S_IMODE(os.stat(op).st_mode) == 0o600
         k = keys(conf)
         assert (k["api"], k["org"], k["bucket"], k["token_file"]) == ("v2", "leaf-telemetry", "leaf-data", tok)
+        assert k["session_bucket"] == "leaf-sessions", k
         calls = dict(st["calls"])
         out = setup(*args)  # set up already: uses the operator token, creates nothing
         st = fake.state()
         posts = {c: n - calls.get(c, 0) for c, n in st["calls"].items() if c.startswith(("POST", "PATCH"))}
         assert not any(posts.values()), posts
-        assert "write token for bucket leaf-data exists" in out, out
+        assert "write token for buckets leaf-data and leaf-sessions exists" in out, out
+        assert "bucket leaf-sessions exists (retention forever, sessions)" in out, out
         out = setup(*(args[:-6] + ["--retention", "30d", "--token-file", tok, "--admin-token-file", op]))
         assert "altered   bucket leaf-data retention" in out, out
         assert fake.state()["buckets"][0]["retentionRules"][0]["everySeconds"] == 30 * 86400

@@ -20,7 +20,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import ARTIFACTS, BUILD, Skip, measure, run, wait_for  # noqa: E402
-from webtest import Influxd, WebStack, password_file, real_can  # noqa: E402
+from servers import Influxd  # noqa: E402
+from webtest import WebStack, password_file, real_can  # noqa: E402
 
 PASSWORD = "browser-Pass-456"
 NODE_MODULES = os.path.join(BUILD, "web", "npm", "node_modules")
@@ -89,9 +90,9 @@ def test_dashboard_in_chromium():
     need_browser()
     tmp = tempfile.mkdtemp(prefix="leafmon-web-browser-")
     pw = password_file(tmp, PASSWORD)
-    ix = Influxd()
-    ix.query("CREATE DATABASE leaf")
-    ix.write("leaf", hour_of_driving(int(time.time())))
+    ix = Influxd().start()
+    ix.create_db("leaf", sessions=False)
+    ix.load("leaf", hour_of_driving(int(time.time())))
     can = real_can()
     print("     can worker: %s" % ("leafmon-can on sim" if can == "real" else "leafmon-webfeed"), flush=True)
     s = WebStack(web={"password_file": pw}, cycle_s=12, can=can,

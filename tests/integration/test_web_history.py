@@ -15,7 +15,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import measure, rss_kb, run, wait_for  # noqa: E402
-from webtest import SSE, Influxd, WebStack, qs  # noqa: E402
+from servers import Influxd  # noqa: E402
+from webtest import SSE, WebStack, qs  # noqa: E402
 
 GEARS = ["P", "R", "N", "D", "B"]
 STALE_AFTER_S = 150  # 2.5 x keyframe_s (60): workers/web/web.h WEB_STALE_AFTER_KEYFRAMES_X10
@@ -71,13 +72,13 @@ def carried(want, t0, step, t_to, now):
 
 
 def test_history_from_influxdb():
-    ix = Influxd()
+    ix = Influxd().start()
     s = None
     try:
-        assert ix.query("CREATE DATABASE leaf")[0] == 200
+        ix.create_db("leaf", sessions=False)
         now = int(time.time())
         start, pts, ambient, lines = fixture(now)
-        ix.write("leaf", lines)
+        ix.load("leaf", lines)
         s = WebStack(influx={"enabled": "true", "url": ix.url, "database": "leaf", "api": "v1"}).start()
         sigs = "battery_soc_pct,battery_gids,vehicle_gear,charge_active"
         t0 = time.monotonic()
@@ -136,10 +137,10 @@ def test_history_from_influxdb():
 
 
 def test_history_falls_back_to_the_ring():
-    ix = Influxd()
+    ix = Influxd().start()
     s = WebStack(influx={"enabled": "true", "url": ix.url, "database": "leaf"}).start()
     try:
-        ix.query("CREATE DATABASE leaf")
+        ix.create_db("leaf", sessions=False)
         h = s.get_json("/api/history?signals=vehicle_speed_kmh")
         assert h["source"] == "influx", h  # empty, but InfluxDB answered
         ix.stop()

@@ -199,7 +199,7 @@ async function system(page) {
   await page.waitForFunction(() => document.querySelectorAll('#sys-workers tr').length >= 5, null, { timeout: 5000 });
   const rows = await page.$$eval('#sys-workers tr', (trs) => trs.slice(1).map((tr) => [tr.cells[0].textContent, tr.cells[1].textContent]));
   check('system page lists the workers', ['can', 'influx', 'cloud', 'web', 'mqtt', 'abrp', 'ledger'].every((n) => rows.some((r) => r[0] === n)) &&
-    rows.length === 6 && rows.some((r) => r[0] === 'web' && r[1] === 'ready'), rows);
+    rows.length === 7 && rows.some((r) => r[0] === 'web' && r[1] === 'ready'), rows);
   check('clock shown', (await page.textContent('#sys-clock')).includes('Boot id'));
   page.once('dialog', (d) => d.accept());
   const btn = await page.$('#sys-workers tr:nth-child(2) button'); /* can */

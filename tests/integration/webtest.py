@@ -1,21 +1,18 @@
 """Helpers for the web worker's integration tests: leafmond with the real
 leafmon-web and a can worker (leafmon-webfeed until the real leafmon-can is
 asked for), HTTP(S) clients that keep every byte, raw sockets for requests
-http.client would not send, and a throwaway InfluxDB 1.x on a free port.
+http.client would not send (InfluxDB comes from servers.Influxd).
 Standard library only."""
 
 import http.client
 import json
 import os
-import shutil
 import socket
 import ssl
-import subprocess
-import tempfile
 import time
 import urllib.parse
 
-from harness import Leafmond, Skip, bin_path, free_port, wait_for
+from harness import Leafmond, Skip, bin_path, wait_for
 
 WEBROOT = bin_path("web/root")
 WEB_BINARY = bin_path("libexec/leafmon-web")  # leafmon_worker() puts workers there
@@ -215,54 +212,3 @@ def qs(**kw):
 
 
 # ---- a throwaway InfluxDB 1.x ----
-class Influxd:
-    """influxd on free loopback ports with a temporary data dir (DEPS-NOTES)."""
-
-    def __init__(self):
-        if shutil.which("influxd") is None:
-            raise Skip("influxd not installed")
-        self.dir = tempfile.mkdtemp(prefix="leafmon-influxd-")
-        self.port = free_port()
-        rpc = free_port()
-        conf = os.path.join(self.dir, "influxdb.conf")
-        with open(conf, "w") as f:
-            f.write('reporting-enabled = false\nbind-address = "127.0.0.1:%d"\n'
-                    '[meta]\n  dir = "%s/meta"\n[data]\n  dir = "%s/data"\n  wal-dir = "%s/wal"\n'
-                    '[monitor]\n  store-enabled = false\n'
-                    '[http]\n  bind-address = "127.0.0.1:%d"\n  log-enabled = false\n'
-                    '[logging]\n  level = "warn"\n' % (rpc, self.dir, self.dir, self.dir, self.port))
-        self.proc = subprocess.Popen(["influxd", "run", "-config", conf, "-pidfile",
-                                      os.path.join(self.dir, "influxd.pid")],
-                                     stdout=open(os.path.join(self.dir, "log"), "wb"),
-                                     stderr=subprocess.STDOUT)
-        wait_for(self.ping, 15, "influxd /ping")
-        self.url = "http://127.0.0.1:%d" % self.port
-
-    def http(self, method, path, body=None):
-        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
-        try:
-            c.request(method, path, body=body)
-            r = c.getresponse()
-            return r.status, r.read()
-        finally:
-            c.close()
-
-    def ping(self):
-        return self.http("GET", "/ping")[0] == 204
-
-    def query(self, q, db=None):
-        return self.http("POST", "/query?" + qs(q=q, db=db))
-
-    def write(self, db, lines):
-        st, body = self.http("POST", "/write?" + qs(db=db, precision="ms"), "\n".join(lines))
-        assert st == 204, (st, body)
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        shutil.rmtree(self.dir, ignore_errors=True)

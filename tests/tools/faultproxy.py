@@ -15,7 +15,8 @@ Control (JSON over HTTP on the same port, paths under /__proxy/):
   POST /__proxy/default  action          used when the queue is empty
   POST /__proxy/reset                    clears queue, default, counts, log
   GET  /__proxy/stats[?log=0]            counts and the request log (log=0: without)
-  GET  /__proxy/keys                     [series, timestamp, times stored] of every point
+  GET  /__proxy/keys                     [series, timestamp, times stored, destination] of every
+                                         point (destination: the bucket, else the rp parameter)
 An action is an object with any of:
   "match": "regex on the path" (not consumed by requests that do not match)
   "times": N (default 1)
@@ -127,7 +128,7 @@ class State:
 
     def keys(self):
         with self.lock:
-            return [[k[0], k[1], c] for k, c in self.counts.items()]
+            return [[k[0], k[1], c, k[2]] for k, c in self.counts.items()]
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -212,7 +213,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 entry["stored_lines"] = len(keys)
             if forwarded and (stored is not None or 200 <= status < 300):
                 with st.lock:
+                    dest = entry["query"].get("bucket") or entry["query"].get("rp", "")
                     for k in keys:
+                        k = (k[0], k[1], dest)
                         st.counts[k] = st.counts.get(k, 0) + 1
                     st.points += len(keys)
         with st.lock:

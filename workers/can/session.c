@@ -385,9 +385,13 @@ drive_ready(const struct sessions *s)
 static void
 charge_on(struct sessions *s, int64_t t)
 {
-	if (!s->open || s->cur.kind != SESS_CHARGE)
+	if (!s->open || s->cur.kind != SESS_CHARGE) {
 		begin_active(s, SESS_CHARGE, t);
-	else if (s->in_tail)
+		/* its type as known now, in the start event just emitted too: a
+		 * writer tags its points with it (DESIGN.md "Session measurements") */
+		if (qc_now(s, t) && s->nev > 0 && s->ev[s->nev - 1].phase == SESS_START)
+			s->ev[s->nev - 1].s.charge_type = CT_QC;
+	} else if (s->in_tail)
 		tail_merge(s); /* interrupted and resumed: one session */
 	if (qc_now(s, t))
 		s->cur.charge_type = CT_QC;

@@ -15,6 +15,7 @@
 #include "log.h"
 #include "lp.h"
 #include "netwatch.h"
+#include "sessrec.h"
 #include "signals.h"
 #include "spool_payload.h"
 
@@ -61,6 +62,10 @@ take(void *arg, const Sample *m, int64_t now_real, int64_t now_boot)
 	};
 	cw->n.samples++;
 	cw->dirty = true;
+	/* events pass the downsampling untouched: a record each, now (a restart
+	 * from the checkpoint before the open bucket spools them again: the
+	 * same points, in the same order) */
+	sessrec_spool(cw->sp, m, &s.m, &cw->payload, &cw->sess);
 	if (agg_add(&cw->agg, &s, o))
 		emit(cw, o);
 }
@@ -195,6 +200,10 @@ static void
 delivery_counters(struct cw *cw, struct heartbeat *hb)
 {
 	const struct deliver_stats *d = deliver_stats(cw->dl);
+	hb_counter(hb, "session_events", (double)cw->sess.taken);
+	hb_counter(hb, "session_events_spooled", (double)cw->sess.spooled);
+	hb_counter(hb, "session_events_failed", (double)cw->sess.failed);
+	hb_counter(hb, "session_events_superseded", (double)cw->sess.superseded);
 	hb_counter(hb, "rounds", (double)cw->n.rounds);
 	hb_counter(hb, "rounds_skipped", (double)cw->n.rounds_skipped);
 	deliver_counters(cw->dl, hb);

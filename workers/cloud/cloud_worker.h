@@ -17,6 +17,7 @@
 #include "clock.h"
 #include "deliver.h"
 #include "feed.h"
+#include "sessrec.h"
 #include "pace.h"
 #include "spool.h"
 #include "util.h"
@@ -41,6 +42,7 @@ struct cw {
 	uint64_t round_rid;	    /* spool_next_rid() when the last round started */
 	struct clock_state clk;
 	struct buf payload;
+	struct sessrec_counts sess;
 	char vehicle[128];
 	char dir[PATH_MAX];
 	char spool_dir[PATH_MAX];

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "sessrec.h"
 #include "lp.h"
 #include "signals.h"
 #include "spool_fmt.h"
@@ -49,6 +50,15 @@ take(void *arg, const Sample *m, int64_t now_real, int64_t now_boot)
 	iw->gen = m->generation;
 	iw->seq = m->seq;
 	iw->dirty = true;
+	/* a can worker that stamps boot time and sync state is believed; else
+	 * the sample is young (read within milliseconds of its capture): the
+	 * offset between the clocks now is the offset then */
+	struct spool_meta meta = {
+	    .t_ns = m->t_ns,
+	    .boot_ns = m->has_boot_ns ? m->boot_ns : now_boot - (now_real - m->t_ns),
+	    .synced = m->has_unsynced ? !m->unsynced : iw->clk.synced,
+	};
+	sessrec_spool(iw->sp, m, &meta, &iw->payload, &iw->sess);
 	for (size_t i = 0; i < m->n_ids && n < SIG_ID_MAX; i++) {
 		const struct sig_info *s = sig_by_id(m->ids[i]);
 		if (!sig_published(s)) {
@@ -60,17 +70,9 @@ take(void *arg, const Sample *m, int64_t now_real, int64_t now_boot)
 		v[n++].v = m->values[i];
 	}
 	if (n == 0) {
-		iw->n.empty++;
+		iw->n.empty += m->n_events == 0;
 		return;
 	}
-	/* a can worker that stamps boot time and sync state is believed; else
-	 * the sample is young (read within milliseconds of its capture): the
-	 * offset between the clocks now is the offset then */
-	struct spool_meta meta = {
-	    .t_ns = m->t_ns,
-	    .boot_ns = m->has_boot_ns ? m->boot_ns : now_boot - (now_real - m->t_ns),
-	    .synced = m->has_unsynced ? !m->unsynced : iw->clk.synced,
-	};
 	buf_reset(&iw->payload);
 	if (spool_payload_encode(&iw->payload, v, n) < 0 ||
 	    spool_append(iw->sp, &meta, iw->payload.p, iw->payload.len, &rid) < 0) {
@@ -150,6 +152,10 @@ on_heartbeat(struct worker *w, struct heartbeat *hb, void *arg)
 	hb_counter(hb, "spooled", (double)iw->n.appended);
 	hb_counter(hb, "samples_unpublished_only", (double)iw->n.empty);
 	hb_counter(hb, "append_failed", (double)iw->n.append_failed);
+	hb_counter(hb, "session_events", (double)iw->sess.taken);
+	hb_counter(hb, "session_events_spooled", (double)iw->sess.spooled);
+	hb_counter(hb, "session_events_failed", (double)iw->sess.failed);
+	hb_counter(hb, "session_events_superseded", (double)iw->sess.superseded);
 	hb_counter(hb, "commits", (double)iw->n.commits);
 	hb_counter(hb, "commit_failed", (double)iw->n.commit_failed);
 	hb_counter(hb, "fsyncs", (double)st.fsyncs);

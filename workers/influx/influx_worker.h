@@ -13,6 +13,7 @@
 #include "clock.h"
 #include "deliver.h"
 #include "feed.h"
+#include "sessrec.h"
 #include "spool.h"
 #include "util.h"
 #include "worker.h"
@@ -30,6 +31,7 @@ struct iw {
 	bool dirty;		    /* taken since the last commit */
 	struct clock_state clk;
 	struct buf payload;
+	struct sessrec_counts sess;
 	char vehicle[128];
 	char spool_dir[PATH_MAX];
 	char deadletter[PATH_MAX];
