@@ -74,7 +74,7 @@ EOF
 	done
 	kill -TERM $pid
 	wait $pid || true
-	echo "$(ir_total "$d/cg.out") $(ir_incl "$d/cg.out" pipe_frame) $(ir_incl "$d/cg.out" can_sessions_frame)" \
+	echo "$(ir_total "$d/cg.out") $(ir_incl "$d/cg.out" pipe_frame) $(ir_incl "$d/cg.out" sessions_frame)" \
 		"$(sed -n 's/.*end of log (\([0-9]*\) frames.*/\1/p' "$d/err")"
 }
 
@@ -88,6 +88,6 @@ for log in "$@"; do
 		printf "  leafmon-can, whole run: %.1fM instructions with [ledger] off, %.1fM on: %+.2f %%\n", a / 1e6, b / 1e6, (b / a - 1) * 100
 		printf "  the frame path (pipe_frame): %.1fM off, %.1fM on: %+.2f %%\n", pa / 1e6, pb / 1e6, (pb / pa - 1) * 100
 		if (n > 0)
-			printf "  can_sessions_frame: %.1fM instructions, %.1f per frame\n", s / 1e6, s / n
+			printf "  sessions_frame: %.1fM instructions, %.1f per frame\n", s / 1e6, s / n
 	}'
 done

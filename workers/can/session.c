@@ -492,9 +492,9 @@ rules_due(const struct sessions *s, int64_t t)
  * otherwise they would decide what they decided (a fixed point), and only
  * a charge's last charging moment moves on. */
 static void
-rules(struct sessions *s, int64_t t, bool back)
+rules(struct sessions *s, int64_t t)
 {
-	if (s->rules_dirty || back || t >= s->rules_at) {
+	if (s->rules_dirty || t >= s->rules_at) {
 		evaluate(s, t);
 		s->rules_dirty = false;
 		s->rules_at = rules_due(s, t);
@@ -807,12 +807,13 @@ sessions_init(struct sessions *s, const struct sessions_cfg *cfg)
 	s->cur.p0 = s->cur.p1 = s->tail_p = s->day.p0 = s->day.p1 = point_unknown();
 }
 
-void
-sessions_frame(struct sessions *s, int64_t t, const struct sig_update *u, size_t n)
+/* What comes before a frame's values, seldom: the first frame, the first
+ * after a restore, a frame gap that was a sleep, time going back. */
+static void
+frame_start(struct sessions *s, int64_t t)
 {
-	bool back = s->have_t && t < s->last_t; /* out of order: decide again */
-	unsigned seen;
-
+	if (s->have_t && t < s->last_t)
+		s->rules_dirty = true; /* out of order: decide again */
 	if (s->restored)
 		recover(s, t);
 	else if (s->have_t && t - s->last_t >= s->cfg.asleep_ns)
@@ -821,6 +822,16 @@ sessions_frame(struct sessions *s, int64_t t, const struct sig_update *u, size_t
 		s->data_start = t;
 		s->data_known = true;
 	}
+}
+
+void
+sessions_frame(struct sessions *s, int64_t t, const struct sig_update *u, size_t n)
+{
+	unsigned seen;
+
+	/* one comparison for both: t before last_t is a huge gap unsigned */
+	if (s->restored || !s->have_t || (uint64_t)(t - s->last_t) >= (uint64_t)s->cfg.asleep_ns)
+		frame_start(s, t);
 	integrate(s, t);
 	s->have_t = true;
 	s->last_t = t;
@@ -828,7 +839,7 @@ sessions_frame(struct sessions *s, int64_t t, const struct sig_update *u, size_t
 	if (!s->day_open || t >= s->day_end_ns)
 		day_roll(s, t);
 	s->day.end_ns = t;
-	rules(s, t, back);
+	rules(s, t);
 	if (seen & R_PEAK)
 		absorb_peaks(s, u, n);
 	if (s->open && s->points_stale) {

@@ -72,7 +72,7 @@ struct session_event {
 
 struct sessions_cfg {
 	int64_t trip_end_ns;	     /* [ledger] trip_end_s */
-	int64_t asleep_ns;	     /* [can] asleep_after_s: a frame gap this long is a sleep */
+	int64_t asleep_ns;	     /* [can] asleep_after_s (> 0): a frame gap this long is a sleep */
 	double min_trip_km;	     /* [ledger] min_trip_km */
 	double ac_efficiency;	     /* [ledger] ac_efficiency */
 	const struct tariff *tariff; /* NULL: no cost; must outlive the sessions */
