@@ -115,22 +115,12 @@ queue(struct can_sessions *cs, const struct session_event *e)
 	q->json[cs->tmp.len] = '\0';
 }
 
-static void
-take_events(struct can_sessions *cs)
+void
+can_sessions_take(struct can_sessions *cs)
 {
 	for (size_t i = 0; i < cs->ss.nev; i++)
 		queue(cs, &cs->ss.ev[i]);
 	sessions_clear_events(&cs->ss);
-}
-
-void
-can_sessions_frame(struct can_sessions *cs, int64_t t_ns, const struct sig_update *u, size_t n)
-{
-	if (!cs->on)
-		return;
-	sessions_frame(&cs->ss, t_ns, u, n);
-	if (cs->ss.nev > 0)
-		take_events(cs);
 }
 
 void
@@ -139,7 +129,7 @@ can_sessions_idle(struct can_sessions *cs, int64_t t_ns)
 	if (!cs->on)
 		return;
 	sessions_idle(&cs->ss, t_ns);
-	take_events(cs);
+	can_sessions_take(cs);
 }
 
 void

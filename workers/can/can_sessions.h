@@ -43,9 +43,18 @@ void can_sessions_start(struct can_sessions *cs, const struct worker *w);
 /* A replay that goes on where it was (can_resume.h) brings the module's
  * state as of its frame; the checkpoint restored at start is replaced. */
 void can_sessions_resume(struct can_sessions *cs, const struct sessions *at);
-/* One frame's updates (after its decode). */
-void can_sessions_frame(struct can_sessions *cs, int64_t t_ns, const struct sig_update *u,
-			size_t n);
+/* The module's events into the queue (can_sessions_frame). */
+void can_sessions_take(struct can_sessions *cs);
+/* One frame's updates (after its decode); inline: it is every frame's. */
+static inline void
+can_sessions_frame(struct can_sessions *cs, int64_t t_ns, const struct sig_update *u, size_t n)
+{
+	if (!cs->on)
+		return;
+	sessions_frame(&cs->ss, t_ns, u, n);
+	if (cs->ss.nev > 0)
+		can_sessions_take(cs);
+}
 /* The bus fell asleep; t_ns: the last frame's time. */
 void can_sessions_idle(struct can_sessions *cs, int64_t t_ns);
 /* Once a second: the checkpoints that are due. */

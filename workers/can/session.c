@@ -78,9 +78,9 @@ fresh(const struct sessions *s, int k, int64_t t)
 }
 
 /* The pack temperature: the LBC's average, else the mean of the polled
- * thermistors. */
+ * thermistors (kept in s->pt: pack_temp()). */
 static double
-pack_temp(const struct sessions *s)
+pack_temp_of(const struct sessions *s)
 {
 	double sum = 0;
 	int n = 0;
@@ -93,6 +93,12 @@ pack_temp(const struct sessions *s)
 			n++;
 		}
 	return n ? sum / n : NAN;
+}
+
+static double
+pack_temp(const struct sessions *s)
+{
+	return s->pt;
 }
 
 static void
@@ -272,6 +278,7 @@ begin(struct sessions *s, int kind, int64_t t, const struct sess_point *p, const
 	x->soh = x->bars = x->gids_full = x->hx = x->ahr = x->cells_delta = NAN;
 	s->open = true;
 	s->in_tail = false;
+	s->points_stale = true;
 	s->next_update_ns = s->last_t + UPDATE_NS;
 	emit(s, SESS_START, x, s->last_t);
 }
@@ -462,6 +469,39 @@ evaluate(struct sessions *s, int64_t t)
 		begin_active(s, SESS_TRIP, t);
 }
 
+/* The first frame time at which the rules could decide otherwise on the
+ * same values: a charger value goes stale, a trip's or a charge's tail
+ * reaches its limit. Early is harmless: they decide the same again. */
+static int64_t
+rules_due(const struct sessions *s, int64_t t)
+{
+	int64_t at = INT64_MAX;
+
+	if (fresh(s, SV_STATUS, t))
+		at = s->v[SV_STATUS].t + FRESH_NS + 1;
+	if (fresh(s, SV_QC_I, t) && s->v[SV_QC_I].t + FRESH_NS + 1 < at)
+		at = s->v[SV_QC_I].t + FRESH_NS + 1;
+	if (s->open && s->in_tail && s->cur.kind == SESS_TRIP && s->tail_ns + s->cfg.trip_end_ns < at)
+		at = s->tail_ns + s->cfg.trip_end_ns;
+	if (s->open && s->in_tail && s->cur.kind == SESS_CHARGE && s->last_charge_ns + PAUSE_MAX_NS < at)
+		at = s->last_charge_ns + PAUSE_MAX_NS;
+	return at;
+}
+
+/* The rules, when their inputs changed or a time limit may have passed;
+ * otherwise they would decide what they decided (a fixed point), and only
+ * a charge's last charging moment moves on. */
+static void
+rules(struct sessions *s, int64_t t)
+{
+	if (s->rules_dirty || t >= s->rules_at) {
+		evaluate(s, t);
+		s->rules_dirty = false;
+		s->rules_at = rules_due(s, t);
+	} else if (s->charging)
+		s->last_charge_ns = t; /* as charge_on() */
+}
+
 /* ---- per frame ---- */
 
 static void
@@ -540,7 +580,7 @@ set(struct sessions *s, int k, double v, int64_t t)
 	s->v[k].have = true;
 }
 
-/* The day's battery figures, and the extremes of the open span. */
+/* The day's battery figures. */
 static void
 absorb_day(struct sessions *s, unsigned id, double v)
 {
@@ -572,58 +612,65 @@ absorb_day(struct sessions *s, unsigned id, double v)
 	}
 }
 
-static int
-slot_of(unsigned id)
+/* What a signal is to the module, by id: most of a frame's updates are
+ * none of these, and cost one look-up. */
+enum {
+	R_SLOT = 1,	/* held in s->v[slot] */
+	R_POINT = 2,	/* a start or end value (struct sess_point) */
+	R_PEAK = 4,	/* an extreme of the open span */
+	R_DAY = 8,	/* a battery_daily figure */
+	R_ENERGY = 16,	/* one of the decoder's energy counters */
+	R_CLIMATE = 32, /* a slot only while the signal is published */
+	R_RULE = 64,	/* the rules read it (rule_input_changed) */
+	R_TEMP = 128,	/* a pack temperature (pack_temp_of) */
+};
+
+struct role {
+	uint8_t slot, is;
+};
+
+#define SLOT(k, r) {(k), R_SLOT | (r)}
+static const struct role roles[SIG_ID_MAX] = {
+    [SIG_vehicle_speed_kmh] = SLOT(SV_SPEED, R_PEAK | R_RULE),
+    [SIG_vehicle_gear] = SLOT(SV_GEAR, R_RULE),
+    [SIG_vehicle_ready] = SLOT(SV_READY, R_RULE),
+    [SIG_battery_soc_pct] = SLOT(SV_SOC, R_POINT),
+    [SIG_battery_gids] = SLOT(SV_GIDS, R_POINT),
+    [SIG_charge_status] = SLOT(SV_STATUS, R_RULE),
+    [SIG_charge_qc_voltage_v] = SLOT(SV_QC_V, 0),
+    [SIG_charge_qc_current_a] = SLOT(SV_QC_I, R_RULE),
+    [SIG_battery_current_a] = SLOT(SV_CUR, 0),
+    [SIG_battery_power_kw] = SLOT(SV_POWER, R_PEAK),
+    [SIG_battery_temp_avg_c] = SLOT(SV_TEMP, R_POINT | R_PEAK | R_TEMP),
+    [SIG_cells_temp_1_c] = SLOT(SV_CT1, R_POINT | R_PEAK | R_TEMP),
+    [SIG_cells_temp_2_c] = SLOT(SV_CT2, R_POINT | R_PEAK | R_TEMP),
+    [SIG_cells_temp_3_c] = SLOT(SV_CT3, R_POINT | R_PEAK | R_TEMP),
+    [SIG_cells_temp_4_c] = SLOT(SV_CT4, R_POINT | R_PEAK | R_TEMP),
+    [SIG_climate_ambient_c] = SLOT(SV_AMB, 0),
+    [SIG_vehicle_aux_battery_v] = SLOT(SV_AUX, R_POINT | R_PEAK | R_DAY),
+    [SIG_vehicle_odometer_km] = SLOT(SV_ODO, R_POINT),
+    [SIG_battery_energy_remaining_kwh] = SLOT(SV_REMAIN, R_POINT),
+    [SIG_charge_target_soc_pct] = SLOT(SV_TARGET, 0),
+    [SIG_position_lat_deg] = SLOT(SV_LAT, R_POINT),
+    [SIG_position_lon_deg] = SLOT(SV_LON, R_POINT),
+    [SIG_climate_power_kw] = SLOT(SV_CLIMATE, R_CLIMATE),
+    [SIG_battery_soh_pct] = {0, R_DAY},
+    [SIG_battery_capacity_bars] = {0, R_DAY},
+    [SIG_battery_gids_full] = {0, R_DAY},
+    [SIG_battery_hx_pct] = {0, R_DAY},
+    [SIG_battery_ah] = {0, R_DAY},
+    [SIG_cells_voltage_delta_mv] = {0, R_DAY},
+    [SIG_battery_energy_out_kwh] = {0, R_ENERGY},
+    [SIG_battery_energy_in_kwh] = {0, R_ENERGY},
+};
+#undef SLOT
+
+static const struct role *
+role_of(unsigned id)
 {
-	switch (id) {
-	case SIG_vehicle_speed_kmh:
-		return SV_SPEED;
-	case SIG_vehicle_gear:
-		return SV_GEAR;
-	case SIG_vehicle_ready:
-		return SV_READY;
-	case SIG_battery_soc_pct:
-		return SV_SOC;
-	case SIG_battery_gids:
-		return SV_GIDS;
-	case SIG_charge_status:
-		return SV_STATUS;
-	case SIG_charge_qc_voltage_v:
-		return SV_QC_V;
-	case SIG_charge_qc_current_a:
-		return SV_QC_I;
-	case SIG_battery_current_a:
-		return SV_CUR;
-	case SIG_battery_power_kw:
-		return SV_POWER;
-	case SIG_battery_temp_avg_c:
-		return SV_TEMP;
-	case SIG_cells_temp_1_c:
-		return SV_CT1;
-	case SIG_cells_temp_2_c:
-		return SV_CT2;
-	case SIG_cells_temp_3_c:
-		return SV_CT3;
-	case SIG_cells_temp_4_c:
-		return SV_CT4;
-	case SIG_climate_ambient_c:
-		return SV_AMB;
-	case SIG_vehicle_aux_battery_v:
-		return SV_AUX;
-	case SIG_vehicle_odometer_km:
-		return SV_ODO;
-	case SIG_battery_energy_remaining_kwh:
-		return SV_REMAIN;
-	case SIG_charge_target_soc_pct:
-		return SV_TARGET;
-	case SIG_position_lat_deg:
-		return SV_LAT;
-	case SIG_position_lon_deg:
-		return SV_LON;
-	case SIG_climate_power_kw: /* counted only while it is a published signal */
-		return sig_published(sig_by_id(SIG_climate_power_kw)) ? SV_CLIMATE : -1;
-	}
-	return -1;
+	static const struct role none;
+
+	return id < SIG_ID_MAX ? &roles[id] : &none;
 }
 
 static void
@@ -644,21 +691,64 @@ peaks(struct sessions *s, int k, double v)
 		a->temp_max = fmax(a->temp_max, pack_temp(s));
 }
 
-static void
+/* The same double, bit for bit (a -0 is not a 0 in the JSON). */
+static bool
+same(double a, double b)
+{
+	return memcmp(&a, &b, sizeof(a)) == 0;
+}
+
+/* Can the rules decide otherwise with v (at t) in slot k than they did?
+ * They read whether the car moves, its gear and ready state, the charger's
+ * state and whether the QC current flows, the last two only while fresh. */
+static bool
+rule_input_changed(const struct sessions *s, int k, double v, int64_t t)
+{
+	const struct sess_val *x = &s->v[k];
+
+	if (!x->have)
+		return true;
+	switch (k) {
+	case SV_SPEED:
+		return (x->v >= MOVING_KMH) != (v >= MOVING_KMH);
+	case SV_QC_I:
+		return t - x->t > FRESH_NS || (x->v >= QC_MIN_A) != (v >= QC_MIN_A);
+	case SV_STATUS:
+		return t - x->t > FRESH_NS || !(x->v == v);
+	}
+	return !(x->v == v);
+}
+
+/* The frame's updates into the values; what roles they had (R_*). */
+static unsigned
 absorb(struct sessions *s, int64_t t, const struct sig_update *u, size_t n)
 {
+	unsigned seen = 0;
+
 	for (size_t i = 0; i < n; i++) {
-		unsigned id = u[i].id;
+		const struct role *r = role_of(u[i].id);
 		double v = u[i].value;
-		int k;
-		if (id == SIG_battery_energy_out_kwh || id == SIG_battery_energy_in_kwh) {
-			energy(s, id == SIG_battery_energy_out_kwh, v, t);
+		if (r->is == 0)
+			continue;
+		seen |= r->is;
+		if (r->is & R_ENERGY) {
+			energy(s, u[i].id == SIG_battery_energy_out_kwh, v, t);
 			continue;
 		}
-		absorb_day(s, id, v);
-		if ((k = slot_of(id)) >= 0)
-			set(s, k, v, t);
+		if (r->is & R_DAY)
+			absorb_day(s, u[i].id, v);
+		if ((r->is & R_CLIMATE) && !sig_published(sig_by_id(u[i].id)))
+			continue; /* counted only while it is a published signal */
+		if ((r->is & R_RULE) && rule_input_changed(s, r->slot, v, t))
+			s->rules_dirty = true;
+		if ((r->is & R_POINT) && !(s->v[r->slot].have && same(s->v[r->slot].v, v)))
+			s->points_stale = true; /* a start or end value changed */
+		if (r->is & R_SLOT)
+			set(s, r->slot, v, t);
 	}
+	if (seen & R_TEMP)
+		s->pt = pack_temp_of(s);
+	return seen;
 }
 
 /* A frame's instantaneous values belong to the session open after the
@@ -667,21 +757,18 @@ static void
 absorb_peaks(struct sessions *s, const struct sig_update *u, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		int k = slot_of(u[i].id);
-		if (k == SV_SPEED || k == SV_POWER || k == SV_AUX || k == SV_TEMP ||
-		    (k >= SV_CT1 && k <= SV_CT4))
-			peaks(s, k, u[i].value);
+		const struct role *r = role_of(u[i].id);
+		if (r->is & R_PEAK)
+			peaks(s, r->slot, u[i].value);
 	}
 }
 
+/* The open session's running totals, the tail excluded (every UPDATE_NS). */
 static void
-updates_due(struct sessions *s, int64_t t)
+update_event(struct sessions *s, int64_t t)
 {
-	struct session x;
+	struct session x = s->cur;
 
-	if (!s->open || t < s->next_update_ns)
-		return;
-	x = s->cur;
 	if (s->in_tail) {
 		x.end_ns = s->tail_ns;
 		x.p1 = s->tail_p;
@@ -696,6 +783,8 @@ static void
 recover(struct sessions *s, int64_t t)
 {
 	s->restored = false;
+	s->points_stale = true;
+	s->rules_dirty = true;
 	if (!s->open)
 		return;
 	if (s->cur.kind == SESS_TRIP && t - s->last_t > s->cfg.trip_end_ns) {
@@ -711,14 +800,20 @@ sessions_init(struct sessions *s, const struct sessions_cfg *cfg)
 {
 	memset(s, 0, sizeof(*s));
 	s->cfg = *cfg;
+	s->rules_dirty = true;
+	s->pt = NAN;
 	acc_init(&s->tail);
 	/* unknown, also for a checkpoint from before a figure existed */
 	s->cur.p0 = s->cur.p1 = s->tail_p = s->day.p0 = s->day.p1 = point_unknown();
 }
 
-void
-sessions_frame(struct sessions *s, int64_t t, const struct sig_update *u, size_t n)
+/* What comes before a frame's values, seldom: the first frame, the first
+ * after a restore, a frame gap that was a sleep, time going back. */
+static void
+frame_start(struct sessions *s, int64_t t)
 {
+	if (s->have_t && t < s->last_t)
+		s->rules_dirty = true; /* out of order: decide again */
 	if (s->restored)
 		recover(s, t);
 	else if (s->have_t && t - s->last_t >= s->cfg.asleep_ns)
@@ -727,22 +822,36 @@ sessions_frame(struct sessions *s, int64_t t, const struct sig_update *u, size_t
 		s->data_start = t;
 		s->data_known = true;
 	}
+}
+
+void
+sessions_frame(struct sessions *s, int64_t t, const struct sig_update *u, size_t n)
+{
+	unsigned seen;
+
+	/* one comparison for both: t before last_t is a huge gap unsigned */
+	if (s->restored || !s->have_t || (uint64_t)(t - s->last_t) >= (uint64_t)s->cfg.asleep_ns)
+		frame_start(s, t);
 	integrate(s, t);
 	s->have_t = true;
 	s->last_t = t;
-	absorb(s, t, u, n);
+	seen = absorb(s, t, u, n);
 	if (!s->day_open || t >= s->day_end_ns)
 		day_roll(s, t);
 	s->day.end_ns = t;
-	evaluate(s, t);
-	absorb_peaks(s, u, n);
-	if (s->open) {
+	rules(s, t);
+	if (seen & R_PEAK)
+		absorb_peaks(s, u, n);
+	if (s->open && s->points_stale) {
+		/* the points change only with their values (or a new session) */
 		point_fill(s, &s->cur.p0);
 		point_refresh(s, &s->cur.p1);
-		if (!s->in_tail)
-			s->cur.end_ns = t;
 	}
-	updates_due(s, t);
+	s->points_stale = false;
+	if (s->open && !s->in_tail)
+		s->cur.end_ns = t;
+	if (s->open && t >= s->next_update_ns)
+		update_event(s, t);
 }
 
 void
@@ -757,6 +866,8 @@ sessions_idle(struct sessions *s, int64_t t)
 	for (int k = 0; k < SESS_NVAL; k++)
 		s->v[k].have = false; /* after a sleep every value is learned again */
 	s->charging = false;
+	s->rules_dirty = true;
+	s->pt = NAN;
 }
 
 void

@@ -72,7 +72,7 @@ struct session_event {
 
 struct sessions_cfg {
 	int64_t trip_end_ns;	     /* [ledger] trip_end_s */
-	int64_t asleep_ns;	     /* [can] asleep_after_s: a frame gap this long is a sleep */
+	int64_t asleep_ns;	     /* [can] asleep_after_s (> 0): a frame gap this long is a sleep */
 	double min_trip_km;	     /* [ledger] min_trip_km */
 	double ac_efficiency;	     /* [ledger] ac_efficiency */
 	const struct tariff *tariff; /* NULL: no cost; must outlive the sessions */
@@ -96,9 +96,13 @@ struct sessions {
 	int64_t data_start;
 	bool restored; /* the next frame decides the recovery */
 	struct sess_val v[SESS_NVAL];
+	double pt; /* the pack temperature of v (session.c, pack_temp_of) */
 	bool have_eo, have_ei;
 	double eo_last, ei_last; /* the decoder's energy counters, last seen */
 	bool charging;		 /* the last frame was charging */
+	bool points_stale;	 /* a value of the points changed, or the session */
+	bool rules_dirty;	 /* an input of the rules changed (session.c, rules()) */
+	int64_t rules_at;	 /* or at this frame time they may decide otherwise */
 	/* the open session: at most one trip, charge or park at a time */
 	bool open;
 	struct session cur;

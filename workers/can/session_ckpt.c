@@ -103,36 +103,88 @@ static const struct group groups[] = {
     GRP("day.a.", day.a, acc_fields),
 };
 
-static void
-put_field(struct buf *b, const char *prefix, const struct field *f, const char *base)
+/* Decimal digits of v at p; the end. */
+static char *
+put_i64(char *p, int64_t v)
 {
-	const char *p = base + f->off;
+	uint64_t u = v < 0 ? -(uint64_t)v : (uint64_t)v;
+	char tmp[20];
+	int n = 0;
 
-	buf_printf(b, "%s%s ", prefix, f->name);
+	do
+		tmp[n++] = (char)('0' + u % 10);
+	while ((u /= 10) != 0);
+	if (v < 0)
+		*p++ = '-';
+	while (n > 0)
+		*p++ = tmp[--n];
+	return p;
+}
+
+/* v as printf's "%.17g" writes it (exact), at p (room for 32); the end.
+ * Most figures are 0, unknown or whole: those without printf. */
+static char *
+put_dbl(char *p, double v)
+{
+	const char *w = NULL;
+
+	if (isnan(v))
+		w = signbit(v) ? "-nan" : "nan";
+	else if (v == 0)
+		w = signbit(v) ? "-0" : "0";
+	if (w != NULL) {
+		size_t n = strlen(w);
+		memcpy(p, w, n);
+		return p + n;
+	}
+	if (fabs(v) < 1e17 && v == trunc(v)) /* %.17g prints these as integers */
+		return put_i64(p, (int64_t)v);
+	return p + snprintf(p, 32, "%.17g", v);
+}
+
+/* "<prefix><name> <value>\n": without printf (written every second). */
+static void
+put_field(struct buf *b, const char *prefix, size_t plen, const struct field *f, const char *base)
+{
+	const char *v = base + f->off;
+	size_t nlen = strlen(f->name);
+	char *p;
+
+	if (buf_reserve(b, plen + nlen + 40) < 0)
+		return;
+	p = b->p + b->len;
+	memcpy(p, prefix, plen);
+	memcpy(p + plen, f->name, nlen);
+	p += plen + nlen;
+	*p++ = ' ';
 	switch (f->type) {
 	case F_I64:
-		buf_printf(b, "%" PRId64 "\n", *(const int64_t *)p);
+		p = put_i64(p, *(const int64_t *)v);
 		break;
 	case F_INT:
-		buf_printf(b, "%d\n", *(const int *)p);
+		p = put_i64(p, *(const int *)v);
 		break;
 	case F_BOOL:
-		buf_printf(b, "%d\n", *(const bool *)p ? 1 : 0);
+		*p++ = *(const bool *)v ? '1' : '0';
 		break;
 	case F_DBL:
-		buf_printf(b, "%.17g\n", *(const double *)p);
+		p = put_dbl(p, *(const double *)v);
 		break;
 	}
+	*p++ = '\n';
+	b->len = (size_t)(p - b->p);
 }
 
 void
 sessions_save(const struct sessions *s, struct buf *b)
 {
 	buf_printf(b, "%s %d\n", CKPT_MAGIC, CKPT_VERSION);
-	for (size_t g = 0; g < sizeof(groups) / sizeof(groups[0]); g++)
+	for (size_t g = 0; g < sizeof(groups) / sizeof(groups[0]); g++) {
+		size_t plen = strlen(groups[g].prefix);
 		for (size_t i = 0; i < groups[g].n; i++)
-			put_field(b, groups[g].prefix, &groups[g].f[i],
+			put_field(b, groups[g].prefix, plen, &groups[g].f[i],
 				  (const char *)s + groups[g].off);
+	}
 	buf_puts(b, "end\n");
 }
 
