@@ -10,6 +10,26 @@
 
 #include <stddef.h>
 
+/* the hex parser's table: a digit's value by byte, -1 otherwise */
+const int8_t logfmt_hex[256] = {
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+     0,  1,  2,  3,  4,  5,  6,  7,  8,  9, -1, -1, -1, -1, -1, -1,
+    -1, 10, 11, 12, 13, 14, 15, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, 10, 11, 12, 13, 14, 15, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+};
+
 static const char *const fmt_names[LF_COUNT] = {
     "auto",	"candump", "text", "gvret", "crtd",   "tabexp",
     "spaceexp", "tsv",	   "asc",  "trc",   "usbcan", "micros",
@@ -79,6 +99,78 @@ logparse_t_auto(struct logparse *p, int64_t raw)
 	return raw >= ABS_MIN_NS ? raw : logparse_t_rel(p, raw);
 }
 
+/* The bus an interface name names ("ev", "car" ...), or -1. */
+static int
+bus_of_iface(const char *ifc, size_t ifl)
+{
+	static const uint8_t len[BUS_COUNT] = {2, 3, 2, 2}; /* can_bus_name's lengths */
+	int bus = -1;
+
+	for (int b = 0; b < BUS_COUNT; b++)
+		if (ifl == len[b] && memcmp(ifc, can_bus_name((unsigned)b), ifl) == 0)
+			bus = b;
+	return bus;
+}
+
+/*
+ * The common candump -l line, "(1690000000.123456) can0 1DB#0004C262", in
+ * one pass with the hex table: 1 with *f filled, 0 when the line has any
+ * other shape (an 8-digit id with flags, CAN FD, RTR, a R/T tail, an odd
+ * digit, more than 9 decimals ...): then the full parser below reads it
+ * from the start, errors and all. Nothing is written before the end.
+ */
+static int
+candump_fast(struct logparse *p, const char *c, const char *end, struct can_rec *f)
+{
+	uint64_t ip = 0, frac = 0;
+	int nd = 0, nf = 0, n = 0, h;
+	uint32_t id = 0;
+	uint8_t d[8];
+	const char *ifc;
+
+	if (c >= end || *c++ != '(')
+		return 0;
+	while (c < end && *c >= '0' && *c <= '9' && nd < 10)
+		ip = ip * 10 + (uint64_t)(*c++ - '0'), nd++;
+	if (nd == 0 || ip > (uint64_t)(INT64_MAX / 1000000000LL) || c >= end || *c++ != '.')
+		return 0;
+	while (c < end && *c >= '0' && *c <= '9' && nf < 9)
+		frac = frac * 10 + (uint64_t)(*c++ - '0'), nf++;
+	if (c + 2 > end || *c++ != ')' || (*c != ' ' && *c != '\t'))
+		return 0;
+	while (c < end && (*c == ' ' || *c == '\t'))
+		c++;
+	for (ifc = c; c < end && *c != ' ' && *c != '\t'; c++)
+		;
+	int bus = bus_of_iface(ifc, (size_t)(c - ifc));
+	if (c == ifc)
+		return 0;
+	while (c < end && (*c == ' ' || *c == '\t'))
+		c++;
+	for (nd = 0; c < end && nd < 9 && (h = logfmt_hex[(unsigned char)*c]) >= 0; c++, nd++)
+		id = (id << 4) | (uint32_t)h;
+	if ((nd != 3 && nd != 8) || c >= end || *c++ != '#' || (nd == 8 && (id & 0xE0000000u)))
+		return 0;
+	while (c + 1 < end && (h = logfmt_hex[(unsigned char)c[0]]) >= 0) {
+		int l = logfmt_hex[(unsigned char)c[1]];
+		if (l < 0 || n == 8)
+			return 0;
+		d[n++] = (uint8_t)(h << 4 | l);
+		c += 2;
+	}
+	if (c != end)
+		return 0;
+	static const int64_t scale[10] = {1000000000, 100000000, 10000000, 1000000, 100000,
+					  10000,      1000,	 100,	   10,	    1};
+	set_id(f, id, nd);
+	memcpy(f->data, d, (size_t)n);
+	if (bus >= 0)
+		f->bus = (uint8_t)bus;
+	f->len = (uint8_t)n;
+	f->t_ns = logparse_t_auto(p, (int64_t)ip * 1000000000LL + (int64_t)frac * scale[nf]);
+	return 1;
+}
+
 /* candump -l: (1690000000.123456) can0 1DB#0004C26200000386 [R|T] */
 static int
 p_candump(struct logparse *p, struct sc *s, struct can_rec *f, char *err, size_t errlen)
@@ -89,6 +181,8 @@ p_candump(struct logparse *p, struct sc *s, struct can_rec *f, char *err, size_t
 	uint32_t id;
 	int nd;
 
+	if (candump_fast(p, s->p, s->end, f))
+		return 1;
 	if (!eat(s, '(') || dec_time(s, 1000000000LL, &t) < 0 || !eat(s, ')'))
 		return ERR("expected a timestamp '(seconds.micros)'");
 	if (need_ws(s) < 0)
@@ -99,10 +193,9 @@ p_candump(struct logparse *p, struct sc *s, struct can_rec *f, char *err, size_t
 	ifl = (size_t)(s->p - ifc);
 	if (ifl == 0 || need_ws(s) < 0)
 		return ERR("expected 'ID#DATA'");
-	for (int b = 0; b < BUS_COUNT; b++)
-		if (ifl == strlen(can_bus_name((unsigned)b)) &&
-		    memcmp(ifc, can_bus_name((unsigned)b), ifl) == 0)
-			f->bus = (uint8_t)b;
+	int bus = bus_of_iface(ifc, ifl);
+	if (bus >= 0)
+		f->bus = (uint8_t)bus;
 	if (hex_num(s, 8, &id, &nd) < 0 || (nd != 3 && nd != 8) || !eat(s, '#'))
 		return ERR("expected 'ID#DATA' with a 3- or 8-digit hex id");
 	set_id(f, id & 0x1FFFFFFF, nd);

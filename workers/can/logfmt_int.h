@@ -16,15 +16,13 @@ struct sc {
 	const char *p, *end;
 };
 
+/* A hex digit's value by byte, -1 for any other byte (logfmt.c). */
+extern const int8_t logfmt_hex[256];
+
 static inline int
 hexv(int c)
 {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c |= 0x20;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
+	return logfmt_hex[(unsigned char)c];
 }
 
 static inline bool
