@@ -103,12 +103,18 @@ logparse_t_auto(struct logparse *p, int64_t raw)
 static int
 bus_of_iface(const char *ifc, size_t ifl)
 {
-	static const uint8_t len[BUS_COUNT] = {2, 3, 2, 2}; /* can_bus_name's lengths */
 	int bus = -1;
 
-	for (int b = 0; b < BUS_COUNT; b++)
-		if (ifl == len[b] && memcmp(ifc, can_bus_name((unsigned)b), ifl) == 0)
+	if (ifl == 0 || ifl > 3) /* "ev", "car", "qc", "av"; not "can0" */
+		return -1;
+	for (int b = 0; b < BUS_COUNT; b++) {
+		const char *n = can_bus_name((unsigned)b);
+		size_t i = 0;
+		while (i < ifl && n[i] == ifc[i]) /* n ends with its NUL: no strlen */
+			i++;
+		if (i == ifl && n[i] == '\0')
 			bus = b;
+	}
 	return bus;
 }
 
@@ -130,12 +136,31 @@ candump_fast(struct logparse *p, const char *c, const char *end, struct can_rec 
 
 	if (c >= end || *c++ != '(')
 		return 0;
+	if (end - c > 19 && c[10] == '.' && c[17] == ')') { /* the usual 10.6 digits */
+		unsigned bad = 0;
+		for (int i = 0; i < 10; i++) {
+			unsigned v = (unsigned)(unsigned char)c[i] - '0';
+			bad |= v > 9;
+			ip = ip * 10 + v;
+		}
+		for (int i = 11; i < 17; i++) {
+			unsigned v = (unsigned)(unsigned char)c[i] - '0';
+			bad |= v > 9;
+			frac = frac * 10 + v;
+		}
+		if (bad || ip > (uint64_t)(INT64_MAX / 1000000000LL))
+			return 0;
+		nf = 6;
+		c += 17;
+		goto close;
+	}
 	while (c < end && *c >= '0' && *c <= '9' && nd < 10)
 		ip = ip * 10 + (uint64_t)(*c++ - '0'), nd++;
 	if (nd == 0 || ip > (uint64_t)(INT64_MAX / 1000000000LL) || c >= end || *c++ != '.')
 		return 0;
 	while (c < end && *c >= '0' && *c <= '9' && nf < 9)
 		frac = frac * 10 + (uint64_t)(*c++ - '0'), nf++;
+close:
 	if (c + 2 > end || *c++ != ')' || (*c != ' ' && *c != '\t'))
 		return 0;
 	while (c < end && (*c == ' ' || *c == '\t'))
