@@ -131,7 +131,7 @@ candump_fast(struct logparse *p, const char *c, const char *end, struct can_rec 
 	uint64_t ip = 0, frac = 0;
 	int nd = 0, nf = 0, n = 0, h;
 	uint32_t id = 0;
-	uint8_t d[8];
+	uint8_t d[8] = {0}; /* f->data is zero past the frame's bytes too */
 	const char *ifc;
 
 	if (c >= end || *c++ != '(')
@@ -188,7 +188,7 @@ close:
 	static const int64_t scale[10] = {1000000000, 100000000, 10000000, 1000000, 100000,
 					  10000,      1000,	 100,	   10,	    1};
 	set_id(f, id, nd);
-	memcpy(f->data, d, (size_t)n);
+	memcpy(f->data, d, sizeof(d));
 	if (bus >= 0)
 		f->bus = (uint8_t)bus;
 	f->len = (uint8_t)n;
