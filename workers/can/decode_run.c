@@ -184,6 +184,7 @@ decode_file(const char *path, const struct decode_opts *o, FILE *out, FILE *errf
 		free(r);
 		return -1;
 	}
+	(void)logread_map(&lr); /* a file: read through a mapping; a pipe: read(2) */
 	r->o = o;
 	r->out = out;
 	decoder_init(&r->dec, o->gen);

@@ -30,6 +30,17 @@ tmpfile_with(const char *name, const void *data, size_t len)
 	return path;
 }
 
+/* the file tests again through logread_map (what `leafmon decode` does) */
+static bool use_map;
+
+static void
+open_log(struct logread *r, const char *path)
+{
+	CHECK(logread_open(r, path, LF_AUTO, BUS_EV, 0) == 0);
+	if (use_map && strncmp(path, "/dev/fd/", 8) != 0)
+		CHECK(logread_map(r) == 0);
+}
+
 /* frames and errors (with the first error's text) of a whole file */
 static void
 read_all(const char *path, int *frames, int *errors, char *first, size_t firstlen)
@@ -40,7 +51,7 @@ read_all(const char *path, int *frames, int *errors, char *first, size_t firstle
 
 	*frames = *errors = 0;
 	first[0] = '\0';
-	CHECK(logread_open(&r, path, LF_AUTO, BUS_EV, 0) == 0);
+	open_log(&r, path);
 	while ((k = logread_next(&r, &f)) != 0) {
 		if (k > 0)
 			(*frames)++;
@@ -87,7 +98,7 @@ read_ids(const char *path, unsigned char *ids, int cap, int *errors, uint64_t *l
 	int k, n = 0;
 
 	*errors = 0;
-	CHECK(logread_open(&r, path, LF_AUTO, BUS_EV, 0) == 0);
+	open_log(&r, path);
 	while ((k = logread_next(&r, &f)) != 0) {
 		if (k < 0)
 			(*errors)++;
@@ -331,7 +342,27 @@ test_logread_untimed_real_logs_span(void)
 	}
 }
 
+static void
+test_logread_mapped_reads_the_same(void)
+{
+	struct logread r;
+
+	use_map = true;
+	test_logread_long_lines_one_error_each();
+	test_logread_lines_across_reads();
+	test_logread_long_line_across_reads();
+	test_logread_nul_bytes_are_data();
+	use_map = false;
+	CHECK(logread_open(&r, "/dev/null", LF_AUTO, BUS_EV, 0) == 0);
+	CHECK_INT(logread_map(&r), ==, -1); /* not a regular file: read(2) stays */
+	logread_close(&r);
+	CHECK(logread_open(&r, tmpfile_with("empty.log", "", 0), LF_AUTO, BUS_EV, 0) == 0);
+	CHECK_INT(logread_map(&r), ==, -1);
+	logread_close(&r);
+}
+
 T_MAIN(T(test_logread_long_lines_one_error_each), T(test_logread_lines_across_reads),
        T(test_logread_long_line_across_reads), T(test_logread_nul_stream_bounded),
        T(test_logread_nul_bytes_are_data), T(test_logread_stdin_like_a_file),
-       T(test_logread_no_frames_says_why), T(test_logread_untimed_real_logs_span))
+       T(test_logread_no_frames_says_why), T(test_logread_untimed_real_logs_span),
+       T(test_logread_mapped_reads_the_same))
