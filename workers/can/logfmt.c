@@ -99,22 +99,36 @@ logparse_t_auto(struct logparse *p, int64_t raw)
 	return raw >= ABS_MIN_NS ? raw : logparse_t_rel(p, raw);
 }
 
-/* The bus an interface name names ("ev", "car" ...), or -1. */
+/* The bus an interface name names ("ev", "car" ...), or -1: the name's
+ * bytes and length as one number, against the bus names' numbers. */
+static uint32_t
+iface_key(const char *n, size_t l)
+{
+	uint32_t k = (uint32_t)l << 24;
+
+	for (size_t i = 0; i < l; i++)
+		k |= (uint32_t)(unsigned char)n[i] << (8 * i);
+	return k;
+}
+
 static int
 bus_of_iface(const char *ifc, size_t ifl)
 {
+	static uint32_t keys[BUS_COUNT];
 	int bus = -1;
 
 	if (ifl == 0 || ifl > 3) /* "ev", "car", "qc", "av"; not "can0" */
 		return -1;
-	for (int b = 0; b < BUS_COUNT; b++) {
-		const char *n = can_bus_name((unsigned)b);
-		size_t i = 0;
-		while (i < ifl && n[i] == ifc[i]) /* n ends with its NUL: no strlen */
-			i++;
-		if (i == ifl && n[i] == '\0')
+	if (keys[0] == 0)
+		for (int b = 0; b < BUS_COUNT; b++) {
+			const char *n = can_bus_name((unsigned)b);
+			size_t l = strlen(n);
+			keys[b] = l <= 3 ? iface_key(n, l) : 0;
+		}
+	uint32_t k = iface_key(ifc, ifl);
+	for (int b = 0; b < BUS_COUNT; b++)
+		if (keys[b] == k)
 			bus = b;
-	}
 	return bus;
 }
 
@@ -123,7 +137,8 @@ bus_of_iface(const char *ifc, size_t ifl)
  * one pass with the hex table: 1 with *f filled, 0 when the line has any
  * other shape (an 8-digit id with flags, CAN FD, RTR, a R/T tail, an odd
  * digit, more than 9 decimals ...): then the full parser below reads it
- * from the start, errors and all. Nothing is written before the end.
+ * from the start, errors and all. Only data bytes may be written before
+ * that: the full parser writes the same ones from the same digits.
  */
 static int
 candump_fast(struct logparse *p, const char *c, const char *end, struct can_rec *f)
@@ -131,7 +146,6 @@ candump_fast(struct logparse *p, const char *c, const char *end, struct can_rec 
 	uint64_t ip = 0, frac = 0;
 	int nd = 0, nf = 0, n = 0, h;
 	uint32_t id = 0;
-	uint8_t d[8] = {0}; /* f->data is zero past the frame's bytes too */
 	const char *ifc;
 
 	if (c >= end || *c++ != '(')
@@ -180,7 +194,7 @@ close:
 		int l = logfmt_hex[(unsigned char)c[1]];
 		if (l < 0 || n == 8)
 			return 0;
-		d[n++] = (uint8_t)(h << 4 | l);
+		f->data[n++] = (uint8_t)(h << 4 | l);
 		c += 2;
 	}
 	if (c != end)
@@ -188,7 +202,6 @@ close:
 	static const int64_t scale[10] = {1000000000, 100000000, 10000000, 1000000, 100000,
 					  10000,      1000,	 100,	   10,	    1};
 	set_id(f, id, nd);
-	memcpy(f->data, d, sizeof(d));
 	if (bus >= 0)
 		f->bus = (uint8_t)bus;
 	f->len = (uint8_t)n;
