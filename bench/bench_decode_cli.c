@@ -56,7 +56,8 @@ make_log(const char *src, const char *out, long want)
 	while ((k = logread_next(&r, &f)) != 0) {
 		if (k < 0)
 			continue;
-		if (n == cap && (fs = realloc(fs, (cap = cap ? cap * 2 : 65536) * sizeof(*fs))) == NULL)
+		if (n == cap &&
+		    (fs = realloc(fs, (cap = cap ? cap * 2 : 65536) * sizeof(*fs))) == NULL)
 			return -1;
 		fs[n++] = f;
 	}
@@ -100,14 +101,11 @@ run_once(const char *bin, const char *mode, const char *file)
 int
 main(int argc, char **argv)
 {
-	static const struct option opts[] = {{"data", required_argument, NULL, 'd'},
-					     {"leafmon", required_argument, NULL, 'l'},
-					     {"against", required_argument, NULL, 'a'},
-					     {"runs", required_argument, NULL, 'r'},
-					     {"frames", required_argument, NULL, 'n'},
-					     {"log", required_argument, NULL, 'g'},
-					     {"keep", required_argument, NULL, 'k'},
-					     {NULL, 0, NULL, 0}};
+	static const struct option opts[] = {
+	    {"data", required_argument, NULL, 'd'},    {"leafmon", required_argument, NULL, 'l'},
+	    {"against", required_argument, NULL, 'a'}, {"runs", required_argument, NULL, 'r'},
+	    {"frames", required_argument, NULL, 'n'},  {"log", required_argument, NULL, 'g'},
+	    {"keep", required_argument, NULL, 'k'},    {NULL, 0, NULL, 0}};
 	const char *data = NULL, *bin = NULL, *against = NULL, *keep = NULL;
 	const char *rel = "ze1_2018plus/EV-CANepluseco.log";
 	static const char *const modes[] = {"--json", "--summary"};
@@ -136,8 +134,9 @@ main(int argc, char **argv)
 		return make_log(src, keep, frames) < 0;
 	}
 	if (data == NULL || bin == NULL) {
-		fprintf(stderr, "usage: bench_decode_cli --data DIR --leafmon PATH [--against PATH] "
-				"[--runs N] [--frames N] [--log REL] [--keep FILE]\n");
+		fprintf(stderr,
+			"usage: bench_decode_cli --data DIR --leafmon PATH [--against PATH] "
+			"[--runs N] [--frames N] [--log REL] [--keep FILE]\n");
 		return 2;
 	}
 	snprintf(src, sizeof(src), "%s/logs/%s", data, rel);
