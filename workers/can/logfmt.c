@@ -99,35 +99,37 @@ logparse_t_auto(struct logparse *p, int64_t raw)
 	return raw >= ABS_MIN_NS ? raw : logparse_t_rel(p, raw);
 }
 
-/* The bus an interface name names ("ev", "car" ...), or -1: the name's
- * bytes and length as one number, against the bus names' numbers. */
-static uint32_t
+/* An interface name's bytes (up to 7) and length as one number. */
+static uint64_t
 iface_key(const char *n, size_t l)
 {
-	uint32_t k = (uint32_t)l << 24;
+	uint64_t k = (uint64_t)l << 56;
 
 	for (size_t i = 0; i < l; i++)
-		k |= (uint32_t)(unsigned char)n[i] << (8 * i);
+		k |= (uint64_t)(unsigned char)n[i] << (8 * i);
 	return k;
 }
 
+/* The bus an interface name names ("ev", "car" ...), or -1 ("can0"). */
 static int
 bus_of_iface(const char *ifc, size_t ifl)
 {
-	static uint32_t keys[BUS_COUNT];
+	static uint64_t keys[BUS_COUNT];
+	static size_t longest;
 	int bus = -1;
 
-	if (ifl == 0 || ifl > 3) /* "ev", "car", "qc", "av"; not "can0" */
-		return -1;
-	if (keys[0] == 0)
+	if (longest == 0)
 		for (int b = 0; b < BUS_COUNT; b++) {
-			const char *n = can_bus_name((unsigned)b);
-			size_t l = strlen(n);
-			keys[b] = l <= 3 ? iface_key(n, l) : 0;
+			size_t l = strlen(can_bus_name((unsigned)b));
+			keys[b] = l < 8 ? iface_key(can_bus_name((unsigned)b), l) : 0;
+			longest = l > longest ? l : longest;
 		}
-	uint32_t k = iface_key(ifc, ifl);
+	if (ifl == 0 || ifl > longest)
+		return -1;
+	uint64_t k = ifl < 8 ? iface_key(ifc, ifl) : 1;
 	for (int b = 0; b < BUS_COUNT; b++)
-		if (keys[b] == k)
+		if (keys[b] == k || (ifl >= 8 && ifl == strlen(can_bus_name((unsigned)b)) &&
+				     memcmp(ifc, can_bus_name((unsigned)b), ifl) == 0))
 			bus = b;
 	return bus;
 }
@@ -162,15 +164,15 @@ candump_fast(struct logparse *p, const char *c, const char *end, struct can_rec 
 			bad |= v > 9;
 			frac = frac * 10 + v;
 		}
-		if (bad || ip > (uint64_t)(INT64_MAX / 1000000000LL))
-			return 0;
+		if (bad || ip >= (uint64_t)(INT64_MAX / 1000000000LL))
+			return 0; /* the last second before the overflow: the full parser's */
 		nf = 6;
 		c += 17;
 		goto close;
 	}
 	while (c < end && *c >= '0' && *c <= '9' && nd < 10)
 		ip = ip * 10 + (uint64_t)(*c++ - '0'), nd++;
-	if (nd == 0 || ip > (uint64_t)(INT64_MAX / 1000000000LL) || c >= end || *c++ != '.')
+	if (nd == 0 || ip >= (uint64_t)(INT64_MAX / 1000000000LL) || c >= end || *c++ != '.')
 		return 0;
 	while (c < end && *c >= '0' && *c <= '9' && nf < 9)
 		frac = frac * 10 + (uint64_t)(*c++ - '0'), nf++;

@@ -109,8 +109,8 @@ dec_time(struct sc *s, int64_t unit, int64_t *ns)
 			s->p++;
 		}
 	}
-	*ns = (int64_t)ip * unit + frac;
-	return 0;
+	/* "(9223372036.9)": past INT64_MAX nanoseconds, refused */
+	return __builtin_add_overflow((int64_t)ip * unit, frac, ns) ? -1 : 0;
 }
 
 static inline int

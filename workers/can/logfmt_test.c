@@ -154,6 +154,9 @@ test_logfmt_candump_fast_matches_full(void)
 	CHECK_INT(f.bus, ==, BUS_QC);
 	CHECK_INT(one(&a, "(1700000000.000003) evx 1DB#00", &f), ==, 1);
 	CHECK_INT(f.bus, ==, BUS_EV); /* not a bus name: the log's bus */
+	CHECK_INT(one(&a, "(9223372036.854775) ev 1DB#00", &f), ==, 1); /* the last second */
+	CHECK_INT(f.t_ns, ==, 9223372036854775000LL);
+	CHECK_INT(one(&a, "(9223372036.854775808) ev 1DB#00", &f), ==, -1); /* past INT64_MAX */
 }
 
 static void
