@@ -106,6 +106,113 @@ fit(int n, size_t len)
 	return (n < 0 || (size_t)n >= len) ? -1 : n;
 }
 
+/* Decimal digits of v backwards from end; returns the start. */
+static char *
+digits(char *end, uint64_t v)
+{
+	do {
+		*--end = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	return end;
+}
+
+size_t
+sig_fmt_i64(char *out, int64_t v)
+{
+	char tmp[24], *p = digits(tmp + sizeof(tmp), v < 0 ? 0 - (uint64_t)v : (uint64_t)v);
+	size_t n = 0, d = (size_t)(tmp + sizeof(tmp) - p);
+
+	if (v < 0)
+		out[n++] = '-';
+	memcpy(out + n, p, d);
+	return n + d;
+}
+
+static const double pow10[] = {1, 10, 100, 1e3, 1e4, 1e5, 1e6};
+
+/*
+ * When v * 10^k is an integer below 1e15 for a k <= 6 (the decimals the
+ * value has: a decoder's scale of 0.5, 0.1 or 0.01 gives 1 or 2) and v is
+ * in %g's fixed-notation range, that integer's digits with the point k
+ * from the right are exactly what "%.15g" prints: the rounding of v * 10^k
+ * moves v by at most a quarter of the 15th digit's unit. Tested against
+ * printf (signals_test, lp_test).
+ */
+int
+sig_short_float(double v, char *out, bool lp)
+{
+	double a = fabs(v);
+
+	if (!(a >= 1e-4 && a < 1e15)) {
+		if (v != 0 || signbit(v))
+			return -1;
+		return lp ? (memcpy(out, "0.0", 3), 3) : (out[0] = '0', 1);
+	}
+	for (int k = 0; k < (int)(sizeof(pow10) / sizeof(pow10[0])); k++) {
+		double m = v * pow10[k];
+		if (fabs(m) >= 1e15)
+			return -1;
+		if (m != nearbyint(m))
+			continue;
+		char tmp[40], *end = tmp + sizeof(tmp);
+		char *p = digits(end, (uint64_t)fabs(m));
+		while (end - p <= k) /* leading zeros of 0.00x */
+			*--p = '0';
+		int frac = k;
+		while (frac > 0 && end[-1] == '0') { /* %g drops trailing zeros */
+			end--;
+			frac--;
+		}
+		size_t n = 0, ip = (size_t)(end - p) - (size_t)frac;
+		if (v < 0)
+			out[n++] = '-';
+		memcpy(out + n, p, ip);
+		n += ip;
+		if (frac > 0) {
+			out[n++] = '.';
+			memcpy(out + n, p + ip, (size_t)frac);
+			n += (size_t)frac;
+		} else if (lp) { /* line protocol keeps a float a float */
+			out[n++] = '.';
+			out[n++] = '0';
+		}
+		return (int)n;
+	}
+	return -1;
+}
+
+/* The printf-free cases of format_value; -1: printf it. */
+static int
+format_fast(const struct sig_info *s, double v, char *buf, size_t len, bool lp)
+{
+	int n = -1;
+
+	if (len < 48)
+		return -1;
+	switch (s->type) {
+	case ST_INT:
+		if (v == nearbyint(v) && fabs(v) < 1e15 && !(v == 0 && signbit(v))) {
+			n = (int)sig_fmt_i64(buf, (int64_t)v);
+			if (lp)
+				buf[n++] = 'i';
+		}
+		break;
+	case ST_BOOL:
+		n = v != 0 ? 4 : 5;
+		memcpy(buf, v != 0 ? "true" : "false", (size_t)n);
+		break;
+	case ST_FLOAT:
+		n = sig_short_float(v, buf, lp);
+		break;
+	default:
+		break;
+	}
+	if (n >= 0)
+		buf[n] = '\0';
+	return n;
+}
+
 /* JSON and line protocol differ only in the integer suffix and in keeping
  * a float recognisable as a float (InfluxDB fixes a field's type on first
  * write: 380 would make battery_voltage_v an integer field). */
@@ -114,8 +221,12 @@ format_value(const struct sig_info *s, double v, char *buf, size_t len, bool lp)
 {
 	char label[64];
 
+	int n;
+
 	if (!isfinite(v))
 		return -1;
+	if ((n = format_fast(s, v, buf, len, lp)) >= 0)
+		return n;
 	switch (s->type) {
 	case ST_INT:
 		return fit(snprintf(buf, len, "%.0f%s", v, lp ? "i" : ""), len);
@@ -129,7 +240,7 @@ format_value(const struct sig_info *s, double v, char *buf, size_t len, bool lp)
 	default:
 		break;
 	}
-	int n = fit(snprintf(buf, len, "%.15g", v), len);
+	n = fit(snprintf(buf, len, "%.15g", v), len);
 	if (n < 0 || !lp || strpbrk(buf, ".eE") != NULL)
 		return n;
 	if ((size_t)n + 2 >= len)

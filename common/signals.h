@@ -5,6 +5,7 @@
 #ifndef LEAFMON_SIGNALS_H
 #define LEAFMON_SIGNALS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -61,6 +62,12 @@ int sig_enum_index(const struct sig_info *s, const char *label);
  */
 int sig_format_json(const struct sig_info *s, double v, char *buf, size_t len);
 int sig_format_lp(const struct sig_info *s, double v, char *buf, size_t len);
+/* A float as "%.15g" writes it (lp: ".0" added to a whole number, as
+ * sig_format_lp does) without printf, for the values with at most 6
+ * decimals; its length (no NUL), or -1: use printf. out: 40 bytes. */
+int sig_short_float(double v, char *out, bool lp);
+/* v in decimal (no NUL); its length. out: 21 bytes. */
+size_t sig_fmt_i64(char *out, int64_t v);
 
 /* Published signals: verified ones. Provisional rows stay internal. */
 static inline int

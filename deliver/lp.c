@@ -89,73 +89,10 @@ lp_timestamp(const struct lp_ctx *c, int64_t t_ns)
 
 static const char *const kind_suffix[] = {"", "_min", "_max"};
 
-/* Decimal digits of v (> 0) backwards from end; returns the start. */
-static char *
-digits(char *end, uint64_t v)
-{
-	do {
-		*--end = (char)('0' + v % 10);
-		v /= 10;
-	} while (v != 0);
-	return end;
-}
-
-static size_t
-fmt_i64(char *out, int64_t v)
-{
-	char tmp[24], *p = digits(tmp + sizeof(tmp), v < 0 ? 0 - (uint64_t)v : (uint64_t)v);
-	size_t n = 0;
-	if (v < 0)
-		out[n++] = '-';
-	memcpy(out + n, p, (size_t)(tmp + sizeof(tmp) - p));
-	return n + (size_t)(tmp + sizeof(tmp) - p);
-}
-
-static const double pow10[] = {1, 10, 100, 1e3, 1e4, 1e5, 1e6};
-
-/*
- * The common float, fast: when v * 10^k is an integer below 1e15 for a
- * k <= 6 and v is in %g's fixed-notation range, that integer's digits with
- * the point k from the right are exactly what sig_format_lp ("%.15g",
- * ".0" added) prints (tested against it). -1: use sig_format_lp.
- */
 int
 lp_fast_float(double v, char *out)
 {
-	double a = fabs(v);
-	if (!(a >= 1e-4 && a < 1e15))
-		return v == 0 && !signbit(v) ? (memcpy(out, "0.0", 3), 3) : -1;
-	for (int k = 0; k < (int)ARRAY_LEN(pow10); k++) {
-		double m = v * pow10[k];
-		if (fabs(m) >= 1e15)
-			return -1;
-		if (m != nearbyint(m))
-			continue;
-		char tmp[40], *end = tmp + sizeof(tmp);
-		uint64_t r = (uint64_t)fabs(m);
-		char *p = digits(end, r);
-		while (end - p <= k) /* leading zeros of 0.00x */
-			*--p = '0';
-		int frac = k;
-		while (frac > 0 && end[-1] == '0') { /* %g drops trailing zeros */
-			end--;
-			frac--;
-		}
-		size_t n = 0, ip = (size_t)(end - p) - (size_t)frac;
-		if (v < 0)
-			out[n++] = '-';
-		memcpy(out + n, p, ip);
-		n += ip;
-		out[n++] = '.';
-		if (frac == 0) {
-			out[n++] = '0';
-		} else {
-			memcpy(out + n, p + ip, (size_t)frac);
-			n += (size_t)frac;
-		}
-		return (int)n;
-	}
-	return -1;
+	return sig_short_float(v, out, true);
 }
 
 /* A field value as sig_format_lp writes it, without printf when it can. */
@@ -170,7 +107,7 @@ format_value(const struct sig_info *s, double v, char *out, size_t len)
 		break;
 	case ST_INT:
 		if (v == nearbyint(v) && fabs(v) < 1e15) {
-			n = (int)fmt_i64(out, (int64_t)v);
+			n = (int)sig_fmt_i64(out, (int64_t)v);
 			out[n++] = 'i';
 			return n;
 		}
@@ -240,7 +177,7 @@ lp_record(const struct lp_ctx *c, struct buf *out, int64_t t_ns, bool unsynced,
 	count_skipped(v, n, st);
 	char ts[24];
 	ts[0] = ' ';
-	size_t tsl = 1 + fmt_i64(ts + 1, lp_timestamp(c, t_ns));
+	size_t tsl = 1 + sig_fmt_i64(ts + 1, lp_timestamp(c, t_ns));
 	ts[tsl++] = '\n';
 	unsigned groups = 0;
 	for (int i = 0; i < n; i++) {

@@ -123,11 +123,32 @@ static const uint16_t known_qc[] = {
 };
 /* clang-format on */
 
+/* (bus, 11-bit id) -> the first row of msgs for them + 1, 0: none; built
+ * on the first lookup (a frame costs one load, not a scan of the rows) */
+static uint8_t msg_ix[BUS_COUNT][0x800];
+static bool msg_ix_ready;
+
+static void
+msg_ix_build(void)
+{
+	_Static_assert(sizeof(msgs) / sizeof(msgs[0]) < 255, "msg_ix holds row + 1 in a byte");
+	for (size_t i = sizeof(msgs) / sizeof(msgs[0]); i-- > 0;) /* the first row wins */
+		for (unsigned b = 0; b < BUS_COUNT; b++)
+			if (msgs[i].id < 0x800 && (msgs[i].buses & (1u << b)))
+				msg_ix[b][msgs[i].id] = (uint8_t)(i + 1);
+	msg_ix_ready = true;
+}
+
 static const struct msgdef *
 msg_find(unsigned bus, uint32_t id)
 {
 	if (bus >= BUS_COUNT)
 		return NULL;
+	if (id < 0x800) {
+		if (!msg_ix_ready)
+			msg_ix_build();
+		return msg_ix[bus][id] ? &msgs[msg_ix[bus][id] - 1] : NULL;
+	}
 	for (size_t i = 0; i < sizeof(msgs) / sizeof(msgs[0]); i++)
 		if (msgs[i].id == id && (msgs[i].buses & (1u << bus)))
 			return &msgs[i];

@@ -32,21 +32,30 @@ decode_opts_init(struct decode_opts *o)
 void
 decode_sample_json(const struct sample_out *s, struct buf *b)
 {
-	char v[64];
+	char v[64], t[48] = "{\"t\": ";
 	int64_t sec = s->t_ns / 1000000000LL, us = (s->t_ns % 1000000000LL) / 1000;
+	size_t n = 6;
 
 	if (us < 0) {
 		sec--;
 		us += 1000000;
 	}
-	buf_printf(b, "{\"t\": %" PRId64 ".%06" PRId64, sec, us);
+	n += sig_fmt_i64(t + n, sec);
+	t[n++] = '.';
+	for (int i = 5; i >= 0; i--, us /= 10) /* %06 */
+		t[n + (size_t)i] = (char)('0' + us % 10);
+	buf_append(b, t, n + 6);
 	for (size_t i = 0; i < s->n; i++) {
 		const struct sig_info *si = sig_by_id(s->ids[i]);
-		if (si == NULL || sig_format_json(si, s->values[i], v, sizeof(v)) < 0)
+		int vl;
+		if (si == NULL || (vl = sig_format_json(si, s->values[i], v, sizeof(v))) < 0)
 			continue;
-		buf_printf(b, ", \"%s\": %s", si->name, v);
+		buf_append(b, ", \"", 3);
+		buf_puts(b, si->name);
+		buf_append(b, "\": ", 3);
+		buf_append(b, v, (size_t)vl);
 	}
-	buf_puts(b, "}\n");
+	buf_append(b, "}\n", 2);
 }
 
 struct run {
@@ -175,6 +184,7 @@ decode_file(const char *path, const struct decode_opts *o, FILE *out, FILE *errf
 		free(r);
 		return -1;
 	}
+	(void)logread_map(&lr); /* a file: read through a mapping; a pipe: read(2) */
 	r->o = o;
 	r->out = out;
 	decoder_init(&r->dec, o->gen);

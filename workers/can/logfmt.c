@@ -10,6 +10,26 @@
 
 #include <stddef.h>
 
+/* the hex parser's table: a digit's value by byte, -1 otherwise */
+const int8_t logfmt_hex[256] = {
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+     0,  1,  2,  3,  4,  5,  6,  7,  8,  9, -1, -1, -1, -1, -1, -1,
+    -1, 10, 11, 12, 13, 14, 15, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, 10, 11, 12, 13, 14, 15, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+};
+
 static const char *const fmt_names[LF_COUNT] = {
     "auto",	"candump", "text", "gvret", "crtd",   "tabexp",
     "spaceexp", "tsv",	   "asc",  "trc",   "usbcan", "micros",
@@ -79,6 +99,118 @@ logparse_t_auto(struct logparse *p, int64_t raw)
 	return raw >= ABS_MIN_NS ? raw : logparse_t_rel(p, raw);
 }
 
+/* An interface name's bytes (up to 7) and length as one number. */
+static uint64_t
+iface_key(const char *n, size_t l)
+{
+	uint64_t k = (uint64_t)l << 56;
+
+	for (size_t i = 0; i < l; i++)
+		k |= (uint64_t)(unsigned char)n[i] << (8 * i);
+	return k;
+}
+
+/* The bus an interface name names ("ev", "car" ...), or -1 ("can0"). */
+static int
+bus_of_iface(const char *ifc, size_t ifl)
+{
+	static uint64_t keys[BUS_COUNT];
+	static size_t longest;
+	int bus = -1;
+
+	if (longest == 0)
+		for (int b = 0; b < BUS_COUNT; b++) {
+			size_t l = strlen(can_bus_name((unsigned)b));
+			keys[b] = l < 8 ? iface_key(can_bus_name((unsigned)b), l) : 0;
+			longest = l > longest ? l : longest;
+		}
+	if (ifl == 0 || ifl > longest)
+		return -1;
+	uint64_t k = ifl < 8 ? iface_key(ifc, ifl) : 1;
+	for (int b = 0; b < BUS_COUNT; b++)
+		if (keys[b] == k || (ifl >= 8 && ifl == strlen(can_bus_name((unsigned)b)) &&
+				     memcmp(ifc, can_bus_name((unsigned)b), ifl) == 0))
+			bus = b;
+	return bus;
+}
+
+/*
+ * The common candump -l line, "(1690000000.123456) can0 1DB#0004C262", in
+ * one pass with the hex table: 1 with *f filled, 0 when the line has any
+ * other shape (an 8-digit id with flags, CAN FD, RTR, a R/T tail, an odd
+ * digit, more than 9 decimals ...): then the full parser below reads it
+ * from the start, errors and all. Only data bytes may be written before
+ * that: the full parser writes the same ones from the same digits.
+ */
+static int
+candump_fast(struct logparse *p, const char *c, const char *end, struct can_rec *f)
+{
+	uint64_t ip = 0, frac = 0;
+	int nd = 0, nf = 0, n = 0, h;
+	uint32_t id = 0;
+	const char *ifc;
+
+	if (c >= end || *c++ != '(')
+		return 0;
+	if (end - c > 19 && c[10] == '.' && c[17] == ')') { /* the usual 10.6 digits */
+		unsigned bad = 0;
+		for (int i = 0; i < 10; i++) {
+			unsigned v = (unsigned)(unsigned char)c[i] - '0';
+			bad |= v > 9;
+			ip = ip * 10 + v;
+		}
+		for (int i = 11; i < 17; i++) {
+			unsigned v = (unsigned)(unsigned char)c[i] - '0';
+			bad |= v > 9;
+			frac = frac * 10 + v;
+		}
+		if (bad || ip >= (uint64_t)(INT64_MAX / 1000000000LL))
+			return 0; /* the last second before the overflow: the full parser's */
+		nf = 6;
+		c += 17;
+		goto close;
+	}
+	while (c < end && *c >= '0' && *c <= '9' && nd < 10)
+		ip = ip * 10 + (uint64_t)(*c++ - '0'), nd++;
+	if (nd == 0 || ip >= (uint64_t)(INT64_MAX / 1000000000LL) || c >= end || *c++ != '.')
+		return 0;
+	while (c < end && *c >= '0' && *c <= '9' && nf < 9)
+		frac = frac * 10 + (uint64_t)(*c++ - '0'), nf++;
+close:
+	if (c + 2 > end || *c++ != ')' || (*c != ' ' && *c != '\t'))
+		return 0;
+	while (c < end && (*c == ' ' || *c == '\t'))
+		c++;
+	for (ifc = c; c < end && *c != ' ' && *c != '\t'; c++)
+		;
+	int bus = bus_of_iface(ifc, (size_t)(c - ifc));
+	if (c == ifc)
+		return 0;
+	while (c < end && (*c == ' ' || *c == '\t'))
+		c++;
+	for (nd = 0; c < end && nd < 9 && (h = logfmt_hex[(unsigned char)*c]) >= 0; c++, nd++)
+		id = (id << 4) | (uint32_t)h;
+	if ((nd != 3 && nd != 8) || c >= end || *c++ != '#' || (nd == 8 && (id & 0xE0000000u)))
+		return 0;
+	while (c + 1 < end && (h = logfmt_hex[(unsigned char)c[0]]) >= 0) {
+		int l = logfmt_hex[(unsigned char)c[1]];
+		if (l < 0 || n == 8)
+			return 0;
+		f->data[n++] = (uint8_t)(h << 4 | l);
+		c += 2;
+	}
+	if (c != end)
+		return 0;
+	static const int64_t scale[10] = {1000000000, 100000000, 10000000, 1000000, 100000,
+					  10000,      1000,	 100,	   10,	    1};
+	set_id(f, id, nd);
+	if (bus >= 0)
+		f->bus = (uint8_t)bus;
+	f->len = (uint8_t)n;
+	f->t_ns = logparse_t_auto(p, (int64_t)ip * 1000000000LL + (int64_t)frac * scale[nf]);
+	return 1;
+}
+
 /* candump -l: (1690000000.123456) can0 1DB#0004C26200000386 [R|T] */
 static int
 p_candump(struct logparse *p, struct sc *s, struct can_rec *f, char *err, size_t errlen)
@@ -89,6 +221,8 @@ p_candump(struct logparse *p, struct sc *s, struct can_rec *f, char *err, size_t
 	uint32_t id;
 	int nd;
 
+	if (candump_fast(p, s->p, s->end, f))
+		return 1;
 	if (!eat(s, '(') || dec_time(s, 1000000000LL, &t) < 0 || !eat(s, ')'))
 		return ERR("expected a timestamp '(seconds.micros)'");
 	if (need_ws(s) < 0)
@@ -99,10 +233,9 @@ p_candump(struct logparse *p, struct sc *s, struct can_rec *f, char *err, size_t
 	ifl = (size_t)(s->p - ifc);
 	if (ifl == 0 || need_ws(s) < 0)
 		return ERR("expected 'ID#DATA'");
-	for (int b = 0; b < BUS_COUNT; b++)
-		if (ifl == strlen(can_bus_name((unsigned)b)) &&
-		    memcmp(ifc, can_bus_name((unsigned)b), ifl) == 0)
-			f->bus = (uint8_t)b;
+	int bus = bus_of_iface(ifc, ifl);
+	if (bus >= 0)
+		f->bus = (uint8_t)bus;
 	if (hex_num(s, 8, &id, &nd) < 0 || (nd != 3 && nd != 8) || !eat(s, '#'))
 		return ERR("expected 'ID#DATA' with a 3- or 8-digit hex id");
 	set_id(f, id & 0x1FFFFFFF, nd);

@@ -16,15 +16,13 @@ struct sc {
 	const char *p, *end;
 };
 
+/* A hex digit's value by byte, -1 for any other byte (logfmt.c). */
+extern const int8_t logfmt_hex[256];
+
 static inline int
 hexv(int c)
 {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c |= 0x20;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
+	return logfmt_hex[(unsigned char)c];
 }
 
 static inline bool
@@ -111,8 +109,8 @@ dec_time(struct sc *s, int64_t unit, int64_t *ns)
 			s->p++;
 		}
 	}
-	*ns = (int64_t)ip * unit + frac;
-	return 0;
+	/* "(9223372036.9)": past INT64_MAX nanoseconds, refused */
+	return __builtin_add_overflow((int64_t)ip * unit, frac, ns) ? -1 : 0;
 }
 
 static inline int

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "logfmt.h"
+#include "logfmt_int.h"
 #include "logread.h"
 #include "t.h"
 
@@ -65,6 +66,97 @@ test_logfmt_candump_log(void)
 	CHECK_INT(f.t_ns, ==, 5000000000LL);
 	CHECK_INT(one(&p, "(12.510000) can0 1DB#00", &f), ==, 1);
 	CHECK_INT(f.t_ns, ==, 5010000000LL);
+}
+
+/* the hex table is the digits' values and nothing else */
+static void
+test_logfmt_hex_table(void)
+{
+	for (int c = 0; c < 256; c++) {
+		int want = c >= '0' && c <= '9'	  ? c - '0'
+			   : c >= 'a' && c <= 'f' ? c - 'a' + 10
+			   : c >= 'A' && c <= 'F' ? c - 'A' + 10
+						  : -1;
+		CHECK_INT(logfmt_hex[c], ==, want);
+	}
+}
+
+/* a random candump -l line, mostly the usual shape, often not */
+static size_t
+odd_candump_line(char *b, size_t cap, unsigned i)
+{
+	static const char *const ifc[] = {"can0", "ev", "car", "qc", "av", "e", "vcan10", "evx"};
+	static const char *const tail[] = {"", "", "", "", " T", " R", "\t", "x"};
+	static const char *const dec[] = {"123456", "1", "", "123456789", "1234567890", "00"};
+	static const char *const ip[] = {"1700000000", "12", "0", "9223372036", "9223372037",
+					 "17000000000", "1700000000"};
+	unsigned r = (unsigned)rand();
+	int id_digits = r % 8 < 5 ? 3 : r % 8 == 5 ? 8 : (int)(r % 10);
+	size_t n = (size_t)snprintf(b, cap, "(%s%s%s)%s%s ", ip[i % 7], (r >> 3) % 9 ? "." : "",
+				    dec[(r >> 5) % 6], (r >> 8) % 7 ? " " : "\t",
+				    ifc[(r >> 11) % 8]);
+	for (int d = 0; d < id_digits; d++)
+		b[n++] = "0123456789ABCDEFabcdef"[(unsigned)rand() % (d == 0 && id_digits == 8 ? 22 : 16)];
+	b[n++] = (r >> 14) % 13 ? '#' : ':';
+	int nd = (int)((r >> 18) % 19); /* hex digits of data, odd ones too */
+	for (int d = 0; d < nd; d++)
+		b[n++] = "0123456789ABCDEFabcdef#Rr"[(unsigned)rand() % ((r >> 23) % 5 ? 22 : 25)];
+	n += (size_t)snprintf(b + n, cap - n, "%s", tail[(r >> 26) % 8]);
+	return n;
+}
+
+/*
+ * The fast path gives what the full parser gives: a trailing blank makes
+ * every line go the full way (only the fast path refuses it), so each line
+ * with and without one must parse alike, frame for frame.
+ */
+static void
+test_logfmt_candump_fast_matches_full(void)
+{
+	struct logparse a, b;
+	char line[256], err[200], err2[200];
+	int ok = 0;
+
+	srand(13);
+	logparse_init(&a, LF_CANDUMP_LOG, BUS_CAR, 0);
+	logparse_init(&b, LF_CANDUMP_LOG, BUS_CAR, 0);
+	for (unsigned i = 0; i < 200000; i++) {
+		struct can_rec f, g;
+		size_t n = odd_candump_line(line, sizeof(line) - 2, i);
+		int ra = logparse_line(&a, line, n, &f, err, sizeof(err));
+		line[n] = ' ';
+		int rb = logparse_line(&b, line, n + 1, &g, err2, sizeof(err2));
+		line[n] = '\0';
+		if (ra != rb)
+			t_fail(__FILE__, __LINE__, "'%s': %d, with a blank %d (%s)", line, ra, rb, rb < 0 ? err2 : err);
+		if (ra <= 0)
+			continue;
+		ok++;
+		CHECK_INT(f.t_ns, ==, g.t_ns);
+		CHECK_INT(f.id, ==, g.id);
+		CHECK_INT(f.flags, ==, g.flags);
+		CHECK_INT(f.bus, ==, g.bus);
+		CHECK_INT(f.len, ==, g.len);
+		CHECK(memcmp(f.data, g.data, f.len) == 0);
+	}
+	CHECK(ok > 20000);
+	/* the shapes the fast path takes, read right */
+	struct can_rec f;
+	logparse_init(&a, LF_AUTO, BUS_EV, 0);
+	CHECK_INT(one(&a, "(1700000000.000001) car 5BC#0011223344556677", &f), ==, 1);
+	CHECK_INT(f.t_ns, ==, 1700000000000001000LL);
+	CHECK_INT(f.bus, ==, BUS_CAR);
+	CHECK_INT(f.data[7], ==, 0x77);
+	CHECK_INT(one(&a, "(1700000000.5) can0 8AB#ff", &f), ==, 1);
+	CHECK_INT(f.flags, ==, CANF_EXT); /* 3 digits but over 0x7FF */
+	CHECK_INT(f.t_ns, ==, 1700000000500000000LL);
+	CHECK_INT(one(&a, "(1700000000.000002) qc 1DB#00\r\n", &f), ==, 1);
+	CHECK_INT(f.bus, ==, BUS_QC);
+	CHECK_INT(one(&a, "(1700000000.000003) evx 1DB#00", &f), ==, 1);
+	CHECK_INT(f.bus, ==, BUS_EV); /* not a bus name: the log's bus */
+	CHECK_INT(one(&a, "(9223372036.854775) ev 1DB#00", &f), ==, 1); /* the last second */
+	CHECK_INT(f.t_ns, ==, 9223372036854775000LL);
+	CHECK_INT(one(&a, "(9223372036.854775808) ev 1DB#00", &f), ==, -1); /* past INT64_MAX */
 }
 
 static void
@@ -631,7 +723,8 @@ test_logfmt_bad_lines_skipped(void)
 	CHECK(strstr(first_err, "x.log:501: ") != NULL);
 }
 
-T_MAIN(T(test_logfmt_candump_log), T(test_logfmt_candump_roundtrip), T(test_logfmt_text_untimed),
+T_MAIN(T(test_logfmt_candump_log), T(test_logfmt_hex_table), T(test_logfmt_candump_fast_matches_full),
+       T(test_logfmt_candump_roundtrip), T(test_logfmt_text_untimed),
        T(test_logfmt_gvret), T(test_logfmt_crtd), T(test_logfmt_exports), T(test_logfmt_asc),
        T(test_logfmt_trc), T(test_logfmt_usbcan), T(test_logfmt_micros), T(test_logfmt_real_logs),
        T(test_logfmt_bad_lines_skipped))

@@ -8,6 +8,8 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -62,6 +64,24 @@ logread_open(struct logread *r, const char *path, int fmt, int bus, int64_t star
 	return 0;
 }
 
+int
+logread_map(struct logread *r)
+{
+	struct stat st;
+	void *m;
+
+	if (!r->own || r->map != NULL || r->len > 0 || fstat(r->fd, &st) < 0 ||
+	    !S_ISREG(st.st_mode) || st.st_size <= 0 || (uint64_t)st.st_size > SIZE_MAX)
+		return -1;
+	if ((m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, r->fd, 0)) == MAP_FAILED)
+		return -1;
+	(void)madvise(m, (size_t)st.st_size, MADV_SEQUENTIAL);
+	r->map = m;
+	r->map_len = (size_t)st.st_size;
+	r->off = 0;
+	return 0;
+}
+
 /* More bytes into the buffer; false at the end of the file (or an error). */
 static bool
 fill(struct logread *r)
@@ -95,6 +115,25 @@ too_long(struct logread *r)
 	return -1;
 }
 
+/* next_line over the mapping: the whole line is there, long or not */
+static int
+map_line(struct logread *r, const char **line, size_t *len)
+{
+	const char *p = r->map + r->off, *nl;
+	size_t have = r->map_len - r->off, n;
+
+	if (have == 0)
+		return 0;
+	nl = memchr(p, '\n', have);
+	n = nl != NULL ? (size_t)(nl - p) : have; /* the last line may have no newline */
+	r->off += nl != NULL ? n + 1 : n;
+	if (n > LOGREAD_LINE_MAX)
+		return too_long(r);
+	*line = p;
+	*len = n;
+	return 1;
+}
+
 /*
  * The next line in *line (without its newline): 1; 0 at the end; -1 for
  * a line over LOGREAD_LINE_MAX, which is then skipped up to its newline.
@@ -102,6 +141,8 @@ too_long(struct logread *r)
 static int
 next_line(struct logread *r, const char **line, size_t *len)
 {
+	if (r->map != NULL)
+		return map_line(r, line, len);
 	for (;;) {
 		const char *p = r->buf + r->off;
 		size_t have = r->len - r->off;
@@ -209,6 +250,9 @@ logread_rewind(struct logread *r)
 void
 logread_close(struct logread *r)
 {
+	if (r->map != NULL)
+		munmap((void *)r->map, r->map_len);
+	r->map = NULL;
 	if (r->own && r->fd >= 0)
 		close(r->fd);
 	logclock_free(&r->clk);

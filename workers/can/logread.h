@@ -23,6 +23,8 @@ struct logread {
 	bool own, eof, skipping;
 	char *buf; /* LOGREAD_BUF bytes; [off, len) not read yet */
 	size_t off, len;
+	const char *map; /* logread_map: the whole file, [off, map_len) not read yet */
+	size_t map_len;
 	struct logparse lp;
 	struct logclock clk;
 	bool clocked;	     /* frames went through clk (an untimed log) */
@@ -36,6 +38,14 @@ struct logread {
 
 /* path "-" reads stdin. fmt LF_AUTO detects. 0 or -1 (errno). */
 int logread_open(struct logread *r, const char *path, int fmt, int bus, int64_t start_ns);
+/*
+ * Read a regular file through one read-only mapping of all of it instead
+ * of read(2) into the buffer (`leafmon decode`: no copy, no refill); the
+ * same lines, caps and errors. The file must not shrink meanwhile (SIGBUS),
+ * so the live replay keeps read(2). 0, or -1 (a pipe, an empty file): the
+ * read(2) path stays.
+ */
+int logread_map(struct logread *r);
 /* 1: a frame; 0: end of file; -1: a bad line (r->err says where and why). */
 int logread_next(struct logread *r, struct can_rec *f);
 /* Start again from the top (replay loop); -1 for a pipe. */

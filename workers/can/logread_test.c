@@ -30,6 +30,17 @@ tmpfile_with(const char *name, const void *data, size_t len)
 	return path;
 }
 
+/* the file tests again through logread_map (what `leafmon decode` does) */
+static bool use_map;
+
+static void
+open_log(struct logread *r, const char *path)
+{
+	CHECK(logread_open(r, path, LF_AUTO, BUS_EV, 0) == 0);
+	if (use_map && strncmp(path, "/dev/fd/", 8) != 0)
+		CHECK(logread_map(r) == 0);
+}
+
 /* frames and errors (with the first error's text) of a whole file */
 static void
 read_all(const char *path, int *frames, int *errors, char *first, size_t firstlen)
@@ -40,7 +51,7 @@ read_all(const char *path, int *frames, int *errors, char *first, size_t firstle
 
 	*frames = *errors = 0;
 	first[0] = '\0';
-	CHECK(logread_open(&r, path, LF_AUTO, BUS_EV, 0) == 0);
+	open_log(&r, path);
 	while ((k = logread_next(&r, &f)) != 0) {
 		if (k > 0)
 			(*frames)++;
@@ -75,6 +86,99 @@ test_logread_long_lines_one_error_each(void)
 	CHECK_INT(frames, ==, 4);
 	CHECK_INT(errors, ==, 3); /* two long lines and the long last one */
 	CHECK(strstr(first, "long.log:2: a line longer than 4096 bytes (skipped)") != NULL);
+	buf_free(&b);
+}
+
+/* the frames of a file, in order: their ids' low bytes (data[0]) */
+static int
+read_ids(const char *path, unsigned char *ids, int cap, int *errors, uint64_t *long_lines)
+{
+	struct logread r;
+	struct can_rec f;
+	int k, n = 0;
+
+	*errors = 0;
+	open_log(&r, path);
+	while ((k = logread_next(&r, &f)) != 0) {
+		if (k < 0)
+			(*errors)++;
+		else if (n < cap)
+			ids[n++] = f.len > 0 ? f.data[0] : 0xFF;
+	}
+	*long_lines = r.long_lines;
+	logread_close(&r);
+	return n;
+}
+
+/*
+ * Lines cut by the 64 KiB reads: every line of a 1 MiB candump -l file
+ * read whole, whatever the offset the reads cut it at (lines of varying
+ * length put each byte of a line at some chunk edge), with LF or CRLF
+ * ends, and the last line without its newline.
+ */
+static void
+test_logread_lines_across_reads(void)
+{
+	static unsigned char ids[40000];
+	struct buf b;
+	int errors;
+	uint64_t longs;
+
+	for (int crlf = 0; crlf < 2; crlf++) {
+		int want = 0;
+		buf_init(&b);
+		while (b.len < (1u << 20)) {
+			buf_printf(&b, "(1700000000.%06d) can0 1DB#%02X", want % 1000000, want & 0xFF);
+			for (int i = 0; i < want % 8; i++)
+				buf_puts(&b, "00");
+			buf_puts(&b, crlf ? "\r\n" : "\n");
+			want++;
+		}
+		b.len -= crlf ? 2 : 1; /* the last line ends without a newline */
+		int n = read_ids(tmpfile_with("chunks.log", b.p, b.len), ids, (int)sizeof(ids),
+				 &errors, &longs);
+		CHECK_INT(n, ==, want);
+		CHECK_INT(errors, ==, 0);
+		for (int i = 0; i < n && i < (int)sizeof(ids); i++)
+			if (ids[i] != (unsigned char)(i & 0xFF))
+				t_fail(__FILE__, __LINE__, "frame %d: %02X", i, ids[i]);
+		buf_free(&b);
+	}
+}
+
+/* a line over the cap that starts in one read and ends reads later is one
+ * counted error; the lines around it are read whole */
+static void
+test_logread_long_line_across_reads(void)
+{
+	unsigned char ids[8];
+	struct buf b;
+	int errors;
+	uint64_t longs;
+
+	int fill = 0;
+	buf_init(&b);
+	for (; b.len < 65536 - 100; fill++) /* each one a counted error: no format */
+		buf_puts(&b, "# filler line for the first read, no frame in it at all.\n");
+	buf_puts(&b, "(1700000000.000000) can0 1DB#01\n");
+	for (int i = 0; i < 3 * 65536; i++)
+		buf_putc(&b, i % 61 ? 'z' : '\r'); /* crosses three read edges */
+	buf_puts(&b, "\r\n(1700000000.010000) can0 1DB#02\r\n");
+	for (int i = 0; i < LOGREAD_LINE_MAX; i++)
+		buf_putc(&b, ' '); /* exactly the cap: an ordinary line (a bad one) */
+	buf_puts(&b, "\n(1700000000.020000) can0 1DB#03");
+	char first[600];
+	int frames;
+	const char *path = tmpfile_with("across.log", b.p, b.len);
+	int n = read_ids(path, ids, 8, &errors, &longs);
+	CHECK_INT(n, ==, 3);
+	CHECK_INT(ids[0], ==, 1);
+	CHECK_INT(ids[1], ==, 2);
+	CHECK_INT(ids[2], ==, 3);
+	CHECK_INT(longs, ==, 1);
+	CHECK_INT(errors, ==, fill + 2); /* the fillers, the long line, the blanks */
+	read_all(path, &frames, &errors, first, sizeof(first));
+	CHECK(strstr(first, "across.log:1: not a CAN log line") != NULL);
 	buf_free(&b);
 }
 
@@ -238,6 +342,27 @@ test_logread_untimed_real_logs_span(void)
 	}
 }
 
-T_MAIN(T(test_logread_long_lines_one_error_each), T(test_logread_nul_stream_bounded),
+static void
+test_logread_mapped_reads_the_same(void)
+{
+	struct logread r;
+
+	use_map = true;
+	test_logread_long_lines_one_error_each();
+	test_logread_lines_across_reads();
+	test_logread_long_line_across_reads();
+	test_logread_nul_bytes_are_data();
+	use_map = false;
+	CHECK(logread_open(&r, "/dev/null", LF_AUTO, BUS_EV, 0) == 0);
+	CHECK_INT(logread_map(&r), ==, -1); /* not a regular file: read(2) stays */
+	logread_close(&r);
+	CHECK(logread_open(&r, tmpfile_with("empty.log", "", 0), LF_AUTO, BUS_EV, 0) == 0);
+	CHECK_INT(logread_map(&r), ==, -1);
+	logread_close(&r);
+}
+
+T_MAIN(T(test_logread_long_lines_one_error_each), T(test_logread_lines_across_reads),
+       T(test_logread_long_line_across_reads), T(test_logread_nul_stream_bounded),
        T(test_logread_nul_bytes_are_data), T(test_logread_stdin_like_a_file),
-       T(test_logread_no_frames_says_why), T(test_logread_untimed_real_logs_span))
+       T(test_logread_no_frames_says_why), T(test_logread_untimed_real_logs_span),
+       T(test_logread_mapped_reads_the_same))
