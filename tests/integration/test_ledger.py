@@ -98,14 +98,18 @@ def replay_over(d, path):
     return ("replay %s: end of log" % path) in d.logtext()
 
 
-def settle(d, path, db_errors=False):
-    """The replay has ended and the bus slept; leafmond stopped gracefully
-    (the ledger commits on stop). The ledger's counters just before: it lost
-    and dropped nothing, and committed in batches."""
+def settle(d, path, db_errors=False, influx=False):
+    """The replay has ended and the bus slept (with influx, the InfluxDB
+    writer's spool drained too); leafmond stopped gracefully (the ledger
+    commits on stop). The ledger's counters just before: it lost and dropped
+    nothing, and committed in batches."""
     wait_for(lambda: replay_over(d, path), 300, "the end of the replay", interval=0.5)
     wait_for(lambda: counters(d, "can").get("bus_asleep") == 1, 150, "the bus asleep",
              interval=0.5)
     time.sleep(1.5)  # the sleep's events ride the next sample: one tick
+    if influx:
+        wait_for(lambda: (d.worker("influx").get("ledger") or {}).get("queued_records") == 0,
+                 120, "the InfluxDB writer's spool drained", interval=0.5)
     w = d.worker("ledger")
     c = w["counters"]
     assert c["sub_lost"] == 0 and c["invalid_events"] == 0 and c["db_open"] == 1, c
@@ -196,9 +200,7 @@ def kill_during(kind, path, truth, speed):
                          m.worker(victim)["pid"] != pid, 30, "%s back" % victim)
         wait_for(lambda: any(r["phase"] == "end" for r in sessions_of(ledger(m), kind)), 300,
                  "the %s's end" % kind, interval=0.5)
-        wait_for(lambda: (m.worker("influx").get("ledger") or {}).get("queued_records") == 0,
-                 60, "the InfluxDB writer's spool drained")
-        settle(m, path)
+        settle(m, path, influx=True)
         c = m.logtext()
         assert c.count("ledger: ready") >= 3, c[-3000:]  # it really was restarted
         return ledger(m), influx_sessions(ix, kind)
