@@ -12,7 +12,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
 #include "batch.h"
 #include "deadletter.h"
@@ -43,9 +42,10 @@ enum wait_kind { WAIT_OTHER, WAIT_NET, WAIT_PACE };
 #define RETENTION_ALERT_NS (3600 * NSEC_PER_SEC) /* shown this long after the last drop */
 
 struct deliver {
-	struct loop *loop;
 	struct spool *sp;
-	struct httpc *http;
+	const struct deliver_ops *ops;
+	void *ctx;
+	bool armed[DTIMER_COUNT];
 	struct deliver_opts o;
 	struct cfg_writer w;
 	char name[32], vehicle[128];
@@ -58,8 +58,7 @@ struct deliver {
 	bool have_batch;
 	struct batch next; /* built while the current one is in flight */
 	enum { NEXT_NONE, NEXT_BUILDING, NEXT_READY } next_state;
-	struct loop_timer *ahead;
-	struct httpc_req *req;
+	void *req; /* the request in flight (ops->request) */
 	int api; /* API_AUTO until /ping settles it */
 	bool need_probe;
 	struct backoff net_bo, srv_bo, slow_bo, sess_bo;
@@ -70,7 +69,6 @@ struct deliver {
 	int64_t retry_at;
 	enum wait_kind wait;
 	int64_t expired_at; /* mono time of the last retention drop */
-	struct loop_timer *timer;
 	char write_url[LP_DESTS][1400], ping_url[600], auth[1200];
 	const char *headers[4];
 	struct buf body, gz;
@@ -88,13 +86,38 @@ struct deliver {
 static void step(struct deliver *d);
 static struct log_rl rl_err = LOG_RL_INIT(10, 60);
 
-static double
-rnd(void)
+/* ---- the seam: every clock, the jitter and the timers go through d->ops ---- */
+
+static int64_t
+mono_ns(const struct deliver *d)
 {
-	uint32_t v;
-	if (getrandom(&v, sizeof(v), GRND_NONBLOCK) != (ssize_t)sizeof(v))
-		v = (uint32_t)now_mono_ns();
-	return (double)v / 4294967296.0;
+	return d->ops->now(d->ctx, DCLOCK_MONO);
+}
+
+static int64_t
+real_ns(const struct deliver *d)
+{
+	return d->ops->now(d->ctx, DCLOCK_REAL);
+}
+
+static int64_t
+boot_ns(const struct deliver *d)
+{
+	return d->ops->now(d->ctx, DCLOCK_BOOT);
+}
+
+static double
+jitter(struct deliver *d)
+{
+	return d->ops->jitter(d->ctx);
+}
+
+/* Arm timer t for a monotonic deadline, or stop it (0). */
+static void
+timer_at(struct deliver *d, enum deliver_timer t, int64_t deadline)
+{
+	d->armed[t] = deadline != 0;
+	d->ops->timer(d->ctx, t, deadline);
 }
 
 static void
@@ -109,7 +132,7 @@ alert_set(struct deliver *d, enum alert_id a, const char *fmt, ...)
 	vsnprintf(d->alerts[a].text, sizeof(d->alerts[a].text), fmt, ap);
 	va_end(ap);
 	if (d->alerts[a].since == 0)
-		d->alerts[a].since = now_real_ns() / NSEC_PER_SEC;
+		d->alerts[a].since = real_ns(d) / NSEC_PER_SEC;
 }
 
 static void
@@ -119,17 +142,11 @@ alert_clear(struct deliver *d, enum alert_id a)
 }
 
 static void
-on_timer(struct loop *l, struct loop_timer *t, void *arg)
-{
-	step(arg);
-}
-
-static void
 wait_until(struct deliver *d, int64_t delay_ns)
 {
-	d->retry_at = now_mono_ns() + delay_ns;
+	d->retry_at = mono_ns(d) + delay_ns;
 	d->wait = WAIT_OTHER;
-	loop_timer_at(d->timer, d->retry_at);
+	timer_at(d, DTIMER_WAIT, d->retry_at);
 }
 
 static void
@@ -141,7 +158,7 @@ set_error(struct deliver *d, int code, const char *text)
 	for (char *p = l->last_error_text; *p; p++)
 		if ((unsigned char)*p < 0x20)
 			*p = ' ';
-	l->last_error_at = now_real_ns() / NSEC_PER_SEC;
+	l->last_error_at = real_ns(d) / NSEC_PER_SEC;
 	spool_ledger_changed(d->sp);
 }
 
@@ -187,7 +204,7 @@ http_opts(struct deliver *d, bool with_headers)
 static void
 network_failure(struct deliver *d, const struct httpc_resp *r, const char *what)
 {
-	int64_t delay = backoff_next(&d->net_bo, rnd());
+	int64_t delay = backoff_next(&d->net_bo, jitter(d));
 	if (delay < 100 * NSEC_PER_MSEC)
 		delay = 100 * NSEC_PER_MSEC;
 	d->st.network++;
@@ -212,7 +229,7 @@ count_http(struct deliver *d, const struct httpc_resp *r)
 static void
 contact(struct deliver *d)
 {
-	spool_ledger(d->sp)->last_contact = now_real_ns() / NSEC_PER_SEC;
+	spool_ledger(d->sp)->last_contact = real_ns(d) / NSEC_PER_SEC;
 	spool_ledger_changed(d->sp);
 	alert_clear(d, AL_UNREACHABLE);
 	backoff_reset(&d->net_bo);
@@ -234,7 +251,7 @@ on_ping(const struct httpc_resp *r, void *arg)
 		snprintf(text, sizeof(text), "ping: HTTP %d", r->status);
 		set_error(d, r->status, text);
 		if (d->w.api == API_AUTO) { /* cannot tell the API without a /ping answer */
-			wait_until(d, backoff_next(&d->srv_bo, rnd()) + NSEC_PER_SEC);
+			wait_until(d, backoff_next(&d->srv_bo, jitter(d)) + NSEC_PER_SEC);
 			return;
 		}
 	}
@@ -255,7 +272,7 @@ send_ping(struct deliver *d)
 	struct httpc_opts o = http_opts(d, false);
 	influx_ping_url(d->ping_url, sizeof(d->ping_url), d->w.url);
 	d->st.pings++;
-	d->req = httpc_request(d->http, "GET", d->ping_url, NULL, 0, &o, on_ping, d);
+	d->req = d->ops->request(d->ctx, "GET", d->ping_url, NULL, 0, &o, on_ping, d);
 	if (d->req == NULL)
 		wait_until(d, NSEC_PER_SEC);
 }
@@ -273,14 +290,14 @@ static void
 expire(struct deliver *d, const struct spool_rec *r, int64_t t)
 {
 	d->st.records_expired += spool_drop(d->sp, r->rid, r->rid + 1);
-	d->expired_at = now_mono_ns();
+	d->expired_at = mono_ns(d);
 	alert_set(d, AL_RETENTION,
 		  "%llu records older than the remote's retention (%lld days) were dropped",
 		  (unsigned long long)d->st.records_expired,
 		  (long long)(d->o.max_age_ns / (86400 * NSEC_PER_SEC)));
 	log_rl(&rl_err, LOG_WARNING, "%s: record %llu from %lld s ago is older than the retention: "
 	       "dropped (%llu so far)", d->name, (unsigned long long)r->rid,
-	       (long long)((now_real_ns() - t) / NSEC_PER_SEC), (unsigned long long)d->st.records_expired);
+	       (long long)((real_ns(d) - t) / NSEC_PER_SEC), (unsigned long long)d->st.records_expired);
 }
 
 static int64_t
@@ -348,7 +365,7 @@ fill_from(struct deliver *d, struct batch *b, struct spool_cursor *cur, size_t *
 		if (spool_peek(cur, &r) != 1)
 			return FILL_DRY;
 		int dest = lp_dest(r.data, r.len);
-		if (dest == LP_DEST_SESSIONS && now_mono_ns() < d->sess_block_until) {
+		if (dest == LP_DEST_SESSIONS && mono_ns(d) < d->sess_block_until) {
 			if (r.rid < d->deferred_from)
 				d->deferred_from = r.rid;
 			spool_skip(cur);
@@ -424,13 +441,13 @@ place_cursors(struct deliver *d, bool clean)
 static bool
 fill_batch(struct deliver *d, struct batch *b, size_t max, bool clean)
 {
-	int64_t now_boot = now_boot_ns(), now_real = now_real_ns();
+	int64_t now_boot = boot_ns(d), now_real = real_ns(d);
 	size_t budget = max;
 
 	d->st.holding = false;
 	if (d->cur == NULL || !place_cursors(d, clean))
 		return true; /* no memory, or the ranges moved */
-	if (clean && d->deferred_from != UINT64_MAX && now_mono_ns() >= d->sess_block_until) {
+	if (clean && d->deferred_from != UINT64_MAX && mono_ns(d) >= d->sess_block_until) {
 		/* every record passed since is acknowledged but the deferred ones */
 		if (d->live == NULL && d->deferred_from < spool_cursor_pos(d->cur))
 			spool_cursor_seek(d->cur, d->deferred_from);
@@ -488,7 +505,7 @@ static bool
 build_batch(struct deliver *d)
 {
 	if (d->next_state == NEXT_BUILDING) {
-		loop_timer_stop(d->ahead);
+		timer_at(d, DTIMER_AHEAD, 0);
 		fill_batch(d, &d->next, SIZE_MAX, false);
 		d->next_state = batch_ready(d, &d->next) ? NEXT_READY : NEXT_NONE;
 	}
@@ -533,7 +550,7 @@ forget_dropped(struct deliver *d)
 	    !(next && batch_first_rid(&d->next) < oldest))
 		return;
 	if (next) {
-		loop_timer_stop(d->ahead);
+		timer_at(d, DTIMER_AHEAD, 0);
 		unread(d, &d->next);
 		batch_reset(&d->next);
 		d->next_state = NEXT_NONE;
@@ -550,15 +567,14 @@ forget_dropped(struct deliver *d)
  * so curl gets the request out first: the server's time then hides ours.
  */
 static void
-on_ahead(struct loop *l, struct loop_timer *t, void *arg)
+on_ahead(struct deliver *d)
 {
-	struct deliver *d = arg;
 	if (d->next_state != NEXT_BUILDING)
 		return;
 	if (fill_batch(d, &d->next, 512, false))
 		d->next_state = batch_ready(d, &d->next) ? NEXT_READY : NEXT_NONE;
 	else
-		loop_timer_after(t, 0);
+		timer_at(d, DTIMER_AHEAD, mono_ns(d));
 }
 
 static void
@@ -568,7 +584,7 @@ build_ahead(struct deliver *d)
 		return;
 	batch_reset(&d->next);
 	d->next_state = NEXT_BUILDING;
-	loop_timer_after(d->ahead, 0); /* after curl's own start-now timer */
+	timer_at(d, DTIMER_AHEAD, mono_ns(d)); /* after curl's own start-now timer */
 }
 
 /* Ack the batch's records, consecutive ids with the same outcome at once. */
@@ -608,7 +624,7 @@ dead_letter(struct deliver *d, int status, const char *msg, const char *const *l
 {
 	if (n == 0)
 		return;
-	deadletter_write(&d->dl, status, msg, lines, lens, n, now_real_ns() / NSEC_PER_SEC);
+	deadletter_write(&d->dl, status, msg, lines, lens, n, real_ns(d) / NSEC_PER_SEC);
 	spool_ledger(d->sp)->dead_lettered += n;
 	spool_ledger_changed(d->sp);
 	d->st.lines_dead += n;
@@ -692,7 +708,7 @@ after_response(struct deliver *d)
 		} else {
 			/* every line alone was refused and none was ever stored: the
 			 * request, not the data, may be wrong (a bad setting): keep all */
-			int64_t delay = backoff_next(&d->slow_bo, rnd()) + d->o.slow_retry_min_ns;
+			int64_t delay = backoff_next(&d->slow_bo, jitter(d)) + d->o.slow_retry_min_ns;
 			alert_set(d, AL_REJECTED,
 				  "the server refuses every line (HTTP %d: %s): data kept, retrying",
 				  d->last_reject_status, d->last_reject);
@@ -712,7 +728,7 @@ static void
 count_sent(struct deliver *d)
 {
 	struct spool_ledger *l = spool_ledger(d->sp);
-	int64_t now = now_real_ns() / NSEC_PER_SEC, day = now / 86400;
+	int64_t now = real_ns(d) / NSEC_PER_SEC, day = now / 86400;
 	if (l->sent_day != day) {
 		l->sent_day = day;
 		l->sent_bytes_today = 0;
@@ -729,7 +745,7 @@ count_sent(struct deliver *d)
 static void
 slow_retry(struct deliver *d, enum alert_id a, const char *text, int status)
 {
-	int64_t delay = d->o.slow_retry_min_ns + backoff_next(&d->slow_bo, rnd());
+	int64_t delay = d->o.slow_retry_min_ns + backoff_next(&d->slow_bo, jitter(d));
 	alert_set(d, a, "%s (HTTP %d): data kept, retrying every few minutes", text, status);
 	log_rl(&rl_err, LOG_WARNING, "%s: HTTP %d: %s; retry in %.0f s", d->name, status, text,
 	       (double)delay / 1e9);
@@ -745,12 +761,12 @@ slow_retry(struct deliver *d, enum alert_id a, const char *text, int status)
 static void
 defer_sessions(struct deliver *d, int status, const char *msg)
 {
-	int64_t delay = d->o.slow_retry_min_ns + backoff_next(&d->sess_bo, rnd());
+	int64_t delay = d->o.slow_retry_min_ns + backoff_next(&d->sess_bo, jitter(d));
 	const char *what = d->api == API_V1 ? "retention policy" : "bucket";
 	const char *name = d->api == API_V1 ? d->w.session_rp : d->w.session_bucket;
 
 	batch_req_defer(&d->batch);
-	d->sess_block_until = now_mono_ns() + delay;
+	d->sess_block_until = mono_ns(d) + delay;
 	alert_set(d, AL_SESS_NOT_FOUND,
 		  "the sessions' %s %s is missing (HTTP %d: %s): sessions kept, samples go on; "
 		  "run scripts/setup-influxdb", what, name, status, msg);
@@ -821,8 +837,8 @@ on_write(const struct httpc_resp *r, void *arg)
 	case IA_NETWORK: {
 		d->st.retried++;
 		int ra = influx_retry_after(r->retry_after[0] ? r->retry_after : NULL,
-					    now_real_ns() / NSEC_PER_SEC);
-		int64_t delay = ra >= 0 ? (int64_t)ra * NSEC_PER_SEC : backoff_next(&d->srv_bo, rnd());
+					    real_ns(d) / NSEC_PER_SEC);
+		int64_t delay = ra >= 0 ? (int64_t)ra * NSEC_PER_SEC : backoff_next(&d->srv_bo, jitter(d));
 		if (delay < 100 * NSEC_PER_MSEC)
 			delay = 100 * NSEC_PER_MSEC;
 		alert_set(d, AL_SERVER, "HTTP %d%s%s: data kept, retrying", r->status,
@@ -865,7 +881,7 @@ send_write(struct deliver *d)
 	d->inflight_bytes = bytes;
 	d->inflight_wire = payload->len;
 	d->st.requests++;
-	d->req = httpc_request(d->http, "POST", d->write_url[batch_req_dest(&d->batch)], payload->p,
+	d->req = d->ops->request(d->ctx, "POST", d->write_url[batch_req_dest(&d->batch)], payload->p,
 			       payload->len, &o, on_write, d);
 	if (d->req == NULL)
 		wait_until(d, NSEC_PER_SEC);
@@ -877,8 +893,8 @@ step(struct deliver *d)
 {
 	if (d->req != NULL)
 		return;
-	if (d->retry_at > now_mono_ns()) {
-		loop_timer_at(d->timer, d->retry_at);
+	if (d->retry_at > mono_ns(d)) {
+		timer_at(d, DTIMER_WAIT, d->retry_at);
 		return;
 	}
 	if (d->api == API_AUTO || d->need_probe) {
@@ -895,13 +911,27 @@ step(struct deliver *d)
 	send_write(d);
 }
 
+static void
+core_free(struct deliver *d)
+{
+	spool_cursor_close(d->cur);
+	spool_cursor_close(d->live);
+	batch_free(&d->batch);
+	batch_free(&d->next);
+	buf_free(&d->body);
+	buf_free(&d->gz);
+	free(d);
+}
+
 int
-deliver_new(struct deliver **dp, struct loop *l, struct spool *sp, const struct deliver_opts *o)
+deliver_open(struct deliver **dp, struct spool *sp, const struct deliver_opts *o,
+	     const struct deliver_ops *ops, void *ctx)
 {
 	struct deliver *d = calloc(1, sizeof(*d));
 	if (d == NULL)
 		return -1;
-	d->loop = l;
+	d->ops = ops;
+	d->ctx = ctx;
 	d->sp = sp;
 	d->o = *o;
 	d->w = *o->w;
@@ -932,11 +962,8 @@ deliver_new(struct deliver **dp, struct loop *l, struct spool *sp, const struct 
 		d->api = d->st.api = d->w.api;
 		set_urls(d);
 	}
-	d->timer = loop_timer_new(l, on_timer, d);
-	d->ahead = loop_timer_new(l, on_ahead, d);
-	if (d->timer == NULL || d->ahead == NULL || httpc_new(&d->http, l) < 0 ||
-	    spool_cursor_open(sp, 0, UINT64_MAX, &d->cur) < 0) {
-		deliver_free(d);
+	if (spool_cursor_open(sp, 0, UINT64_MAX, &d->cur) < 0) {
+		core_free(d);
 		return -1;
 	}
 	*dp = d;
@@ -948,22 +975,24 @@ deliver_free(struct deliver *d)
 {
 	if (d == NULL)
 		return;
-	httpc_free(d->http); /* cancels what is in flight: unacked, sent again later */
-	loop_timer_free(d->timer);
-	loop_timer_free(d->ahead);
-	spool_cursor_close(d->cur);
-	spool_cursor_close(d->live);
-	batch_free(&d->batch);
-	batch_free(&d->next);
-	buf_free(&d->body);
-	buf_free(&d->gz);
-	free(d);
+	d->ops->release(d->ctx); /* cancels what is in flight: unacked, sent again later */
+	core_free(d);
+}
+
+void
+deliver_on_timer(struct deliver *d, enum deliver_timer t)
+{
+	d->armed[t] = false;
+	if (t == DTIMER_AHEAD)
+		on_ahead(d);
+	else
+		step(d);
 }
 
 void
 deliver_kick(struct deliver *d)
 {
-	if (d->req == NULL && !loop_timer_armed(d->timer))
+	if (d->req == NULL && !d->armed[DTIMER_WAIT])
 		step(d);
 }
 
@@ -972,10 +1001,10 @@ deliver_sync(struct deliver *d)
 {
 	if (d->req != NULL)
 		return; /* a request is on its way: the flow is alive */
-	if (loop_timer_armed(d->timer)) {
+	if (d->armed[DTIMER_WAIT]) {
 		if (d->wait != WAIT_NET)
 			return; /* the server asked for the wait, or pacing */
-		loop_timer_stop(d->timer);
+		timer_at(d, DTIMER_WAIT, 0);
 		d->retry_at = 0;
 	}
 	d->need_probe = true;
@@ -1005,7 +1034,7 @@ deliver_ledger(struct deliver *d, struct ledger *l)
 	l->queued_records = st.queued_records;
 	l->queued_bytes = st.queued_bytes;
 	if (st.oldest_t_ns > 0) {
-		double age = (double)(now_real_ns() - st.oldest_t_ns) / 1e9;
+		double age = (double)(real_ns(d) - st.oldest_t_ns) / 1e9;
 		l->oldest_age_s = age > 0 ? age : 0;
 	}
 	l->last_success = sl->last_success;
@@ -1015,7 +1044,7 @@ deliver_ledger(struct deliver *d, struct ledger *l)
 	l->last_error_at = sl->last_error_at;
 	l->dropped = sl->dropped_cap + sl->dropped_mem + sl->dropped_policy;
 	l->dead_lettered = sl->dead_lettered;
-	int64_t day = now_real_ns() / NSEC_PER_SEC / 86400;
+	int64_t day = real_ns(d) / NSEC_PER_SEC / 86400;
 	l->sent_bytes_today = sl->sent_day == day ? sl->sent_bytes_today : 0;
 	ledger_extra(l, "delivered", (double)sl->delivered);
 	ledger_extra(l, "dropped_cap", (double)sl->dropped_cap);
@@ -1063,7 +1092,7 @@ void
 deliver_alerts(struct deliver *d, struct heartbeat *hb)
 {
 	struct spool_stats st;
-	if (d->alerts[AL_RETENTION].since != 0 && now_mono_ns() - d->expired_at > RETENTION_ALERT_NS)
+	if (d->alerts[AL_RETENTION].since != 0 && mono_ns(d) - d->expired_at > RETENTION_ALERT_NS)
 		alert_clear(d, AL_RETENTION);
 	for (int a = 0; a < AL_COUNT; a++)
 		if (d->alerts[a].since != 0)
