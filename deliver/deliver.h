@@ -24,6 +24,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "httpc.h"
 #include "loop.h"
 #include "spool.h"
 #include "worker.h"
@@ -92,5 +93,39 @@ void deliver_alerts(struct deliver *d, struct heartbeat *hb);
 /* The delivery counters every writer shows (requests, HTTP outcomes, lines,
  * records, the API found, the last request's time, bytes on the wire). */
 void deliver_counters(const struct deliver *d, struct heartbeat *hb);
+
+/*
+ * The seam (as the supervisor's sup_ops): what delivery does to the world,
+ * the HTTP client, the clocks, the backoffs' jitter and two timers, goes
+ * through a table, so the state machine can be driven without a server, a
+ * socket or a loop (deliver_test.c). deliver_new() is deliver_open() with
+ * the real ones (deliver_io.c: httpc on the loop, util.h's clocks,
+ * getrandom, loop timers).
+ */
+enum deliver_clock { DCLOCK_MONO, DCLOCK_REAL, DCLOCK_BOOT };
+enum deliver_timer {
+	DTIMER_WAIT,  /* a backoff, a server-imposed wait or pacing */
+	DTIMER_AHEAD, /* the next slice of the batch formatted ahead */
+	DTIMER_COUNT
+};
+
+struct deliver_ops {
+	/* Start a request (as httpc_request); the callback runs once, later,
+	 * never from inside this call. NULL: it could not be started. */
+	void *(*request)(void *ctx, const char *method, const char *url, const void *body,
+			 size_t len, const struct httpc_opts *o, httpc_cb cb, void *arg);
+	int64_t (*now)(void *ctx, enum deliver_clock c);
+	double (*jitter)(void *ctx); /* uniform in [0, 1) */
+	/* Arm t for a DCLOCK_MONO deadline, or stop it (0); once the deadline
+	 * has passed, call deliver_on_timer() (once). */
+	void (*timer)(void *ctx, enum deliver_timer t, int64_t deadline);
+	/* From deliver_free(): cancel what is in flight without calling back. */
+	void (*release)(void *ctx);
+};
+
+/* On failure ctx is left to the caller; deliver_free() releases it. */
+int deliver_open(struct deliver **dp, struct spool *sp, const struct deliver_opts *o,
+		 const struct deliver_ops *ops, void *ctx);
+void deliver_on_timer(struct deliver *d, enum deliver_timer t);
 
 #endif
