@@ -219,6 +219,7 @@ worker_heartbeat_now(struct worker *w)
 		return;
 	if (w->hb_fn != NULL)
 		w->hb_fn(w, hb, w->hb_arg);
+	hb_counter(hb, "loop_wakeups", (double)loop_wakeups(w->loop));
 	send_heartbeat(w, hb);
 	free(hb);
 }

@@ -120,6 +120,8 @@ control_build_status(struct daemon *d)
 	st->has_supervisor_pid = st->has_supervisor_uptime_s = 1;
 	st->supervisor_pid = getpid();
 	st->supervisor_uptime_s = (double)(now - d->started_mono) / 1e9;
+	st->has_supervisor_wakeups = 1;
+	st->supervisor_wakeups = loop_wakeups(d->loop);
 	st->config = strdup(d->config_path);
 	st->workers = calloc(WK_COUNT, sizeof(WorkerStatus *));
 	for (int i = 0; i < WK_COUNT; i++)
