@@ -100,11 +100,11 @@ class Rig:
         its last heartbeat's, dated by the heartbeat's age."""
         t = time.monotonic()
         st = self.d.status()
-        out = {"leafmond": (t, st["supervisor"]["loop_wakeups"])}
+        out = {"leafmond": (t, st["supervisor"]["loop_wakeups"], {})}
         for w in st["workers"]:
             c = w.get("counters") or {}
             assert w["state"] == "ready" and "loop_wakeups" in c, w
-            out[w["name"]] = (t - w["heartbeat_age_s"], c["loop_wakeups"])
+            out[w["name"]] = (t - w["heartbeat_age_s"], c["loop_wakeups"], c)
         return out
 
     def status_cost(self):
@@ -119,6 +119,9 @@ class Rig:
         a = self.sample()
         time.sleep(seconds)
         b = self.sample()
+        self.changed = {p: {k: v - a[p][2].get(k, 0) for k, v in b[p][2].items()
+                            if isinstance(v, (int, float)) and v != a[p][2].get(k)}
+                        for p in a}
         return {p: (b[p][1] - a[p][1], b[p][0] - a[p][0]) for p in a}
 
     def asleep(self):
@@ -154,7 +157,8 @@ def test_bus_asleep_wakes_no_process_faster_than_1hz():
             measure("idle_wakeups_per_s_" + p, "%.2f" % (n / dt), "/s")
             allowed = math.ceil(dt) + 1 + (per_request if p == "leafmond" else 0)
             if n > allowed:
-                bad.append("%s: %d wake-ups in %.1f s (at most %d)" % (p, n, dt, allowed))
+                bad.append("%s: %d wake-ups in %.1f s (at most %d; counters that moved: %s)"
+                           % (p, n, dt, allowed, rig.changed[p]))
         measure("idle_status_request_wakeups_leafmond", per_request, "")
         assert rig.asleep(), "the bus woke during the idle window"
         assert not bad, "; ".join(bad)
