@@ -112,6 +112,7 @@ worker_status(struct daemon *d, struct wk *w, int64_t now)
 Status *
 control_build_status(struct daemon *d)
 {
+	spawn_read_channels(d); /* the heartbeats since the tick: counters as fresh as before */
 	int64_t now = now_mono_ns();
 	struct clock_state cs;
 	Status *st = calloc(1, sizeof(*st));

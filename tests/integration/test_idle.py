@@ -2,7 +2,8 @@
 wakes faster than once a second. leafmond with every worker that runs here:
 can replaying a short simulated log that ends (so the bus falls asleep),
 influx into a real influxd, cloud into victoria-metrics, web, mqtt into
-mosquitto, abrp to a local server, and the ledger. Each process's wake-ups
+mosquitto, abrp to a local server, and the ledger; and a real gpsd reporting
+a fix a second to the can worker when gpsd is installed. Each process's wake-ups
 are its own loop's count (returns from epoll_wait: the workers report it in
 their heartbeat as loop_wakeups, leafmond in its status), over 10 s once the
 can worker says the bus is asleep and the writers have sent everything.
@@ -66,6 +67,7 @@ class Rig:
         self.vm = self.up(VictoriaMetrics())
         self.broker = self.up(Broker(os.path.join(self.tmp, "broker"), tls=False))
         self.abrp = self.up(Abrp())
+        self.gps = self.gpsd()
         secs = {
             "can": {"source": "replay:%s,speed=1" % self.log, "asleep_after_s": "3"},
             "influx": {"url": self.ix.url, "unsynced_hold_s": "0", "timeout_s": "5"},
@@ -80,8 +82,24 @@ class Rig:
                      "token_file": secret(self.tmp, "abrp-token", "car-token"),
                      "api_key_file": secret(self.tmp, "abrp-key", "app-key")},
         }
+        if self.gps is not None:
+            secs["gps"] = {"source": "gpsd:127.0.0.1:%d" % self.gps.port}
         self.d = Leafmond(tmp=os.path.join(self.tmp, "d"), real=WORKERS, enabled=WORKERS,
                           sup={"vehicle": VEHICLE, "heartbeat_timeout_s": "10"}, sections=secs)
+
+    def gpsd(self):
+        """A real gpsd fed a fix a second (test_gps's feed), when it is installed."""
+        import test_gps
+        try:
+            test_gps.need_gpsd()
+        except Skip as e:
+            print("     the can worker without GPS: %s" % e, flush=True)
+            return None
+        path = os.path.join(self.tmp, "drive.nmea")
+        test_gps.write_nmea(path)
+        feed = test_gps.Feed(self.tmp, path)
+        feed.stop = feed.kill
+        return self.up(feed)
 
     def up(self, server):
         self.servers.append(server)
@@ -145,6 +163,8 @@ def test_bus_asleep_wakes_no_process_faster_than_1hz():
         rig.d.start(timeout=30)
         awake = rig.rates(WINDOW_S)
         assert not rig.asleep(), "the replay of %d s was over before the awake window" % LOG_S
+        if rig.gps is not None:  # gpsd's reports came in while awake
+            assert rig.changed["can"].get("gps_reports", 0) > 0, rig.changed["can"]
         for p, (n, dt) in sorted(awake.items()):
             measure("awake_wakeups_per_s_" + p, "%.1f" % (n / dt), "/s")
         wait_for(rig.asleep, LOG_S + 60, "the replay over, the bus asleep")
@@ -161,6 +181,9 @@ def test_bus_asleep_wakes_no_process_faster_than_1hz():
                            % (p, n, dt, allowed, rig.changed[p]))
         measure("idle_status_request_wakeups_leafmond", per_request, "")
         assert rig.asleep(), "the bus woke during the idle window"
+        if rig.gps is not None:
+            c = rig.d.worker("can")["counters"]
+            assert c.get("gps_up") == 1 and c.get("gps_paused") == 1, c
         assert not bad, "; ".join(bad)
     finally:
         rig.stop()

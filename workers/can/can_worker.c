@@ -558,6 +558,7 @@ on_tick(struct loop *l, struct loop_timer *t, void *arg)
 	if (quiet >= NSEC_PER_SEC) /* no frame closes the tick: the events go now */
 		publish_events(cw, cw->last_frame_t);
 	can_sessions_tick(cw->sess);
+	can_gps_sleep(&cw->gps, cw->asleep); /* a wake is seen here within a second */
 	loop_timer_grid(t, NSEC_PER_SEC);
 }
 
