@@ -43,6 +43,7 @@ struct loop {
 	struct fd_node *nodes;
 	struct loop_timer *armed;
 	int64_t tfd_deadline;
+	uint64_t wakeups;
 	bool stop;
 	bool dispatching;
 };
@@ -235,6 +236,13 @@ loop_timer_after(struct loop_timer *t, int64_t delay_ns)
 	loop_timer_at(t, now_mono_ns() + (delay_ns > 0 ? delay_ns : 0));
 }
 
+void
+loop_timer_grid(struct loop_timer *t, int64_t period_ns)
+{
+	int64_t now = now_mono_ns();
+	loop_timer_at(t, (now / period_ns + 1) * period_ns);
+}
+
 int
 loop_timer_armed(const struct loop_timer *t)
 {
@@ -289,6 +297,7 @@ loop_once(struct loop *l, int64_t max_wait_ns)
 	struct epoll_event evs[64];
 	int timeout = max_wait_ns < 0 ? -1 : (int)((max_wait_ns + NSEC_PER_MSEC - 1) / NSEC_PER_MSEC);
 	int n = epoll_wait(l->epfd, evs, (int)ARRAY_LEN(evs), timeout);
+	l->wakeups++;
 	if (n == -1)
 		return errno == EINTR ? 0 : -1;
 	l->dispatching = true;
@@ -317,4 +326,10 @@ void
 loop_stop(struct loop *l)
 {
 	l->stop = true;
+}
+
+uint64_t
+loop_wakeups(const struct loop *l)
+{
+	return l->wakeups;
 }

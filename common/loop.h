@@ -29,6 +29,9 @@ void loop_timer_at(struct loop_timer *t, int64_t deadline_mono_ns);
 void loop_timer_after(struct loop_timer *t, int64_t delay_ns);
 void loop_timer_stop(struct loop_timer *t);
 int loop_timer_armed(const struct loop_timer *t);
+/* Arm at the next whole multiple of period_ns on CLOCK_MONOTONIC (one grid
+ * for every process), so periodic timers of any phase share one wake-up. */
+void loop_timer_grid(struct loop_timer *t, int64_t period_ns);
 
 /* Block the signals and deliver them through a signalfd to cb. */
 int loop_signals(struct loop *l, const int *signals, int n, loop_signal_cb cb, void *arg);
@@ -38,5 +41,7 @@ int loop_run(struct loop *l);
 /* One round: wait at most max_wait_ns (-1: until something happens). */
 int loop_once(struct loop *l, int64_t max_wait_ns);
 void loop_stop(struct loop *l);
+/* Returns from epoll_wait so far: the process's wake-ups (DESIGN.md "Idle"). */
+uint64_t loop_wakeups(const struct loop *l);
 
 #endif

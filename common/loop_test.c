@@ -1,5 +1,6 @@
 /* The reactor: timers fire in deadline order, fds dispatch, a signal
- * arrives through the signalfd, and deleting an fd inside a callback is safe. */
+ * arrives through the signalfd, and deleting an fd inside a callback is safe;
+ * grid timers of different phases share one wake-up, and wake-ups are counted. */
 #include <signal.h>
 #include <unistd.h>
 
@@ -88,4 +89,40 @@ test_loop_fds_and_signals(void)
 	close(p2[1]);
 }
 
-T_MAIN(T(test_loop_timers_in_order), T(test_loop_fds_and_signals))
+static int grid_hits;
+
+static void
+on_grid(struct loop *l, struct loop_timer *t, void *arg)
+{
+	grid_hits++;
+	if (grid_hits == 4)
+		loop_stop(l);
+	else if (grid_hits < 4)
+		loop_timer_grid(t, 50 * NSEC_PER_MSEC);
+}
+
+static void
+test_loop_grid_shares_wakeups(void)
+{
+	struct loop *l = loop_new();
+	struct loop_timer *a = loop_timer_new(l, on_grid, NULL);
+	struct loop_timer *b = loop_timer_new(l, on_grid, NULL);
+	grid_hits = 0;
+	while (now_mono_ns() % (50 * NSEC_PER_MSEC) > 20 * NSEC_PER_MSEC)
+		usleep(1000); /* early in a period: both below arm for its end */
+	uint64_t w0 = loop_wakeups(l);
+	loop_timer_grid(a, 50 * NSEC_PER_MSEC);
+	usleep(7000); /* another phase: armed later, due at the same grid point */
+	loop_timer_grid(b, 50 * NSEC_PER_MSEC);
+	CHECK_INT(loop_run(l), ==, 0);
+	/* four firings in two wake-ups, each a multiple of 50 ms */
+	CHECK_INT(grid_hits, ==, 4);
+	CHECK_INT((int)(loop_wakeups(l) - w0), ==, 2);
+	CHECK_INT(loop_once(l, 0), ==, 0);
+	CHECK_INT((int)(loop_wakeups(l) - w0), ==, 3); /* a return with nothing counts, too */
+	loop_timer_free(a);
+	loop_timer_free(b);
+	loop_free(l);
+}
+
+T_MAIN(T(test_loop_timers_in_order), T(test_loop_fds_and_signals), T(test_loop_grid_shares_wakeups))

@@ -180,3 +180,10 @@ snap_read(const struct snap *s, unsigned id, struct snap_value *out)
 	}
 	return -EBUSY;
 }
+
+bool
+snap_bus_asleep(const struct snap *s)
+{
+	struct snap_value v;
+	return s != NULL && snap_read(s, SIG_can_bus_asleep, &v) == 0 && v.value != 0;
+}

@@ -39,5 +39,7 @@ void snap_write(struct snap *s, unsigned id, double value, int64_t t_ns, uint32_
 void snap_mark_all(struct snap *s, uint32_t set, uint32_t clear);
 /* 0; -ENOENT never written (or bad id); -EBUSY writer mid-update too long. */
 int snap_read(const struct snap *s, unsigned id, struct snap_value *out);
+/* The can worker says every bus is asleep (its can_bus_asleep slot). */
+bool snap_bus_asleep(const struct snap *s);
 
 #endif

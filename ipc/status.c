@@ -132,6 +132,8 @@ status_to_json(const Status *st, struct buf *b)
 	json_obj_open(&j, "supervisor");
 	json_int(&j, "pid", st->supervisor_pid);
 	json_dbl(&j, "uptime_s", st->supervisor_uptime_s);
+	if (st->has_supervisor_wakeups)
+		json_int(&j, "loop_wakeups", (int64_t)st->supervisor_wakeups);
 	json_str(&j, "config", st->config ? st->config : "");
 	json_obj_close(&j);
 	json_arr_open(&j, "workers");

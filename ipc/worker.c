@@ -219,6 +219,7 @@ worker_heartbeat_now(struct worker *w)
 		return;
 	if (w->hb_fn != NULL)
 		w->hb_fn(w, hb, w->hb_arg);
+	hb_counter(hb, "loop_wakeups", (double)loop_wakeups(w->loop));
 	send_heartbeat(w, hb);
 	free(hb);
 }
@@ -227,7 +228,7 @@ static void
 on_hb_timer(struct loop *l, struct loop_timer *t, void *arg)
 {
 	worker_heartbeat_now(arg);
-	loop_timer_after(t, NSEC_PER_SEC);
+	loop_timer_grid(t, NSEC_PER_SEC);
 }
 
 static void
@@ -305,7 +306,7 @@ worker_init(struct worker *w, const char *name, int argc, char **argv)
 			fatal("parent channel");
 	}
 	w->hb_timer = loop_timer_new(w->loop, on_hb_timer, w);
-	loop_timer_after(w->hb_timer, NSEC_PER_SEC);
+	loop_timer_grid(w->hb_timer, NSEC_PER_SEC);
 }
 
 void

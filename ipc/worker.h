@@ -17,7 +17,7 @@
 #include "loop.h"
 
 #define WORKER_CHAN_FD 3
-#define HB_MAX_COUNTERS 64
+#define HB_MAX_COUNTERS 128 /* the can worker: about 95 with 8 sources, GPS and cell polling */
 #define HB_MAX_ALERTS 8
 
 /* A writer's delivery ledger (DESIGN.md "Sync ledger"). */

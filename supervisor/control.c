@@ -112,6 +112,7 @@ worker_status(struct daemon *d, struct wk *w, int64_t now)
 Status *
 control_build_status(struct daemon *d)
 {
+	spawn_read_channels(d); /* the heartbeats since the tick: counters as fresh as before */
 	int64_t now = now_mono_ns();
 	struct clock_state cs;
 	Status *st = calloc(1, sizeof(*st));
@@ -120,6 +121,8 @@ control_build_status(struct daemon *d)
 	st->has_supervisor_pid = st->has_supervisor_uptime_s = 1;
 	st->supervisor_pid = getpid();
 	st->supervisor_uptime_s = (double)(now - d->started_mono) / 1e9;
+	st->has_supervisor_wakeups = 1;
+	st->supervisor_wakeups = loop_wakeups(d->loop);
 	st->config = strdup(d->config_path);
 	st->workers = calloc(WK_COUNT, sizeof(WorkerStatus *));
 	for (int i = 0; i < WK_COUNT; i++)

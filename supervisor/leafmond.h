@@ -49,6 +49,9 @@ container_of_wk(struct wk *w)
 extern const struct sup_ops daemon_ops;
 void spawn_reap(struct daemon *d);
 void spawn_close_channel(struct daemon *d, struct wk *w);
+/* Take what the ready workers sent (heartbeats): from the tick. */
+#define CHAN_READ_MAX 64
+void spawn_read_channels(struct daemon *d);
 
 /* control.c */
 int control_open(struct daemon *d);

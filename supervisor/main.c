@@ -132,11 +132,26 @@ on_signal(struct loop *l, int signo, void *arg)
 	}
 }
 
-/* Once a second: heartbeat deadlines, the systemd watchdog, READY at the latest. */
+/* The tick: once a second (a quarter of the systemd watchdog's interval
+ * when that is shorter), TICK_AFTER_GRID_NS after the workers' heartbeats,
+ * which go out on the whole seconds of CLOCK_MONOTONIC. */
+#define TICK_AFTER_GRID_NS (100 * NSEC_PER_MSEC)
+
+static void
+tick_arm(struct daemon *d, struct loop_timer *t)
+{
+	int64_t every = NSEC_PER_SEC, now = now_mono_ns();
+	if (d->watchdog_usec != 0 && d->watchdog_usec * 1000 / 4 < every)
+		every = d->watchdog_usec * 1000 / 4;
+	loop_timer_at(t, ((now - TICK_AFTER_GRID_NS) / every + 1) * every + TICK_AFTER_GRID_NS);
+}
+
+/* The workers' heartbeats, their deadlines, the systemd watchdog, READY at the latest. */
 static void
 on_tick(struct loop *l, struct loop_timer *t, void *arg)
 {
 	struct daemon *d = arg;
+	spawn_read_channels(d);
 	int64_t now = now_mono_ns();
 	int64_t limit = (int64_t)d->sup.cfg.sup.heartbeat_timeout_s * NSEC_PER_SEC;
 	d->sup.now = now;
@@ -152,7 +167,7 @@ on_tick(struct loop *l, struct loop_timer *t, void *arg)
 		notify_ready(d);
 	}
 	notify_watchdog(d);
-	loop_timer_after(t, NSEC_PER_SEC / (d->watchdog_usec ? 4 : 1));
+	tick_arm(d, t);
 }
 
 /* A can worker left over from a supervisor that was killed must not write
@@ -361,7 +376,7 @@ main(int argc, char **argv)
 			w->state = WS_DISABLED;
 	}
 	daemon_status_changed(&d);
-	loop_timer_after(d.tick, NSEC_PER_SEC);
+	tick_arm(&d, d.tick);
 	loop_run(d.loop);
 
 	write_status_file(&d);

@@ -29,24 +29,23 @@ daemon_of(struct sup *s)
 	return s->priv;
 }
 
-static void
-on_channel(struct loop *l, int fd, uint32_t ev, void *arg)
+/* One message off a worker's channel: 1 when there may be more. */
+static int
+channel_take(struct daemon *d, struct wk *w, uint32_t ev)
 {
-	struct wk *w = arg;
-	struct daemon *d = container_of_wk(w);
 	Ctl *ctl;
 	size_t bad;
 
-	switch (chan_recv(fd, ev, &ctl, &bad)) {
+	switch (chan_recv(w->chan_fd, ev, &ctl, &bad)) {
 	case CHAN_EOF:
 		/* the worker closed its end; SIGCHLD brings the exit */
 		spawn_close_channel(d, w);
-		return;
+		return 0;
 	case CHAN_NONE:
 		if (bad > 0)
 			log_warnx("%s: malformed message of %zu bytes on its channel dropped",
 				  w->name, bad);
-		return;
+		return bad > 0;
 	case CHAN_MSG:
 		break;
 	}
@@ -58,6 +57,11 @@ on_channel(struct loop *l, int fd, uint32_t ev, void *arg)
 		break;
 	case LEAFMON__V1__CTL__MSG_HEARTBEAT:
 		w->last_hb = d->sup.now;
+		/* its first heartbeat once ready came at once (the status has its
+		 * counters); the next ones wait for spawn_read_channels() */
+		if (ev != 0 && w->state == WS_READY &&
+		    loop_mod_fd(d->loop, w->chan_fd, EPOLLRDHUP) < 0)
+			log_warn("%s: channel watch", w->name);
 		if (w->hb != NULL)
 			leafmon__v1__heartbeat__free_unpacked(w->hb, NULL);
 		w->hb = ctl->heartbeat;
@@ -68,6 +72,28 @@ on_channel(struct loop *l, int fd, uint32_t ev, void *arg)
 		log_warnx("%s: unexpected message %d on its channel", w->name, (int)ctl->msg_case);
 	}
 	leafmon__v1__ctl__free_unpacked(ctl, NULL);
+	return 1;
+}
+
+static void
+on_channel(struct loop *l, int fd, uint32_t ev, void *arg)
+{
+	struct wk *w = arg;
+	channel_take(container_of_wk(w), w, ev);
+}
+
+/* A ready worker's channel wakes us only when it hangs up: its heartbeats
+ * (one a second, on the same grid as ours) are read here, from the tick,
+ * so seven workers cost leafmond one wake-up a second, not seven. */
+void
+spawn_read_channels(struct daemon *d)
+{
+	for (int i = 0; i < WK_COUNT; i++) {
+		struct wk *w = &d->sup.wk[i];
+		for (int n = 0; n < CHAN_READ_MAX && w->chan_fd >= 0; n++)
+			if (!channel_take(d, w, 0))
+				break;
+	}
 }
 
 void

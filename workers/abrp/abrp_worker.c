@@ -123,36 +123,51 @@ read_snapshot(struct abrp_worker *aw, struct abrp_in *in)
 	}
 }
 
-static void
-on_tick(struct loop *l, struct loop_timer *tm, void *arg)
+/* Look at the snapshot: 1 when it moves (frames come in), else 0. */
+static int
+look(struct abrp_worker *aw, int64_t now)
 {
-	struct abrp_worker *aw = arg;
 	struct abrp_in in[SIG_ID_MAX];
 	struct abrp_tlm t;
-	int64_t now = now_mono_ns();
 	int why;
 
-	loop_timer_after(tm, ABRP_TICK_NS);
 	if (aw->snap == NULL && now - aw->snap_tried_mono >= ABRP_SNAP_RETRY_NS) {
 		aw->snap_tried_mono = now;
 		if (snap_open(&aw->snap, aw->w->rundir, false) < 0)
 			aw->snap = NULL;
 	}
-	if (aw->snap == NULL || aw->req != NULL)
-		return; /* one request at a time: the next tick sends what is due then */
+	if (aw->snap == NULL)
+		return 0;
+	if (aw->req != NULL)
+		return 1; /* one request at a time: the next tick sends what is due then */
 	read_snapshot(aw, in);
 	abrp_tlm_from(&t, in);
 	if (t.t_ns != aw->seen_t) {
-		aw->moved_mono = aw->seen_t != 0 ? now : 0; /* the first look is no movement */
+		int first = aw->seen_t == 0;
+		aw->moved_mono = first ? 0 : now; /* the first look is no movement */
 		aw->seen_t = t.t_ns;
+		if (first)
+			return 1; /* the second look soon, as while frames come in */
 	}
 	if (aw->moved_mono == 0 || now - aw->moved_mono >= ABRP_STILL_NS)
-		return; /* no frames: a can worker that is gone, or not started */
-	if ((why = abrp_due(&aw->rate, &t)) == AR_NONE)
-		return;
-	aw->reasons[why]++;
-	abrp_sent(&aw->rate, &t, why); /* tried: live data is never sent twice */
-	send_tlm(aw, &t);
+		return 0; /* no frames: the bus asleep, a can worker that is gone, or not started */
+	if ((why = abrp_due(&aw->rate, &t)) != AR_NONE) {
+		aw->reasons[why]++;
+		abrp_sent(&aw->rate, &t, why); /* tried: live data is never sent twice */
+		send_tlm(aw, &t);
+	}
+	return !snap_bus_asleep(aw->snap);
+}
+
+/* Every 250 ms while frames come in; on the one-second grid (with the
+ * heartbeat) while the snapshot stands still or the bus sleeps. */
+static void
+on_tick(struct loop *l, struct loop_timer *tm, void *arg)
+{
+	if (look(arg, now_mono_ns()))
+		loop_timer_after(tm, ABRP_TICK_NS);
+	else
+		loop_timer_grid(tm, NSEC_PER_SEC);
 }
 
 int

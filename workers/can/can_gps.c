@@ -106,6 +106,25 @@ on_readable(struct loop *l, int fd, uint32_t events, void *arg)
 		gps_down(g, "gpsd closed the connection");
 }
 
+/* While the bus sleeps gpsd keeps its reports: a parked car needs no
+ * position every second, and each report would wake the worker. */
+static int
+watch_flags(const struct can_gps *g)
+{
+	return g->asleep ? WATCH_DISABLE : WATCH_ENABLE | WATCH_JSON;
+}
+
+void
+can_gps_sleep(struct can_gps *g, bool asleep)
+{
+	if (g->loop == NULL || g->asleep == asleep)
+		return;
+	g->asleep = asleep;
+	log_debug("gps: %s gpsd's reports", asleep ? "pausing" : "resuming");
+	if (g->gd != NULL && gps_stream(g->gd, watch_flags(g), NULL) < 0)
+		gps_down(g, "cannot watch gpsd's reports");
+}
+
 /* gpsd answered the probe: libgps's own (blocking) connect is quick now. */
 static void
 gps_connect(struct can_gps *g)
@@ -122,7 +141,7 @@ gps_connect(struct can_gps *g)
 		return;
 	}
 	g->gd = d;
-	if (gps_stream(d, WATCH_ENABLE | WATCH_JSON, NULL) < 0 || fd_nonblock(d->gps_fd) < 0 ||
+	if (gps_stream(d, watch_flags(g), NULL) < 0 || fd_nonblock(d->gps_fd) < 0 ||
 	    loop_add_fd(g->loop, d->gps_fd, EPOLLIN | EPOLLRDHUP, on_readable, g) < 0) {
 		gps_down(g, "cannot watch gpsd's reports");
 		return;
@@ -266,6 +285,7 @@ can_gps_heartbeat(const struct can_gps *g, struct heartbeat *hb)
 	hb_counter(hb, "gps_no_fix", (double)g->pub.no_fix);
 	hb_counter(hb, "gps_published", (double)g->pub.published);
 	hb_counter(hb, "gps_read_errors", (double)g->read_errors);
+	hb_counter(hb, "gps_paused", g->asleep);
 	if (!g->up && g->down_since != 0 && now_real_ns() - g->down_since >= 10 * NSEC_PER_SEC) {
 		char text[256];
 		snprintf(text, sizeof(text), "gpsd %s:%s is unreachable: %.150s", g->host, g->port,

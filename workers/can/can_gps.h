@@ -27,6 +27,7 @@ struct can_gps {
 	char host[64], port[8];
 	struct gps_data_t *gd; /* open while up */
 	bool up;
+	bool asleep;	/* the bus sleeps: gpsd is asked to keep its reports */
 	bool said_down; /* the outage is in the log (once per outage) */
 	struct loop_timer *retry;
 	int probe_fd; /* the non-blocking connect that goes first, -1: none */
@@ -43,6 +44,8 @@ struct can_gps {
 int can_gps_start(struct can_gps *g, struct loop *l, const char *host, const char *port,
 		  can_gps_cb cb, void *arg);
 void can_gps_stop(struct can_gps *g);
+/* The bus fell asleep (true) or woke: from the tick, never the frame path. */
+void can_gps_sleep(struct can_gps *g, bool asleep);
 void can_gps_heartbeat(const struct can_gps *g, struct heartbeat *hb);
 
 #endif

@@ -558,7 +558,8 @@ on_tick(struct loop *l, struct loop_timer *t, void *arg)
 	if (quiet >= NSEC_PER_SEC) /* no frame closes the tick: the events go now */
 		publish_events(cw, cw->last_frame_t);
 	can_sessions_tick(cw->sess);
-	loop_timer_after(t, NSEC_PER_SEC);
+	can_gps_sleep(&cw->gps, cw->asleep); /* a wake is seen here within a second */
+	loop_timer_grid(t, NSEC_PER_SEC);
 }
 
 /* ---- setup ---- */
@@ -642,7 +643,7 @@ can_worker_start(struct can_worker *cw, struct worker *w)
 	resume_apply(cw);
 	can_poll_start(&cw->poll, cw);
 	cw->tick = loop_timer_new(w->loop, on_tick, cw);
-	loop_timer_after(cw->tick, NSEC_PER_SEC);
+	loop_timer_grid(cw->tick, NSEC_PER_SEC);
 	snprintf(detail, sizeof(detail), "%d of %d sources open", up, cw->nsrc);
 	worker_ready(w, detail);
 	return 0;

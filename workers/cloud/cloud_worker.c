@@ -181,10 +181,12 @@ on_tick(struct loop *l, struct loop_timer *t, void *arg)
 	commit(cw);
 	spool_maintain(cw->sp);
 	if (now >= cw->next_round) {
-		cw->next_round = now + (int64_t)cw->cfg->sync_interval_s * NSEC_PER_SEC;
+		/* from the tick's grid second: a tick a little earlier in its
+		 * second than this one is still on time */
+		cw->next_round = (now / NSEC_PER_SEC + cw->cfg->sync_interval_s) * NSEC_PER_SEC;
 		start_round(cw);
 	}
-	loop_timer_after(t, NSEC_PER_SEC);
+	loop_timer_grid(t, NSEC_PER_SEC);
 }
 
 /* ---- pacing, heartbeat ---- */
@@ -366,7 +368,7 @@ cw_start(struct cw *cw, struct worker *w)
 					   "no sample journal yet: nothing to sync") < 0)
 		return -1;
 	watch_network(cw);
-	loop_timer_after(cw->tick, NSEC_PER_SEC); /* the first round goes at the first tick */
+	loop_timer_grid(cw->tick, NSEC_PER_SEC); /* the first round goes at the first tick */
 	worker_set_heartbeat(w, on_heartbeat, cw);
 	worker_set_stop(w, on_stop, cw);
 	log_info("syncing to %s every %d s, resolution %d ms, %lld bytes per %d s, gzip %s",

@@ -132,7 +132,7 @@ on_tick(struct loop *l, struct loop_timer *t, void *arg)
 	commit(iw);
 	spool_maintain(iw->sp);
 	deliver_kick(iw->dl);
-	loop_timer_after(t, NSEC_PER_SEC);
+	loop_timer_grid(t, NSEC_PER_SEC);
 }
 
 /* ---- heartbeat ---- */
@@ -224,7 +224,7 @@ iw_start(struct iw *iw, struct worker *w)
 	if (iw->tick == NULL ||
 	    feed_start(&iw->feed, w, take, resume, iw, "no sample journal yet: nothing to write") < 0)
 		return -1;
-	loop_timer_after(iw->tick, NSEC_PER_SEC);
+	loop_timer_grid(iw->tick, NSEC_PER_SEC);
 	worker_set_heartbeat(w, on_heartbeat, iw);
 	worker_set_stop(w, on_stop, iw);
 	deliver_kick(iw->dl);

@@ -267,7 +267,7 @@ static void
 on_tick(struct loop *l, struct loop_timer *t, void *arg)
 {
 	struct lw *lw = arg;
-	loop_timer_after(t, NSEC_PER_SEC);
+	loop_timer_grid(t, NSEC_PER_SEC);
 	if (lw->db == NULL) {
 		if (now_mono_ns() >= lw->retry_at)
 			db_open(lw);
@@ -375,7 +375,7 @@ lw_start(struct lw *lw, struct worker *w)
 	if (lw->tick == NULL)
 		return -1;
 	db_open(lw);
-	loop_timer_after(lw->tick, NSEC_PER_SEC);
+	loop_timer_grid(lw->tick, NSEC_PER_SEC);
 	worker_set_heartbeat(w, on_heartbeat, lw);
 	worker_set_stop(w, on_stop, lw);
 	return 0;

@@ -328,12 +328,23 @@ mw_birth(struct mw *mw)
 	mw->republish = true;
 }
 
+/* On the grid of publish_interval_ms, so a 1000 ms tick shares the
+ * heartbeat's wake-up; no faster than once a second while the bus sleeps. */
+static void
+tick_arm(struct mw *mw, struct loop_timer *t)
+{
+	int64_t every = (int64_t)mw->cfg->mqtt.publish_interval_ms * NSEC_PER_MSEC;
+	if (every < NSEC_PER_SEC && snap_bus_asleep(mw->snap))
+		every = NSEC_PER_SEC;
+	loop_timer_grid(t, every);
+}
+
 static void
 on_tick(struct loop *l, struct loop_timer *t, void *arg)
 {
 	struct mw *mw = arg;
 
-	loop_timer_after(t, (int64_t)mw->cfg->mqtt.publish_interval_ms * NSEC_PER_MSEC);
+	tick_arm(mw, t);
 	if (!mw->connected || !have_snap(mw))
 		return;
 	watch_generation(mw);
@@ -359,7 +370,7 @@ on_misc(struct loop *l, struct loop_timer *t, void *arg)
 	struct mw *mw = arg;
 	int day = (int)(time(NULL) / 86400);
 
-	loop_timer_after(t, NSEC_PER_SEC);
+	loop_timer_grid(t, NSEC_PER_SEC);
 	if (day != mw->bytes_day) {
 		mw->bytes_day = day;
 		mw->bytes_today = 0;
@@ -488,8 +499,8 @@ mw_start(struct mw *mw, struct worker *w)
 	if (mw->tick == NULL || mw->misc == NULL ||
 	    feed_start(&mw->feed, w, take, resume, mw, "no sample journal yet: no events") < 0)
 		return -1;
-	loop_timer_after(mw->tick, (int64_t)mw->cfg->mqtt.publish_interval_ms * NSEC_PER_MSEC);
-	loop_timer_after(mw->misc, NSEC_PER_SEC);
+	tick_arm(mw, mw->tick);
+	loop_timer_grid(mw->misc, NSEC_PER_SEC);
 	worker_set_heartbeat(w, on_heartbeat, mw);
 	worker_set_stop(w, on_stop, mw);
 	log_info("mqtt: %s, topics under %s, client id %s", mw->cfg->mqtt.url, mw->nm.prefix,

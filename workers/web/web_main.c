@@ -163,14 +163,14 @@ on_tick(struct loop *l, struct loop_timer *t, void *arg)
 		sampsub_poll_journal(web->sub);
 		drain(wm);
 	}
-	if (web->ticks % WEB_PING_S == 0) {
+	if (web->ticks % WEB_PING_S == 0)
 		sse_ping(&web->sse);
-		web_mhd_kick(web);
-	}
 	sse_check(&web->sse, WEB_SSE_STALL_S * 1000LL);
 	web_conn_tick(web);
-	web_mhd_kick(web); /* MHD closes what was shut down */
-	loop_timer_after(t, NSEC_PER_SEC);
+	/* MHD sends the pings and closes what was shut down: in this wake-up,
+	 * not in one more from a kick */
+	web_mhd_run(web);
+	loop_timer_grid(t, NSEC_PER_SEC);
 }
 
 /* ---- heartbeat and stop ---- */
@@ -343,7 +343,7 @@ setup(struct web_main *wm)
 	check_snapshot(wm);
 	open_subscriber(wm);
 	struct loop_timer *tick = loop_timer_new(wm->w.loop, on_tick, wm);
-	loop_timer_after(tick, NSEC_PER_SEC);
+	loop_timer_grid(tick, NSEC_PER_SEC);
 }
 
 int
