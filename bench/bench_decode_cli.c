@@ -22,24 +22,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "bench_stats.h"
 #include "logfmt.h"
 #include "logread.h"
 
 #define PY_BASELINE_S 11.7 /* issue 13: the Python stack, 2M frames, this machine */
-
-static int
-cmp_dbl(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
-static double
-median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(v[0]), cmp_dbl);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 /* The real log's frames, looped into out as candump -l; -1 on error. */
 static int

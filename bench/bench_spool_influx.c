@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench_stats.h"
 #include "config.h"
 #include "deliver.h"
 #include "log.h"
@@ -184,20 +185,6 @@ drain(const char *dir, const char *db, long n, double *fill_rate, uint64_t *fsyn
 	loop_free(l);
 	spool_close(sp);
 	return rate;
-}
-
-static int
-cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
-static double
-median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 int

@@ -16,6 +16,7 @@
 #include <arpa/inet.h>
 #include <unistd.h>
 
+#include "bench_stats.h"
 #include "util.h"
 
 #define MAX_LAT 2000000
@@ -52,13 +53,6 @@ lat_add(struct lat *l, double ms)
 {
 	if (l->n < MAX_LAT)
 		l->v[l->n++] = ms;
-}
-
-static int
-cmp_dbl(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
 }
 
 static double
