@@ -95,6 +95,8 @@ fuzz_sup_new(void)
 		abort();
 	sup_init(&d->sup, cfg, &fake_ops);
 	d->sup.priv = d;
+	if ((d->loop = loop_new()) == NULL) /* its counters go into the status */
+		abort();
 	d->ctl_fd = -1;
 	str_copy(d->config_path, conf_path, sizeof(d->config_path));
 	d->started_mono = d->sup.now = now_mono_ns();
@@ -110,6 +112,7 @@ fuzz_sup_free(struct daemon *d)
 	for (int i = 0; i < WK_COUNT; i++)
 		if (d->sup.wk[i].hb != NULL)
 			leafmon__v1__heartbeat__free_unpacked(d->sup.wk[i].hb, NULL);
+	loop_free(d->loop);
 	free(d);
 }
 
