@@ -134,6 +134,20 @@ word(struct jf_iter *it, const char *w)
 
 static int value(struct jf_iter *it, struct jf_member *m, int depth);
 
+/* A member's key and its ':', with the blanks around it. */
+static int
+key(struct jf_iter *it, const char **k, size_t *kl)
+{
+	if (string(it, k, kl) < 0)
+		return -1;
+	ws(it);
+	if (it->p >= it->end || *it->p != ':')
+		return fail(it, "':' was expected");
+	it->p++;
+	ws(it);
+	return 0;
+}
+
 /* An object or array at it->p, checked and skipped. */
 static int
 nested(struct jf_iter *it, int depth)
@@ -153,13 +167,8 @@ nested(struct jf_iter *it, int depth)
 	}
 	for (;;) {
 		if (close == '}') {
-			if (string(it, &k, &kl) < 0)
+			if (key(it, &k, &kl) < 0)
 				return -1;
-			ws(it);
-			if (it->p >= it->end || *it->p != ':')
-				return fail(it, "':' was expected");
-			it->p++;
-			ws(it);
 		}
 		if (value(it, &m, depth + 1) < 0)
 			return -1;
@@ -252,13 +261,8 @@ json_flat_next(struct jf_iter *it, struct jf_member *m)
 		return fail(it, "',' or '}' was expected");
 	}
 	memset(m, 0, sizeof(*m));
-	if (string(it, &m->key, &m->key_len) < 0)
+	if (key(it, &m->key, &m->key_len) < 0)
 		return -1;
-	ws(it);
-	if (it->p >= it->end || *it->p != ':')
-		return fail(it, "':' was expected");
-	it->p++;
-	ws(it);
 	if (value(it, m, 0) < 0)
 		return -1;
 	return 1;
