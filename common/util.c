@@ -185,6 +185,26 @@ file_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
 	return fsync_dir_of(path);
 }
 
+int
+file_replace(const char *path, const void *data, size_t len, mode_t mode)
+{
+	char tmp[PATH_MAX];
+	if (snprintf(tmp, sizeof(tmp), "%s.new", path) >= (int)sizeof(tmp)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	int fd = file_create(tmp, O_WRONLY, mode);
+	if (fd == -1)
+		return -1;
+	if (write_all(fd, data, len) < 0 || close(fd) == -1 || rename(tmp, path) == -1) {
+		int saved = errno;
+		unlink(tmp);
+		errno = saved;
+		return -1;
+	}
+	return 0;
+}
+
 char *
 file_read_str(const char *path, size_t max, size_t *lenp)
 {

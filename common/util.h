@@ -41,6 +41,9 @@ int file_open_append(const char *path, mode_t mode);
 /* Write data to path atomically: path.new (file_create), fsync, rename,
  * fsync the dir. */
 int file_write_atomic(const char *path, const void *data, size_t len, mode_t mode);
+/* The same without fsync: survives a crash of the process (the page cache
+ * is the kernel's), not necessarily a power cut. */
+int file_replace(const char *path, const void *data, size_t len, mode_t mode);
 /* Read a whole (small) file into a NUL-terminated malloc'd string. */
 char *file_read_str(const char *path, size_t max, size_t *lenp);
 /* The same from an open fd (left open); EFBIG beyond max bytes. */

@@ -40,23 +40,11 @@ pending_count(const struct spool *sp)
 
 /* ---- state file ---- */
 
-/* Replace path atomically without fsync: survives a crash of the process
- * (the page cache is the kernel's), not necessarily a power cut. */
+/* Replace path atomically without fsync (file_replace). */
 static int
 write_replace(const char *path, const void *data, size_t len)
 {
-	char tmp[PATH_MAX + 32];
-	snprintf(tmp, sizeof(tmp), "%s.new", path);
-	int fd = file_create(tmp, O_WRONLY, 0600);
-	if (fd == -1)
-		return -1;
-	if (write_all(fd, data, len) < 0 || close(fd) == -1) {
-		int saved = errno;
-		unlink(tmp);
-		errno = saved;
-		return -1;
-	}
-	return rename(tmp, path);
+	return file_replace(path, data, len, 0600);
 }
 
 /*

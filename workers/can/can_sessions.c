@@ -142,12 +142,22 @@ can_sessions_drop(struct can_sessions *cs, size_t n)
 	cs->published += n;
 }
 
+/* RUNDIR's (tmpfs) only has to outlive the worker: renamed into place, not
+ * fsynced (a reboot restores STATEDIR's, which is). */
 static void
-save(struct can_sessions *cs, const char *path)
+save(struct can_sessions *cs, const char *path, bool durable)
 {
+	int rc;
+
 	buf_reset(&cs->tmp);
-	sessions_save(&cs->ss, &cs->tmp);
-	if (cs->tmp.oom || file_write_atomic(path, cs->tmp.p, cs->tmp.len, 0640) < 0) {
+	sessions_save_cached(&cs->ss, &cs->tmp, &cs->ckpt_cache);
+	if (cs->tmp.oom)
+		rc = -1;
+	else if (durable)
+		rc = file_write_atomic(path, cs->tmp.p, cs->tmp.len, 0640);
+	else
+		rc = file_replace(path, cs->tmp.p, cs->tmp.len, 0640);
+	if (rc < 0) {
 		if (cs->ckpt_errors++ % 60 ==
 		    0) /* rate-limited: a full disk says it once a minute */
 			log_warn("save %s", path);
@@ -162,13 +172,13 @@ can_sessions_tick(struct can_sessions *cs)
 	if (!cs->on)
 		return;
 	if (cs->ss.last_t != cs->run_saved_t || cs->ss.events != cs->run_saved_ev) {
-		save(cs, cs->run_path);
+		save(cs, cs->run_path, false);
 		cs->run_saved_t = cs->ss.last_t;
 		cs->run_saved_ev = cs->ss.events;
 	}
 	if (cs->ss.events != cs->state_saved_ev ||
 	    (now - cs->state_saved_mono >= STATE_SAVE_NS && cs->ss.last_t != cs->state_saved_t)) {
-		save(cs, cs->state_path);
+		save(cs, cs->state_path, true);
 		cs->state_saved_t = cs->ss.last_t;
 		cs->state_saved_ev = cs->ss.events;
 		cs->state_saved_mono = now;
@@ -179,8 +189,8 @@ void
 can_sessions_stop(struct can_sessions *cs)
 {
 	if (cs->on) {
-		save(cs, cs->run_path);
-		save(cs, cs->state_path);
+		save(cs, cs->run_path, false);
+		save(cs, cs->state_path, true);
 	}
 	buf_free(&cs->tmp);
 }

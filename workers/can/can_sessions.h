@@ -36,6 +36,7 @@ struct can_sessions {
 	uint64_t run_saved_ev, state_saved_ev;
 	uint64_t ckpt_errors, queue_dropped, published;
 	struct buf tmp;
+	struct sess_ckpt_cache ckpt_cache; /* the figures' text, by their bits */
 };
 
 /* Set up from the config and restore the newer checkpoint. */

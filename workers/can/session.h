@@ -156,6 +156,18 @@ void session_text(const struct session *x, const struct sessions_cfg *cfg, struc
 /* Checkpoint (session_ckpt.c): a versioned text blob of the whole state;
  * restore gives 0, or -1 with err when it is not one (state untouched). */
 void sessions_save(const struct sessions *s, struct buf *b);
+/* The same text, with each fractional figure's text kept from the last save
+ * while its double has the same bits (%.17g is most of a save's cost); c
+ * starts zeroed and belongs to one writer. */
+#define SESS_CKPT_FIELDS 147
+struct sess_ckpt_cache {
+	struct {
+		uint64_t bits;
+		uint8_t len; /* 0: nothing kept */
+		char text[31];
+	} f[SESS_CKPT_FIELDS];
+};
+void sessions_save_cached(const struct sessions *s, struct buf *b, struct sess_ckpt_cache *c);
 int sessions_restore(struct sessions *s, const char *text, char *err, size_t errlen);
 
 #endif

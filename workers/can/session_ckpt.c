@@ -103,6 +103,12 @@ static const struct group groups[] = {
     GRP("day.a.", day.a, acc_fields),
 };
 
+#define NF(tbl) (sizeof(tbl) / sizeof(tbl[0]))
+_Static_assert(NF(state_fields) + 2 * NF(session_fields) + 5 * NF(point_fields) +
+			   3 * NF(acc_fields) ==
+		       SESS_CKPT_FIELDS,
+	       "SESS_CKPT_FIELDS: one slot per line of the checkpoint");
+
 /* Decimal digits of v at p; the end. */
 static char *
 put_i64(char *p, int64_t v)
@@ -122,11 +128,13 @@ put_i64(char *p, int64_t v)
 }
 
 /* v as printf's "%.17g" writes it (exact), at p (room for 32); the end.
- * Most figures are 0, unknown or whole: those without printf. */
+ * Most figures are 0, unknown or whole: those without printf; the others'
+ * text is kept in slot k of c (when not NULL) until v's bits change. */
 static char *
-put_dbl(char *p, double v)
+put_dbl(char *p, double v, struct sess_ckpt_cache *c, size_t k)
 {
 	const char *w = NULL;
+	uint64_t bits;
 
 	if (isnan(v))
 		w = signbit(v) ? "-nan" : "nan";
@@ -139,12 +147,21 @@ put_dbl(char *p, double v)
 	}
 	if (fabs(v) < 1e17 && v == trunc(v)) /* %.17g prints these as integers */
 		return put_i64(p, (int64_t)v);
-	return p + snprintf(p, 32, "%.17g", v);
+	if (c == NULL)
+		return p + snprintf(p, 32, "%.17g", v);
+	memcpy(&bits, &v, sizeof(bits));
+	if (c->f[k].len == 0 || c->f[k].bits != bits) { /* %.17g: 24 characters at most */
+		c->f[k].len = (uint8_t)snprintf(c->f[k].text, sizeof(c->f[k].text), "%.17g", v);
+		c->f[k].bits = bits;
+	}
+	memcpy(p, c->f[k].text, c->f[k].len);
+	return p + c->f[k].len;
 }
 
 /* "<prefix><name> <value>\n": without printf (written every second). */
 static void
-put_field(struct buf *b, const char *prefix, size_t plen, const struct field *f, const char *base)
+put_field(struct buf *b, const char *prefix, size_t plen, const struct field *f, const char *base,
+	  struct sess_ckpt_cache *c, size_t k)
 {
 	const char *v = base + f->off;
 	size_t nlen = strlen(f->name);
@@ -168,7 +185,7 @@ put_field(struct buf *b, const char *prefix, size_t plen, const struct field *f,
 		*p++ = *(const bool *)v ? '1' : '0';
 		break;
 	case F_DBL:
-		p = put_dbl(p, *(const double *)v);
+		p = put_dbl(p, *(const double *)v, c, k);
 		break;
 	}
 	*p++ = '\n';
@@ -176,16 +193,24 @@ put_field(struct buf *b, const char *prefix, size_t plen, const struct field *f,
 }
 
 void
-sessions_save(const struct sessions *s, struct buf *b)
+sessions_save_cached(const struct sessions *s, struct buf *b, struct sess_ckpt_cache *c)
 {
+	size_t k = 0;
+
 	buf_printf(b, "%s %d\n", CKPT_MAGIC, CKPT_VERSION);
 	for (size_t g = 0; g < sizeof(groups) / sizeof(groups[0]); g++) {
 		size_t plen = strlen(groups[g].prefix);
-		for (size_t i = 0; i < groups[g].n; i++)
+		for (size_t i = 0; i < groups[g].n; i++, k++)
 			put_field(b, groups[g].prefix, plen, &groups[g].f[i],
-				  (const char *)s + groups[g].off);
+				  (const char *)s + groups[g].off, c, k);
 	}
 	buf_puts(b, "end\n");
+}
+
+void
+sessions_save(const struct sessions *s, struct buf *b)
+{
+	sessions_save_cached(s, b, NULL);
 }
 
 static int

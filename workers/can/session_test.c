@@ -602,6 +602,46 @@ test_session_park_drain_and_daily_capacity(void)
 	CHECK(jhas(d, "\"kind\":\"battery_daily\""));
 }
 
+/* The cached save writes what the plain one does, second after second of a
+ * drive (the figures that changed re-formatted, the others kept) and after
+ * a figure goes back to an earlier value. */
+static void
+test_session_checkpoint_cache_same_text(void)
+{
+	static struct sess_ckpt_cache cache;
+	struct car c;
+	struct buf a, b;
+	double keep;
+
+	setup(NULL);
+	car_init(&c, T0);
+	buf_init(&a);
+	buf_init(&b);
+	c.gear = D, c.power = 10;
+	for (int i = 0; i < 40; i++) {
+		c.speed = 20 + i % 7 * 3.3;
+		run(&c, 1);
+		buf_reset(&a);
+		buf_reset(&b);
+		sessions_save(&ss, &a);
+		sessions_save_cached(&ss, &b, &cache);
+		CHECK_STR(buf_str(&a), buf_str(&b));
+	}
+	keep = ss.cur.a.dist_km;
+	ss.cur.a.dist_km = 0.1;
+	buf_reset(&b);
+	sessions_save_cached(&ss, &b, &cache);
+	ss.cur.a.dist_km = keep;
+	buf_reset(&a);
+	buf_reset(&b);
+	sessions_save(&ss, &a);
+	sessions_save_cached(&ss, &b, &cache);
+	CHECK_STR(buf_str(&a), buf_str(&b));
+	CHECK(strstr(buf_str(&b), "cur.a.dist_km 0.") != NULL); /* a fraction: formatted */
+	buf_free(&a);
+	buf_free(&b);
+}
+
 static void
 test_session_checkpoint_round_trip(void)
 {
@@ -714,4 +754,5 @@ T_MAIN(T(test_session_trip_with_stops_at_lights), T(test_session_trip_positions)
        T(test_session_trip_across_restart), T(test_session_energy_signs),
        T(test_session_tou_across_midnight_on_dst_night),
        T(test_session_park_drain_and_daily_capacity), T(test_session_checkpoint_round_trip),
+       T(test_session_checkpoint_cache_same_text),
        T(test_session_parked_gives_none))
