@@ -41,7 +41,7 @@ int loop_run(struct loop *l);
 /* One round: wait at most max_wait_ns (-1: until something happens). */
 int loop_once(struct loop *l, int64_t max_wait_ns);
 void loop_stop(struct loop *l);
-/* Returns from epoll_wait so far: the process's wake-ups (DESIGN.md "Idle"). */
+/* Returns from epoll_wait so far: the process's wake-ups (DESIGN.md "Processes", Wake-ups). */
 uint64_t loop_wakeups(const struct loop *l);
 
 #endif

@@ -1,9 +1,9 @@
 /*
- * The dead-letter file (STATEDIR/<writer>-deadletter.lp): lines a server
- * refused for good (400/422, or too large alone for a 413), each group
- * headed by a comment line with the time, the status and the server's
- * message, so nothing is thrown away without a trace. Capped: the previous
- * file is kept as .1 when it rotates.
+ * The dead-letter file (STATEDIR/influx-deadletter.lp,
+ * STATEDIR/cloud/deadletter.lp): lines a server refused for good (400/422,
+ * or too large alone for a 413), each group headed by a comment line with
+ * the time, the status and the server's message, so nothing is thrown away
+ * without a trace. Capped: the previous file is kept as .1 when it rotates.
  */
 #ifndef LEAFMON_DEADLETTER_H
 #define LEAFMON_DEADLETTER_H

@@ -1,6 +1,6 @@
 /*
  * Where a replay was, so that a restarted can worker goes on with it
- * (DESIGN.md, "CAN worker details"): RUNDIR/can-replay.shm, which outlives
+ * (DESIGN.md "CAN sources"): RUNDIR/can-replay.shm, which outlives
  * the worker like the journal, holds the state as of the last published
  * sample: the journal's generation and seq, the replay's timeline and the
  * number of the next frame, and the decoder, cutter and session module as
