@@ -285,6 +285,20 @@ test_httpc_sends_the_body_and_headers_as_given(void)
 	server_free(&sv);
 	buf_free(&gz);
 	buf_free(&plain);
+
+	/* a large body goes without waiting for 100-continue as well */
+	size_t big_len = 3u << 20;
+	char *big = malloc(big_len);
+	CHECK(big != NULL);
+	memset(big, 'x', big_len);
+	server_start(&sv, &ok, 1);
+	request(&g, sv.port, "POST", big, big_len, &OPTS);
+	server_stop(&sv);
+	free(big);
+	CHECK_INT(g.r.status, ==, 204);
+	CHECK(header_in(&sv.req[0], "Expect:") == NULL);
+	CHECK_INT(g.r.sent_bytes, ==, sv.req[0].len);
+	server_free(&sv);
 }
 
 static void
