@@ -304,6 +304,16 @@ add_session(struct env *e, const char *kind, const char *detail)
 	buf_free(&b);
 }
 
+/* The common start: n samples spooled, the first request in flight. */
+static void
+start(struct env *e, int api, int n)
+{
+	env_init(e, api);
+	env_start(e);
+	add_samples(e, n);
+	deliver_kick(e->d);
+}
+
 static uint64_t
 queued(struct env *e)
 {
@@ -375,10 +385,7 @@ static void
 test_deliver_2xx_acks_and_removes(void)
 {
 	struct env e;
-	env_init(&e, API_V1);
-	env_start(&e);
-	add_samples(&e, 5);
-	deliver_kick(e.d);
+	start(&e, API_V1, 5);
 	CHECK(F.pending);
 	CHECK_STR(F.method, "POST");
 	CHECK(strstr(F.url, "/write?db=leaf") != NULL);
@@ -411,10 +418,7 @@ static void
 test_deliver_413_halves_the_request(void)
 {
 	struct env e;
-	env_init(&e, API_V1);
-	env_start(&e);
-	add_samples(&e, 4);
-	deliver_kick(e.d);
+	start(&e, API_V1, 4);
 	CHECK_INT(body_lines(), ==, 4);
 	answer(413, "{\"error\":\"Request Entity Too Large\"}");
 	CHECK_INT(wait_left(), ==, -1); /* at once, no backoff */
@@ -440,10 +444,7 @@ test_deliver_413_single_line_dead_lettered(void)
 {
 	struct env e;
 	char big[256];
-	env_init(&e, API_V1);
-	env_start(&e);
-	add_samples(&e, 3);
-	deliver_kick(e.d);
+	start(&e, API_V1, 3);
 	body_line(2, big, sizeof(big)); /* the server takes no request holding it */
 	for (int guard = 0; F.pending && guard < 10; guard++)
 		answer(body_has(big) ? 413 : 204, NULL);
@@ -463,10 +464,7 @@ test_deliver_400_partial_write_v1_named_line(void)
 {
 	struct env e;
 	char bad[256], msg[600];
-	env_init(&e, API_V1);
-	env_start(&e);
-	add_samples(&e, 4);
-	deliver_kick(e.d);
+	start(&e, API_V1, 4);
 	body_line(1, bad, sizeof(bad));
 	snprintf(
 	    msg, sizeof(msg),
@@ -488,10 +486,7 @@ static void
 test_deliver_400_type_conflict_v1(void)
 {
 	struct env e;
-	env_init(&e, API_V1);
-	env_start(&e);
-	add_samples(&e, 3);
-	deliver_kick(e.d);
+	start(&e, API_V1, 3);
 	answer(400,
 	       "{\"error\":\"partial write: field type conflict: input field \\\"voltage_v\\\" "
 	       "on measurement \\\"battery\\\" is type float, already exists as type integer "
@@ -509,10 +504,7 @@ check_v2_line_number(int status)
 {
 	struct env e;
 	char bad[256];
-	env_init(&e, API_V2);
-	env_start(&e);
-	add_samples(&e, 4);
-	deliver_kick(e.d);
+	start(&e, API_V2, 4);
 	CHECK(strstr(F.url, "/api/v2/write?org=home&bucket=leaf") != NULL);
 	body_line(2, bad, sizeof(bad));
 	answer(status, "{\"code\":\"invalid\",\"message\":\"failed to parse line protocol: "
@@ -545,10 +537,7 @@ static void
 test_deliver_400_partial_write_dropped_all(void)
 {
 	struct env e;
-	env_init(&e, API_V1);
-	env_start(&e);
-	add_samples(&e, 2);
-	deliver_kick(e.d);
+	start(&e, API_V1, 2);
 	answer(400, "{\"error\":\"partial write: points beyond retention policy dropped=2\"}");
 	CHECK(!F.pending);
 	CHECK_INT(queued(&e), ==, 0);
@@ -562,10 +551,7 @@ test_deliver_400_unnamed_bisects(void)
 {
 	struct env e;
 	char bad[256];
-	env_init(&e, API_V1);
-	env_start(&e);
-	add_samples(&e, 8);
-	deliver_kick(e.d);
+	start(&e, API_V1, 8);
 	body_line(5, bad, sizeof(bad));
 	for (int guard = 0; F.pending && guard < 40; guard++)
 		answer(body_has(bad) ? 400 : 204, "{\"error\":\"bad request\"}");
@@ -586,10 +572,7 @@ test_deliver_400_held_line_convicted_once_another_is_stored(void)
 {
 	struct env e;
 	char bad[256];
-	env_init(&e, API_V1);
-	env_start(&e);
-	add_samples(&e, 8);
-	deliver_kick(e.d);
+	start(&e, API_V1, 8);
 	body_line(0, bad, sizeof(bad));
 	int dead_before_ok = -1;
 	for (int guard = 0; F.pending && guard < 40; guard++) {
@@ -610,10 +593,7 @@ static void
 test_deliver_400_for_every_line_keeps_and_alerts(void)
 {
 	struct env e;
-	env_init(&e, API_V1);
-	env_start(&e);
-	add_samples(&e, 2);
-	deliver_kick(e.d);
+	start(&e, API_V1, 2);
 	for (int guard = 0; F.pending && guard < 10; guard++)
 		answer(400, "{\"error\":\"bad request\"}");
 	CHECK_INT(F.requests, ==, 3); /* both, then each alone */
@@ -642,10 +622,7 @@ test_deliver_429_honours_retry_after(void)
 {
 	struct env e;
 	struct reply r = {.body = "{\"error\":\"too many requests\"}", .retry_after = "7"};
-	env_init(&e, API_V1);
-	env_start(&e);
-	add_samples(&e, 3);
-	deliver_kick(e.d);
+	start(&e, API_V1, 3);
 	struct buf first;
 	buf_init(&first);
 	buf_append(&first, F.body.p, F.body.len);
@@ -690,10 +667,7 @@ static void
 test_deliver_5xx_backs_off_with_full_jitter(void)
 {
 	struct env e;
-	env_init(&e, API_V1);
-	env_start(&e);
-	add_samples(&e, 2);
-	deliver_kick(e.d);
+	start(&e, API_V1, 2);
 	static const int status[] = {500, 502, 503, 504};
 	static const int64_t want[] = {500 * MS, 1 * SEC, 2 * SEC, 4 * SEC};
 	for (int i = 0; i < 4; i++) {
@@ -726,10 +700,7 @@ static void
 test_deliver_401_403_keep_alert_retry_slowly(void)
 {
 	struct env e;
-	env_init(&e, API_V2);
-	env_start(&e);
-	add_samples(&e, 3);
-	deliver_kick(e.d);
+	start(&e, API_V2, 3);
 	answer(401, "{\"code\":\"unauthorized\",\"message\":\"unauthorized access\"}");
 	CHECK(alert(&e, "auth"));
 	CHECK_INT(wait_left(), ==, 30 * SEC + 500 * MS);
@@ -757,10 +728,7 @@ test_deliver_404_keeps_alerts_and_probes_again(void)
 {
 	struct env e;
 	struct reply v1 = {.version = "1.8.10"}, v2 = {.version = "v2.7.4"};
-	env_init(&e, API_AUTO);
-	env_start(&e);
-	add_samples(&e, 2);
-	deliver_kick(e.d);
+	start(&e, API_AUTO, 2);
 	CHECK_STR(F.method, "GET");
 	CHECK_STR(F.url, "http://influx.test:8086/ping");
 	answer_with(204, &v1);
@@ -792,10 +760,7 @@ test_deliver_network_error_backs_off_and_probes(void)
 	struct env e;
 	struct reply timeout = {.curl_code = 28, .error = "Operation timed out after 10000 ms"};
 	struct reply refused = {.curl_code = 7, .error = "Failed to connect: Connection refused"};
-	env_init(&e, API_V1);
-	env_start(&e);
-	add_samples(&e, 2);
-	deliver_kick(e.d);
+	start(&e, API_V1, 2);
 	answer_with(0, &timeout);
 	CHECK(alert(&e, "unreachable"));
 	CHECK_INT(wait_left(), ==, 500 * MS);
@@ -828,10 +793,7 @@ test_deliver_network_backoff_is_capped(void)
 {
 	struct env e;
 	struct reply refused = {.curl_code = 7, .error = "Connection refused"};
-	env_init(&e, API_V1);
-	env_start(&e);
-	add_samples(&e, 1);
-	deliver_kick(e.d);
+	start(&e, API_V1, 1);
 	F.u = 0.999999;
 	int64_t last = 0;
 	for (int i = 0; i < 9; i++) {
@@ -978,10 +940,7 @@ static void
 test_deliver_free_in_flight_loses_nothing(void)
 {
 	struct env e;
-	env_init(&e, API_V1);
-	env_start(&e);
-	add_samples(&e, 3);
-	deliver_kick(e.d);
+	start(&e, API_V1, 3);
 	CHECK(F.pending);
 	deliver_free(e.d);
 	CHECK_INT(F.released, ==, 1);
