@@ -438,64 +438,95 @@ test_deliver_413_halves_the_request(void)
 	env_end(&e);
 }
 
-/* A line too large alone is dead-lettered once another line was stored. */
+/* A server that refuses every request holding line `bad` until it is alone:
+ * split (413) or bisected (400 naming nothing) down to it; while no line of
+ * the batch was stored it is held (the request may be at fault), once
+ * another was it is dead-lettered and the rest delivered. */
 static void
-test_deliver_413_single_line_dead_lettered(void)
+test_deliver_refused_until_alone(void)
 {
-	struct env e;
-	char big[256];
-	start(&e, API_V1, 3);
-	body_line(2, big, sizeof(big)); /* the server takes no request holding it */
-	for (int guard = 0; F.pending && guard < 10; guard++)
-		answer(body_has(big) ? 413 : 204, NULL);
-	CHECK(!F.pending);
-	CHECK_INT(queued(&e), ==, 0);
-	CHECK_INT(delivered(&e), ==, 2);
-	CHECK_INT(stats(&e)->split, ==, 3);
-	check_dead(&e, 1, "HTTP 413, 1 line: 413: a single line is larger", big);
-	env_end(&e);
+	static const struct {
+		const char *what;
+		int status, n, bad;
+		const char *body, *header;
+		uint64_t split, bisections;
+	} rows[] = {
+	    {"413: a line too large alone", 413, 3, 2, NULL,
+	     "HTTP 413, 1 line: 413: a single line is larger", 3, 0},
+	    {"400 naming nothing: bisected 8 -> 4 -> 2 -> 1", 400, 8, 5,
+	     "{\"error\":\"bad request\"}", "HTTP 400, 1 line: bad request", 0, 3},
+	    {"400 for the first line: held, then convicted", 400, 8, 0,
+	     "{\"error\":\"bad request\"}", "HTTP 400, 1 line: bad request", 0, 3},
+	};
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		struct env e;
+		char bad[256];
+		printf("     %s\n", rows[i].what);
+		start(&e, API_V1, rows[i].n);
+		body_line(rows[i].bad, bad, sizeof(bad));
+		int dead_before_ok = -1;
+		for (int guard = 0; F.pending && guard < 40; guard++) {
+			bool refuse = body_has(bad);
+			if (!refuse && dead_before_ok < 0)
+				dead_before_ok = (int)stats(&e)->lines_dead;
+			answer(refuse ? rows[i].status : 204, rows[i].body);
+		}
+		CHECK(!F.pending);
+		CHECK_INT(dead_before_ok, ==, 0); /* held, not dead, while nothing was stored */
+		CHECK_INT(queued(&e), ==, 0);
+		CHECK_INT(delivered(&e), ==, rows[i].n - 1);
+		CHECK_INT(stats(&e)->lines_ok, ==, rows[i].n - 1);
+		CHECK_INT(stats(&e)->split, ==, rows[i].split);
+		CHECK_INT(stats(&e)->bisections, ==, rows[i].bisections);
+		check_dead(&e, 1, rows[i].header, bad);
+		CHECK(!alert(&e, "rejected"));
+		env_end(&e);
+	}
 }
 
 /* ---- 400/422 ---- */
 
-/* 1.x names the line it could not parse and stores the others: no resend. */
+/* 1.x says what it could not store and stores the rest: no resend. The
+ * message may name the line (%s: line `bad`) or only count it (dropped=). */
 static void
-test_deliver_400_partial_write_v1_named_line(void)
+test_deliver_400_v1_partial_writes(void)
 {
-	struct env e;
-	char bad[256], msg[600];
-	start(&e, API_V1, 4);
-	body_line(1, bad, sizeof(bad));
-	snprintf(
-	    msg, sizeof(msg),
-	    "{\"error\":\"partial write: unable to parse '%s': invalid field format dropped=0\"}",
-	    bad);
-	answer(400, msg);
-	CHECK(!F.pending); /* the rest was stored */
-	CHECK_INT(queued(&e), ==, 0);
-	CHECK_INT(delivered(&e), ==, 3);
-	CHECK_INT(stats(&e)->rejected, ==, 1);
-	CHECK_INT(spool_ledger(e.sp)->last_error_code, ==, 400);
-	check_dead(&e, 1, "HTTP 400, 1 line: partial write: unable to parse", bad);
-	CHECK(!alert(&e, "rejected"));
-	env_end(&e);
-}
-
-/* 1.x's type conflict names field and measurement; dropped= accounts for it. */
-static void
-test_deliver_400_type_conflict_v1(void)
-{
-	struct env e;
-	start(&e, API_V1, 3);
-	answer(400,
-	       "{\"error\":\"partial write: field type conflict: input field \\\"voltage_v\\\" "
-	       "on measurement \\\"battery\\\" is type float, already exists as type integer "
-	       "dropped=3\"}");
-	CHECK(!F.pending);
-	CHECK_INT(queued(&e), ==, 0);
-	CHECK_INT(delivered(&e), ==, 0);
-	check_dead(&e, 3, "field type conflict", "voltage_v=302.0");
-	env_end(&e);
+	static const struct {
+		const char *what;
+		int n, bad;
+		const char *msg, *header, *line;
+		int dead;
+	} rows[] = {
+	    {"a line named", 4, 1,
+	     "{\"error\":\"partial write: unable to parse '%s': invalid field format dropped=0\"}",
+	     "HTTP 400, 1 line: partial write: unable to parse", NULL, 1},
+	    {"a type conflict naming field and measurement", 3, -1,
+	     "{\"error\":\"partial write: field type conflict: input field \\\"voltage_v\\\" "
+	     "on measurement \\\"battery\\\" is type float, already exists as type integer "
+	     "dropped=3\"}",
+	     "field type conflict", "voltage_v=302.0", 3},
+	    {"every line dropped (beyond the retention policy)", 2, -1,
+	     "{\"error\":\"partial write: points beyond retention policy dropped=2\"}",
+	     "points beyond retention policy", "voltage_v=301.0", 2},
+	};
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		struct env e;
+		char bad[256] = "", msg[600];
+		printf("     %s\n", rows[i].what);
+		start(&e, API_V1, rows[i].n);
+		if (rows[i].bad >= 0)
+			body_line(rows[i].bad, bad, sizeof(bad));
+		snprintf(msg, sizeof(msg), rows[i].msg, bad);
+		answer(400, msg);
+		CHECK(!F.pending); /* the rest was stored */
+		CHECK_INT(queued(&e), ==, 0);
+		CHECK_INT(delivered(&e), ==, rows[i].n - rows[i].dead);
+		CHECK_INT(stats(&e)->rejected, ==, 1);
+		CHECK_INT(spool_ledger(e.sp)->last_error_code, ==, 400);
+		check_dead(&e, rows[i].dead, rows[i].header, rows[i].line ? rows[i].line : bad);
+		CHECK(!alert(&e, "rejected"));
+		env_end(&e);
+	}
 }
 
 /* 2.x names line numbers and stores nothing: the rest goes again. */
@@ -530,62 +561,6 @@ static void
 test_deliver_422_v2_line_number(void)
 {
 	check_v2_line_number(422);
-}
-
-/* 1.x's partial write that dropped every line (beyond the retention policy). */
-static void
-test_deliver_400_partial_write_dropped_all(void)
-{
-	struct env e;
-	start(&e, API_V1, 2);
-	answer(400, "{\"error\":\"partial write: points beyond retention policy dropped=2\"}");
-	CHECK(!F.pending);
-	CHECK_INT(queued(&e), ==, 0);
-	check_dead(&e, 2, "points beyond retention policy", "voltage_v=301.0");
-	env_end(&e);
-}
-
-/* Nothing named: bisect until the bad line is alone, dead-letter it, keep the rest. */
-static void
-test_deliver_400_unnamed_bisects(void)
-{
-	struct env e;
-	char bad[256];
-	start(&e, API_V1, 8);
-	body_line(5, bad, sizeof(bad));
-	for (int guard = 0; F.pending && guard < 40; guard++)
-		answer(body_has(bad) ? 400 : 204, "{\"error\":\"bad request\"}");
-	CHECK(!F.pending);
-	CHECK_INT(queued(&e), ==, 0);
-	CHECK_INT(delivered(&e), ==, 7);
-	CHECK_INT(stats(&e)->bisections, ==, 3); /* 8 -> 4 -> 2 -> 1 */
-	CHECK_INT(stats(&e)->lines_ok, ==, 7);
-	check_dead(&e, 1, "HTTP 400, 1 line: bad request", bad);
-	CHECK(!alert(&e, "rejected"));
-	env_end(&e);
-}
-
-/* Refused alone before any line was stored, the line is held (the request
- * may be at fault); convicted once another line of the batch is stored. */
-static void
-test_deliver_400_held_line_convicted_once_another_is_stored(void)
-{
-	struct env e;
-	char bad[256];
-	start(&e, API_V1, 8);
-	body_line(0, bad, sizeof(bad));
-	int dead_before_ok = -1;
-	for (int guard = 0; F.pending && guard < 40; guard++) {
-		bool refuse = body_has(bad);
-		if (!refuse && dead_before_ok < 0)
-			dead_before_ok = (int)stats(&e)->lines_dead;
-		answer(refuse ? 400 : 204, "{\"error\":\"bad request\"}");
-	}
-	CHECK_INT(dead_before_ok, ==, 0); /* held, not dead, while nothing was stored */
-	CHECK_INT(queued(&e), ==, 0);
-	CHECK_INT(delivered(&e), ==, 7);
-	check_dead(&e, 1, "HTTP 400, 1 line: bad request", bad);
-	env_end(&e);
 }
 
 /* Every line refused and none ever stored (a proxy's 400): keep all, alert, retry slowly. */
@@ -955,11 +930,8 @@ test_deliver_free_in_flight_loses_nothing(void)
 }
 
 T_MAIN(T(test_deliver_2xx_acks_and_removes), T(test_deliver_413_halves_the_request),
-       T(test_deliver_413_single_line_dead_lettered),
-       T(test_deliver_400_partial_write_v1_named_line), T(test_deliver_400_type_conflict_v1),
+       T(test_deliver_refused_until_alone), T(test_deliver_400_v1_partial_writes),
        T(test_deliver_400_v2_line_number), T(test_deliver_422_v2_line_number),
-       T(test_deliver_400_partial_write_dropped_all), T(test_deliver_400_unnamed_bisects),
-       T(test_deliver_400_held_line_convicted_once_another_is_stored),
        T(test_deliver_400_for_every_line_keeps_and_alerts), T(test_deliver_429_honours_retry_after),
        T(test_deliver_5xx_backs_off_with_full_jitter),
        T(test_deliver_401_403_keep_alert_retry_slowly),
