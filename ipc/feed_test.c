@@ -11,8 +11,8 @@
 #include "bus.h"
 #include "feed.h"
 #include "journal.h"
-#include "signals.h"
 #include "t.h"
+#include "testpub.h"
 #include "util.h"
 
 #define NO_JOURNAL "no journal in the test's rundir"
@@ -92,22 +92,8 @@ bed_free(struct bed *b)
 static void
 publish(struct bed *b, uint64_t from, uint64_t to, bool on_bus)
 {
-	for (uint64_t seq = from; seq <= to; seq++) {
-		Sample s = LEAFMON__V1__SAMPLE__INIT;
-		uint32_t ids[1] = {SIG_battery_voltage_v};
-		double vals[1] = {(double)seq};
-		uint8_t buf[256];
-		s.generation = journal_generation(b->j);
-		s.seq = seq;
-		s.t_ns = (int64_t)seq * 100000000;
-		s.n_ids = s.n_values = 1;
-		s.ids = ids;
-		s.values = vals;
-		size_t len = leafmon__v1__sample__pack(&s, buf);
-		CHECK_INT(journal_append(b->j, seq, buf, len), ==, 0);
-		if (on_bus)
-			bus_publish(b->pub, TOPIC_SAMPLE, &s.base);
-	}
+	for (uint64_t seq = from; seq <= to; seq++)
+		testpub_sample(b->j, b->pub, seq, on_bus);
 }
 
 /* The worker's loop until `want` were taken or `ms` passed; with_tick: the
