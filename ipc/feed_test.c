@@ -25,8 +25,8 @@ struct bed {
 	uint64_t resume_gen, resume_seq;
 	int resumes;
 	uint64_t taken, expect, out_of_order;
-	uint64_t slices;      /* distinct now_real values seen by take */
-	int64_t last_real;    /* now_real of the last take */
+	uint64_t slices;	  /* distinct now_real values seen by take */
+	int64_t last_real;	  /* now_real of the last take */
 	int64_t real_lo, real_hi; /* now_real of every take within */
 };
 
