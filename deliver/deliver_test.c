@@ -304,6 +304,16 @@ add_session(struct env *e, const char *kind, const char *detail)
 	buf_free(&b);
 }
 
+/* The common start: n samples spooled, the first request in flight. */
+static void
+start(struct env *e, int api, int n)
+{
+	env_init(e, api);
+	env_start(e);
+	add_samples(e, n);
+	deliver_kick(e->d);
+}
+
 static uint64_t
 queued(struct env *e)
 {
@@ -375,10 +385,7 @@ static void
 test_deliver_2xx_acks_and_removes(void)
 {
 	struct env e;
-	env_init(&e, API_V1);
-	env_start(&e);
-	add_samples(&e, 5);
-	deliver_kick(e.d);
+	start(&e, API_V1, 5);
 	CHECK(F.pending);
 	CHECK_STR(F.method, "POST");
 	CHECK(strstr(F.url, "/write?db=leaf") != NULL);
@@ -411,10 +418,7 @@ static void
 test_deliver_413_halves_the_request(void)
 {
 	struct env e;
-	env_init(&e, API_V1);
-	env_start(&e);
-	add_samples(&e, 4);
-	deliver_kick(e.d);
+	start(&e, API_V1, 4);
 	CHECK_INT(body_lines(), ==, 4);
 	answer(413, "{\"error\":\"Request Entity Too Large\"}");
 	CHECK_INT(wait_left(), ==, -1); /* at once, no backoff */
@@ -434,73 +438,95 @@ test_deliver_413_halves_the_request(void)
 	env_end(&e);
 }
 
-/* A line too large alone is dead-lettered once another line was stored. */
+/* A server that refuses every request holding line `bad` until it is alone:
+ * split (413) or bisected (400 naming nothing) down to it; while no line of
+ * the batch was stored it is held (the request may be at fault), once
+ * another was it is dead-lettered and the rest delivered. */
 static void
-test_deliver_413_single_line_dead_lettered(void)
+test_deliver_refused_until_alone(void)
 {
-	struct env e;
-	char big[256];
-	env_init(&e, API_V1);
-	env_start(&e);
-	add_samples(&e, 3);
-	deliver_kick(e.d);
-	body_line(2, big, sizeof(big)); /* the server takes no request holding it */
-	for (int guard = 0; F.pending && guard < 10; guard++)
-		answer(body_has(big) ? 413 : 204, NULL);
-	CHECK(!F.pending);
-	CHECK_INT(queued(&e), ==, 0);
-	CHECK_INT(delivered(&e), ==, 2);
-	CHECK_INT(stats(&e)->split, ==, 3);
-	check_dead(&e, 1, "HTTP 413, 1 line: 413: a single line is larger", big);
-	env_end(&e);
+	static const struct {
+		const char *what;
+		int status, n, bad;
+		const char *body, *header;
+		uint64_t split, bisections;
+	} rows[] = {
+	    {"413: a line too large alone", 413, 3, 2, NULL,
+	     "HTTP 413, 1 line: 413: a single line is larger", 3, 0},
+	    {"400 naming nothing: bisected 8 -> 4 -> 2 -> 1", 400, 8, 5,
+	     "{\"error\":\"bad request\"}", "HTTP 400, 1 line: bad request", 0, 3},
+	    {"400 for the first line: held, then convicted", 400, 8, 0,
+	     "{\"error\":\"bad request\"}", "HTTP 400, 1 line: bad request", 0, 3},
+	};
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		struct env e;
+		char bad[256];
+		printf("     %s\n", rows[i].what);
+		start(&e, API_V1, rows[i].n);
+		body_line(rows[i].bad, bad, sizeof(bad));
+		int dead_before_ok = -1;
+		for (int guard = 0; F.pending && guard < 40; guard++) {
+			bool refuse = body_has(bad);
+			if (!refuse && dead_before_ok < 0)
+				dead_before_ok = (int)stats(&e)->lines_dead;
+			answer(refuse ? rows[i].status : 204, rows[i].body);
+		}
+		CHECK(!F.pending);
+		CHECK_INT(dead_before_ok, ==, 0); /* held, not dead, while nothing was stored */
+		CHECK_INT(queued(&e), ==, 0);
+		CHECK_INT(delivered(&e), ==, rows[i].n - 1);
+		CHECK_INT(stats(&e)->lines_ok, ==, rows[i].n - 1);
+		CHECK_INT(stats(&e)->split, ==, rows[i].split);
+		CHECK_INT(stats(&e)->bisections, ==, rows[i].bisections);
+		check_dead(&e, 1, rows[i].header, bad);
+		CHECK(!alert(&e, "rejected"));
+		env_end(&e);
+	}
 }
 
 /* ---- 400/422 ---- */
 
-/* 1.x names the line it could not parse and stores the others: no resend. */
+/* 1.x says what it could not store and stores the rest: no resend. The
+ * message may name the line (%s: line `bad`) or only count it (dropped=). */
 static void
-test_deliver_400_partial_write_v1_named_line(void)
+test_deliver_400_v1_partial_writes(void)
 {
-	struct env e;
-	char bad[256], msg[600];
-	env_init(&e, API_V1);
-	env_start(&e);
-	add_samples(&e, 4);
-	deliver_kick(e.d);
-	body_line(1, bad, sizeof(bad));
-	snprintf(
-	    msg, sizeof(msg),
-	    "{\"error\":\"partial write: unable to parse '%s': invalid field format dropped=0\"}",
-	    bad);
-	answer(400, msg);
-	CHECK(!F.pending); /* the rest was stored */
-	CHECK_INT(queued(&e), ==, 0);
-	CHECK_INT(delivered(&e), ==, 3);
-	CHECK_INT(stats(&e)->rejected, ==, 1);
-	CHECK_INT(spool_ledger(e.sp)->last_error_code, ==, 400);
-	check_dead(&e, 1, "HTTP 400, 1 line: partial write: unable to parse", bad);
-	CHECK(!alert(&e, "rejected"));
-	env_end(&e);
-}
-
-/* 1.x's type conflict names field and measurement; dropped= accounts for it. */
-static void
-test_deliver_400_type_conflict_v1(void)
-{
-	struct env e;
-	env_init(&e, API_V1);
-	env_start(&e);
-	add_samples(&e, 3);
-	deliver_kick(e.d);
-	answer(400,
-	       "{\"error\":\"partial write: field type conflict: input field \\\"voltage_v\\\" "
-	       "on measurement \\\"battery\\\" is type float, already exists as type integer "
-	       "dropped=3\"}");
-	CHECK(!F.pending);
-	CHECK_INT(queued(&e), ==, 0);
-	CHECK_INT(delivered(&e), ==, 0);
-	check_dead(&e, 3, "field type conflict", "voltage_v=302.0");
-	env_end(&e);
+	static const struct {
+		const char *what;
+		int n, bad;
+		const char *msg, *header, *line;
+		int dead;
+	} rows[] = {
+	    {"a line named", 4, 1,
+	     "{\"error\":\"partial write: unable to parse '%s': invalid field format dropped=0\"}",
+	     "HTTP 400, 1 line: partial write: unable to parse", NULL, 1},
+	    {"a type conflict naming field and measurement", 3, -1,
+	     "{\"error\":\"partial write: field type conflict: input field \\\"voltage_v\\\" "
+	     "on measurement \\\"battery\\\" is type float, already exists as type integer "
+	     "dropped=3\"}",
+	     "field type conflict", "voltage_v=302.0", 3},
+	    {"every line dropped (beyond the retention policy)", 2, -1,
+	     "{\"error\":\"partial write: points beyond retention policy dropped=2\"}",
+	     "points beyond retention policy", "voltage_v=301.0", 2},
+	};
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		struct env e;
+		char bad[256] = "", msg[600];
+		printf("     %s\n", rows[i].what);
+		start(&e, API_V1, rows[i].n);
+		if (rows[i].bad >= 0)
+			body_line(rows[i].bad, bad, sizeof(bad));
+		snprintf(msg, sizeof(msg), rows[i].msg, bad);
+		answer(400, msg);
+		CHECK(!F.pending); /* the rest was stored */
+		CHECK_INT(queued(&e), ==, 0);
+		CHECK_INT(delivered(&e), ==, rows[i].n - rows[i].dead);
+		CHECK_INT(stats(&e)->rejected, ==, 1);
+		CHECK_INT(spool_ledger(e.sp)->last_error_code, ==, 400);
+		check_dead(&e, rows[i].dead, rows[i].header, rows[i].line ? rows[i].line : bad);
+		CHECK(!alert(&e, "rejected"));
+		env_end(&e);
+	}
 }
 
 /* 2.x names line numbers and stores nothing: the rest goes again. */
@@ -509,10 +535,7 @@ check_v2_line_number(int status)
 {
 	struct env e;
 	char bad[256];
-	env_init(&e, API_V2);
-	env_start(&e);
-	add_samples(&e, 4);
-	deliver_kick(e.d);
+	start(&e, API_V2, 4);
 	CHECK(strstr(F.url, "/api/v2/write?org=home&bucket=leaf") != NULL);
 	body_line(2, bad, sizeof(bad));
 	answer(status, "{\"code\":\"invalid\",\"message\":\"failed to parse line protocol: "
@@ -540,80 +563,12 @@ test_deliver_422_v2_line_number(void)
 	check_v2_line_number(422);
 }
 
-/* 1.x's partial write that dropped every line (beyond the retention policy). */
-static void
-test_deliver_400_partial_write_dropped_all(void)
-{
-	struct env e;
-	env_init(&e, API_V1);
-	env_start(&e);
-	add_samples(&e, 2);
-	deliver_kick(e.d);
-	answer(400, "{\"error\":\"partial write: points beyond retention policy dropped=2\"}");
-	CHECK(!F.pending);
-	CHECK_INT(queued(&e), ==, 0);
-	check_dead(&e, 2, "points beyond retention policy", "voltage_v=301.0");
-	env_end(&e);
-}
-
-/* Nothing named: bisect until the bad line is alone, dead-letter it, keep the rest. */
-static void
-test_deliver_400_unnamed_bisects(void)
-{
-	struct env e;
-	char bad[256];
-	env_init(&e, API_V1);
-	env_start(&e);
-	add_samples(&e, 8);
-	deliver_kick(e.d);
-	body_line(5, bad, sizeof(bad));
-	for (int guard = 0; F.pending && guard < 40; guard++)
-		answer(body_has(bad) ? 400 : 204, "{\"error\":\"bad request\"}");
-	CHECK(!F.pending);
-	CHECK_INT(queued(&e), ==, 0);
-	CHECK_INT(delivered(&e), ==, 7);
-	CHECK_INT(stats(&e)->bisections, ==, 3); /* 8 -> 4 -> 2 -> 1 */
-	CHECK_INT(stats(&e)->lines_ok, ==, 7);
-	check_dead(&e, 1, "HTTP 400, 1 line: bad request", bad);
-	CHECK(!alert(&e, "rejected"));
-	env_end(&e);
-}
-
-/* Refused alone before any line was stored, the line is held (the request
- * may be at fault); convicted once another line of the batch is stored. */
-static void
-test_deliver_400_held_line_convicted_once_another_is_stored(void)
-{
-	struct env e;
-	char bad[256];
-	env_init(&e, API_V1);
-	env_start(&e);
-	add_samples(&e, 8);
-	deliver_kick(e.d);
-	body_line(0, bad, sizeof(bad));
-	int dead_before_ok = -1;
-	for (int guard = 0; F.pending && guard < 40; guard++) {
-		bool refuse = body_has(bad);
-		if (!refuse && dead_before_ok < 0)
-			dead_before_ok = (int)stats(&e)->lines_dead;
-		answer(refuse ? 400 : 204, "{\"error\":\"bad request\"}");
-	}
-	CHECK_INT(dead_before_ok, ==, 0); /* held, not dead, while nothing was stored */
-	CHECK_INT(queued(&e), ==, 0);
-	CHECK_INT(delivered(&e), ==, 7);
-	check_dead(&e, 1, "HTTP 400, 1 line: bad request", bad);
-	env_end(&e);
-}
-
 /* Every line refused and none ever stored (a proxy's 400): keep all, alert, retry slowly. */
 static void
 test_deliver_400_for_every_line_keeps_and_alerts(void)
 {
 	struct env e;
-	env_init(&e, API_V1);
-	env_start(&e);
-	add_samples(&e, 2);
-	deliver_kick(e.d);
+	start(&e, API_V1, 2);
 	for (int guard = 0; F.pending && guard < 10; guard++)
 		answer(400, "{\"error\":\"bad request\"}");
 	CHECK_INT(F.requests, ==, 3); /* both, then each alone */
@@ -642,10 +597,7 @@ test_deliver_429_honours_retry_after(void)
 {
 	struct env e;
 	struct reply r = {.body = "{\"error\":\"too many requests\"}", .retry_after = "7"};
-	env_init(&e, API_V1);
-	env_start(&e);
-	add_samples(&e, 3);
-	deliver_kick(e.d);
+	start(&e, API_V1, 3);
 	struct buf first;
 	buf_init(&first);
 	buf_append(&first, F.body.p, F.body.len);
@@ -690,10 +642,7 @@ static void
 test_deliver_5xx_backs_off_with_full_jitter(void)
 {
 	struct env e;
-	env_init(&e, API_V1);
-	env_start(&e);
-	add_samples(&e, 2);
-	deliver_kick(e.d);
+	start(&e, API_V1, 2);
 	static const int status[] = {500, 502, 503, 504};
 	static const int64_t want[] = {500 * MS, 1 * SEC, 2 * SEC, 4 * SEC};
 	for (int i = 0; i < 4; i++) {
@@ -726,10 +675,7 @@ static void
 test_deliver_401_403_keep_alert_retry_slowly(void)
 {
 	struct env e;
-	env_init(&e, API_V2);
-	env_start(&e);
-	add_samples(&e, 3);
-	deliver_kick(e.d);
+	start(&e, API_V2, 3);
 	answer(401, "{\"code\":\"unauthorized\",\"message\":\"unauthorized access\"}");
 	CHECK(alert(&e, "auth"));
 	CHECK_INT(wait_left(), ==, 30 * SEC + 500 * MS);
@@ -757,10 +703,7 @@ test_deliver_404_keeps_alerts_and_probes_again(void)
 {
 	struct env e;
 	struct reply v1 = {.version = "1.8.10"}, v2 = {.version = "v2.7.4"};
-	env_init(&e, API_AUTO);
-	env_start(&e);
-	add_samples(&e, 2);
-	deliver_kick(e.d);
+	start(&e, API_AUTO, 2);
 	CHECK_STR(F.method, "GET");
 	CHECK_STR(F.url, "http://influx.test:8086/ping");
 	answer_with(204, &v1);
@@ -792,10 +735,7 @@ test_deliver_network_error_backs_off_and_probes(void)
 	struct env e;
 	struct reply timeout = {.curl_code = 28, .error = "Operation timed out after 10000 ms"};
 	struct reply refused = {.curl_code = 7, .error = "Failed to connect: Connection refused"};
-	env_init(&e, API_V1);
-	env_start(&e);
-	add_samples(&e, 2);
-	deliver_kick(e.d);
+	start(&e, API_V1, 2);
 	answer_with(0, &timeout);
 	CHECK(alert(&e, "unreachable"));
 	CHECK_INT(wait_left(), ==, 500 * MS);
@@ -828,10 +768,7 @@ test_deliver_network_backoff_is_capped(void)
 {
 	struct env e;
 	struct reply refused = {.curl_code = 7, .error = "Connection refused"};
-	env_init(&e, API_V1);
-	env_start(&e);
-	add_samples(&e, 1);
-	deliver_kick(e.d);
+	start(&e, API_V1, 1);
 	F.u = 0.999999;
 	int64_t last = 0;
 	for (int i = 0; i < 9; i++) {
@@ -978,10 +915,7 @@ static void
 test_deliver_free_in_flight_loses_nothing(void)
 {
 	struct env e;
-	env_init(&e, API_V1);
-	env_start(&e);
-	add_samples(&e, 3);
-	deliver_kick(e.d);
+	start(&e, API_V1, 3);
 	CHECK(F.pending);
 	deliver_free(e.d);
 	CHECK_INT(F.released, ==, 1);
@@ -996,11 +930,8 @@ test_deliver_free_in_flight_loses_nothing(void)
 }
 
 T_MAIN(T(test_deliver_2xx_acks_and_removes), T(test_deliver_413_halves_the_request),
-       T(test_deliver_413_single_line_dead_lettered),
-       T(test_deliver_400_partial_write_v1_named_line), T(test_deliver_400_type_conflict_v1),
+       T(test_deliver_refused_until_alone), T(test_deliver_400_v1_partial_writes),
        T(test_deliver_400_v2_line_number), T(test_deliver_422_v2_line_number),
-       T(test_deliver_400_partial_write_dropped_all), T(test_deliver_400_unnamed_bisects),
-       T(test_deliver_400_held_line_convicted_once_another_is_stored),
        T(test_deliver_400_for_every_line_keeps_and_alerts), T(test_deliver_429_honours_retry_after),
        T(test_deliver_5xx_backs_off_with_full_jitter),
        T(test_deliver_401_403_keep_alert_retry_slowly),

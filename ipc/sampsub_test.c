@@ -9,8 +9,8 @@
 #include "bus.h"
 #include "journal.h"
 #include "sampsub.h"
-#include "signals.h"
 #include "t.h"
+#include "testpub.h"
 #include "util.h"
 
 struct pubside {
@@ -21,20 +21,7 @@ struct pubside {
 static void
 publish(struct pubside *p, uint64_t seq, bool on_bus)
 {
-	Sample s = LEAFMON__V1__SAMPLE__INIT;
-	uint32_t ids[1] = {SIG_battery_voltage_v};
-	double vals[1] = {(double)seq};
-	uint8_t buf[256];
-	s.generation = journal_generation(p->j);
-	s.seq = seq;
-	s.t_ns = (int64_t)seq * 100000000;
-	s.n_ids = s.n_values = 1;
-	s.ids = ids;
-	s.values = vals;
-	size_t len = leafmon__v1__sample__pack(&s, buf);
-	CHECK_INT(journal_append(p->j, seq, buf, len), ==, 0);
-	if (on_bus)
-		bus_publish(p->pub, TOPIC_SAMPLE, &s.base);
+	testpub_sample(p->j, p->pub, seq, on_bus);
 }
 
 /* collect until `want` samples or 5 s; check strict order from `first` */
