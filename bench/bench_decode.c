@@ -410,7 +410,7 @@ on_src_frames(struct can_src *s, const struct can_rec *f, size_t n, void *arg)
 }
 
 static void
-latency(void)
+latency(int batch_ms)
 {
 	static struct worker w;
 	static struct can_worker cw;
@@ -439,6 +439,7 @@ latency(void)
 	src.on_frames = on_src_frames;
 	src.arg = &cw;
 	src.fd = -1;
+	src.batch_ns = batch_ms * NSEC_PER_MSEC;
 	src_socketcan_attach(&src, sv[0]);
 	snap_open(&l.snap, w.rundir, false);
 	l.ms = calloc((size_t)l.cap, sizeof(double));
@@ -447,21 +448,24 @@ latency(void)
 	if ((pid = fork()) == 0) /* 2 s for the hold, then the steady state */
 		fake_bus(sv[1], l.cap + 2100);
 	close(sv[1]);
-	int64_t end = now_mono_ns() + 25 * NSEC_PER_SEC;
+	int64_t t0 = now_mono_ns(), end = t0 + 25 * NSEC_PER_SEC;
+	uint64_t w0 = loop_wakeups(w.loop);
 	while (l.n < l.cap - 10 && now_mono_ns() < end)
 		loop_once(w.loop, 10 * NSEC_PER_MSEC);
+	double wps = (double)(loop_wakeups(w.loop) - w0) / ((now_mono_ns() - t0) / 1e9);
 	atomic_store(&l.stop, true);
 	pthread_join(th, NULL);
 	waitpid(pid, &st, 0);
 	qsort(l.ms, (size_t)l.n, sizeof(double), cmp_dbl);
+	printf("[can] read_batch_ms = %d:\n", batch_ms);
 	printf("frame -> snapshot in the first 2 s (the generation hold): %d values seen, max %.1f "
 	       "ms\n",
 	       l.held, l.held_max);
 	if (l.n > 0)
 		printf("frame -> snapshot latency (kernel rx stamp -> reader sees it), %d frames "
-		       "at 1 kHz:\n"
+		       "at 1 kHz, %.0f wake-ups/s:\n"
 		       "  median %.3f ms, p99 %.3f ms, max %.3f ms\n",
-		       l.n, l.ms[l.n / 2], l.ms[l.n * 99 / 100], l.ms[l.n - 1]);
+		       l.n, wps, l.ms[l.n / 2], l.ms[l.n * 99 / 100], l.ms[l.n - 1]);
 	src_close(&src);
 	can_worker_stop(&cw);
 	free(l.ms);
@@ -603,7 +607,16 @@ main(int argc, char **argv)
 		       logfmt_name(fmt), rate / 1e6, (unsigned long long)ok,
 		       (unsigned long long)lines);
 	}
-	latency();
+	{
+		static struct config dflt;
+		config_defaults(&dflt);
+		latency(dflt.can.read_batch_ms); /* the default; then the cadences beside it */
+	}
+	if (getenv("LEAFMON_BENCH_CADENCE") != NULL) {
+		static const int cadence[] = {0, 5, 20, 50};
+		for (size_t i = 0; i < sizeof(cadence) / sizeof(cadence[0]); i++)
+			latency(cadence[i]);
+	}
 	if (worker != NULL && data != NULL) {
 		snprintf(path, sizeof(path), "%s/logs/ze0_2011-2012/ZE0w24kWhstock.log", data);
 		worker_ledger(worker, path);

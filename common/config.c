@@ -46,6 +46,7 @@ static const struct key keys[] = {
     {SEC_CAN, "keyframe_s", K_INT, F(can.keyframe_s), 0, 86400, "60"},
     {SEC_CAN, "generation", K_GEN, F(can.generation), 0, 0, "auto"},
     {SEC_CAN, "asleep_after_s", K_INT, F(can.asleep_after_s), 1, 86400, "30"},
+    {SEC_CAN, "read_batch_ms", K_INT, F(can.read_batch_ms), 0, 100, "10"},
     {SEC_CAN, "record", K_BOOL, F(can.record), 0, 0, "false"},
     {SEC_CAN, "record_max_mb", K_INT, F(can.record_max_mb), 1, 1000000, "512"},
     {SEC_CAN, "poll_cells", K_BOOL, F(can.poll_cells), 0, 0, "false"},

@@ -76,6 +76,7 @@ struct config {
 		int keyframe_s; /* every fresh value at least this often; 0: off */
 		int generation;
 		int asleep_after_s;
+		int read_batch_ms; /* read cadence while frames come; 0: as they come */
 		bool record;
 		int record_max_mb;
 		bool poll_cells;

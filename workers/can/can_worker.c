@@ -464,6 +464,7 @@ src_try(struct can_worker *cw, int i)
 	struct can_src *s = &cw->src[i];
 
 	s->gen = cw->w->cfg.can.generation;
+	s->batch_ns = (int64_t)cw->w->cfg.can.read_batch_ms * NSEC_PER_MSEC;
 	s->tx = cw->w->cfg.can.poll_cells && cw->w->cfg.can.src[i].bus == BUS_EV;
 	if (src_open(s, cw->w->loop, &cw->w->cfg.can.src[i], on_frames, on_src_fail, cw) == 0) {
 		if (cw->src_down_since[i] != 0) {

@@ -71,6 +71,11 @@ struct can_src {
 	int gen;	       /* sim: generation to simulate (set before src_open) */
 	bool tx;	       /* set before src_open: the poller sends (slcan opens
 				* in normal mode, not listen-only) */
+	int64_t batch_ns;      /* set before src_open: [can] read_batch_ms (0: read
+				* as frames come) */
+	struct loop_timer *batch_timer; /* fd kinds with a read cadence */
+	bool polled;	       /* the fd is out of the poll set, the timer reads */
+	void (*read_fn)(struct can_src *s, uint32_t events); /* fd kinds: read what waits */
 	int (*send_fn)(struct can_src *s, const struct can_rec *f);
 	uint64_t tx_frames;    /* frames sent */
 	int64_t rebase_ns;     /* replay: frame time minus log time (0 with keep_time) */
@@ -89,6 +94,16 @@ bool src_can_send(const struct can_src *s);
 /* Transmit one frame now, never blocking: 0, or -1 with errno (EAGAIN,
  * ENOBUFS: the queue is full; EOPNOTSUPP: this kind cannot send). */
 int src_send(struct can_src *s, const struct can_rec *f);
+
+/* An fd kind's reading (socketcan, slcan): read_fn runs when the fd is
+ * readable, or with a read cadence (batch_ns > 0) on a timer on the
+ * batch_ns grid for as long as each read finds frames, the fd out of the
+ * poll set meanwhile; a read that finds none puts the fd back, so a quiet
+ * bus wakes nobody. -1 with errno when the loop refuses. */
+int src_watch_fd(struct can_src *s, void (*read_fn)(struct can_src *s, uint32_t events));
+/* When a timer kind (replay) should next wake for a frame due at due_ns
+ * (monotonic): then, or the next batch_ns grid point after it. */
+int64_t src_wake_at(const struct can_src *s, int64_t due_ns);
 
 /* per kind (src_*.c) */
 int src_socketcan_open(struct can_src *s);

@@ -128,7 +128,7 @@ on_timer(struct loop *l, struct loop_timer *t, void *arg)
 		return;
 	}
 	if (s->spec.speed > 0)
-		loop_timer_at(t, due_mono(s, p, p->pending.t_ns));
+		loop_timer_at(t, src_wake_at(s, due_mono(s, p, p->pending.t_ns)));
 	else
 		loop_timer_after(t, 0);
 }

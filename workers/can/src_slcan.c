@@ -91,16 +91,15 @@ on_timer(struct loop *l, struct loop_timer *t, void *arg)
 }
 
 static void
-on_readable(struct loop *l, int fd, uint32_t ev, void *arg)
+sl_read(struct can_src *s, uint32_t ev)
 {
-	struct can_src *s = arg;
 	struct slcan_src *p = s->priv;
 	uint8_t buf[256];
 	struct can_rec recs[SRC_BATCH];
 	ssize_t n;
 
 	for (int rounds = 0; rounds < 16; rounds++) {
-		n = read(fd, buf, sizeof(buf));
+		n = read(s->fd, buf, sizeof(buf));
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
 			return;
 		if (n <= 0) {
@@ -187,7 +186,7 @@ src_slcan_open(struct can_src *s)
 	s->send_fn = sl_transmit;
 	s->fd = fd;
 	s->timer = loop_timer_new(s->loop, on_timer, s);
-	if (s->timer == NULL || loop_add_fd(s->loop, fd, EPOLLIN, on_readable, s) < 0) {
+	if (s->timer == NULL || src_watch_fd(s, sl_read) < 0) {
 		snprintf(s->err, sizeof(s->err), "%s: loop: %s", s->spec.path, strerror(errno));
 		return -1;
 	}

@@ -134,16 +134,15 @@ socketcan_read_batch(int fd, struct can_rec *out, size_t cap, int bus, uint32_t 
 }
 
 static void
-on_readable(struct loop *l, int fd, uint32_t ev, void *arg)
+sc_read(struct can_src *s, uint32_t ev)
 {
-	struct can_src *s = arg;
 	struct can_rec recs[SRC_BATCH];
 	uint32_t ovfl = 0;
 	bool have = false;
 	int n;
 
 	for (int rounds = 0; rounds < 8; rounds++) {
-		n = socketcan_read_batch(fd, recs, SRC_BATCH, s->spec.bus, &ovfl, &have);
+		n = socketcan_read_batch(s->fd, recs, SRC_BATCH, s->spec.bus, &ovfl, &have);
 		if (have && ovfl > s->rx_overflows)
 			s->rx_overflows = ovfl;
 		if (n < 0 || (ev & (EPOLLERR | EPOLLHUP) && n == 0)) {
@@ -197,7 +196,7 @@ src_socketcan_attach(struct can_src *s, int fd)
 	fd_cloexec(fd);
 	s->fd = fd;
 	s->send_fn = socketcan_send;
-	if (loop_add_fd(s->loop, fd, EPOLLIN, on_readable, s) < 0) {
+	if (src_watch_fd(s, sc_read) < 0) {
 		snprintf(s->err, sizeof(s->err), "epoll: %s", strerror(errno));
 		return -1;
 	}

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <linux/can.h>
@@ -149,6 +150,86 @@ pty_expect(int m, const char *want)
 	}
 	buf[n] = '\0';
 	CHECK_STR(buf, want);
+}
+
+/* 1 frame a ms for n ms, then the bus goes quiet (the pair stays open) */
+static void
+paced_bus(int fd, int n)
+{
+	for (int i = 0; i < n; i++) {
+		struct can_frame cf = {.can_id = 0x1DB, .can_dlc = 8};
+		memcpy(cf.data, &i, sizeof(i));
+		if (write(fd, &cf, CAN_MTU) != CAN_MTU)
+			_exit(1);
+		struct timespec ts = {0, NSEC_PER_MSEC};
+		nanosleep(&ts, NULL);
+	}
+	_exit(0);
+}
+
+/* The loop's wake-ups while n paced frames come in with a read cadence of
+ * batch_ms, and over 300 ms of quiet after them. */
+static void
+cadence_run(int batch_ms, int n, uint64_t *busy, uint64_t *quiet)
+{
+	int sv[2], st;
+	struct loop *l = loop_new();
+	struct can_src s = {0};
+	struct got g = {calloc((size_t)n, sizeof(struct can_rec)), 0, (size_t)n, 0};
+
+	CHECK(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv) == 0);
+	socketcan_sockopts(sv[0]);
+	s.loop = l;
+	s.on_frames = got_frames;
+	s.on_fail = got_fail;
+	s.arg = &g;
+	s.fd = -1;
+	s.batch_ns = batch_ms * NSEC_PER_MSEC;
+	CHECK(src_socketcan_attach(&s, sv[0]) == 0);
+	uint64_t w0 = loop_wakeups(l);
+	pid_t pid = fork();
+	if (pid == 0) {
+		close(sv[0]);
+		paced_bus(sv[1], n);
+	}
+	for (int64_t end = now_mono_ns() + 10 * NSEC_PER_SEC; g.n < (size_t)n && now_mono_ns() < end;)
+		loop_once(l, 200 * NSEC_PER_MSEC);
+	*busy = loop_wakeups(l) - w0;
+	CHECK_INT(g.n, ==, n);
+	for (int i = 0; i < (int)g.n; i++) { /* every frame, in order, with its own stamp */
+		int v;
+		memcpy(&v, g.f[i].data, sizeof(v));
+		CHECK_INT(v, ==, i);
+		CHECK(i == 0 || g.f[i].t_ns > g.f[i - 1].t_ns);
+	}
+	waitpid(pid, &st, 0);
+	w0 = loop_wakeups(l);
+	for (int64_t end = now_mono_ns() + 300 * NSEC_PER_MSEC; now_mono_ns() < end;)
+		loop_once(l, 50 * NSEC_PER_MSEC);
+	*quiet = loop_wakeups(l) - w0;
+	CHECK(!s.polled); /* back in the poll set */
+	CHECK_INT(g.failed, ==, 0);
+	close(sv[1]);
+	src_close(&s);
+	loop_free(l);
+	free(g.f);
+}
+
+/* [can] read_batch_ms: tens of wake-ups a second while frames come, not one a
+ * frame, the kernel's stamps kept; none once the bus is quiet. */
+static void
+test_src_read_cadence(void)
+{
+	uint64_t busy0, quiet0, busy, quiet;
+
+	cadence_run(0, 400, &busy0, &quiet0);
+	cadence_run(40, 400, &busy, &quiet);
+	fprintf(stderr, "400 frames at 1 kHz: %llu wake-ups as they come, %llu with a 40 ms cadence; "
+		"%llu and %llu in the 300 ms of quiet after\n", (unsigned long long)busy0,
+		(unsigned long long)busy, (unsigned long long)quiet0, (unsigned long long)quiet);
+	CHECK(busy <= 25);	   /* ~10 reads in 0.4 s (and the first frame's) */
+	CHECK(busy0 > 2 * busy);   /* as they come: a wake-up for (nearly) every frame */
+	CHECK(quiet0 <= 8 && quiet <= 8); /* the 50 ms waits of the quiet loop, no reads */
 }
 
 static void
@@ -450,6 +531,6 @@ test_src_sim_answers_poll(void)
 	free(g.f);
 }
 
-T_MAIN(T(test_src_socketcan_read_loop), T(test_src_slcan_pty), T(test_src_replay_speeds),
+T_MAIN(T(test_src_socketcan_read_loop), T(test_src_read_cadence), T(test_src_slcan_pty), T(test_src_replay_speeds),
        T(test_src_replay_keep_time_and_loop), T(test_src_sim), T(test_src_send),
        T(test_src_slcan_send), T(test_src_sim_answers_poll))
