@@ -423,6 +423,8 @@ latency(int batch_ms)
 
 	if (mkdtemp(tmpl) == NULL)
 		return;
+	memset(&w, 0, sizeof(w));
+	memset(&cw, 0, sizeof(cw));
 	config_defaults(&w.cfg);
 	w.cfg.can.nsrc = 0;
 	w.cfg.can.asleep_after_s = 3600;
@@ -431,8 +433,12 @@ latency(int batch_ms)
 	w.loop = loop_new();
 	snprintf(w.rundir, sizeof(w.rundir), "%s/run", tmpl);
 	snprintf(w.statedir, sizeof(w.statedir), "%s/state", tmpl);
-	if (can_worker_start(&cw, &w) < 0)
+	mkdir(w.rundir, 0700);
+	mkdir(w.statedir, 0700);
+	if (can_worker_start(&cw, &w) < 0) {
+		printf("frame -> snapshot latency: the can worker did not start (see above)\n");
 		return;
+	}
 	socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv);
 	socketcan_sockopts(sv[0]);
 	src.loop = w.loop;
@@ -450,11 +456,13 @@ latency(int batch_ms)
 	close(sv[1]);
 	int64_t t0 = now_mono_ns(), end = t0 + 25 * NSEC_PER_SEC;
 	uint64_t w0 = loop_wakeups(w.loop);
-	while (l.n < l.cap - 10 && now_mono_ns() < end)
+	while (l.n < l.cap - 10 && src.fd >= 0 && now_mono_ns() < end) /* fd -1: the bus hung up */
 		loop_once(w.loop, 10 * NSEC_PER_MSEC);
 	double wps = (double)(loop_wakeups(w.loop) - w0) / ((now_mono_ns() - t0) / 1e9);
 	atomic_store(&l.stop, true);
 	pthread_join(th, NULL);
+	src_close(&src); /* a bus still sending gets EPIPE */
+	kill(pid, SIGTERM);
 	waitpid(pid, &st, 0);
 	qsort(l.ms, (size_t)l.n, sizeof(double), cmp_dbl);
 	printf("[can] read_batch_ms = %d:\n", batch_ms);
@@ -466,7 +474,6 @@ latency(int batch_ms)
 		       "at 1 kHz, %.0f wake-ups/s:\n"
 		       "  median %.3f ms, p99 %.3f ms, max %.3f ms\n",
 		       l.n, wps, l.ms[l.n / 2], l.ms[l.n * 99 / 100], l.ms[l.n - 1]);
-	src_close(&src);
 	can_worker_stop(&cw);
 	free(l.ms);
 }
