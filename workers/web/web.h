@@ -41,7 +41,6 @@
 #define WEB_SSE_STALL_S 20
 
 struct snap;
-struct sampsub;
 struct route;
 
 enum wreq_state { WR_NEW, WR_WAIT, WR_READY };
@@ -115,7 +114,6 @@ struct web {
 	int64_t ticks;
 
 	struct snap *snap;
-	struct sampsub *sub;
 	struct hring ring;
 	struct sse sse;
 	struct wauth auth;
@@ -193,9 +191,5 @@ enum MHD_Result ledger_monthly(struct wreq *r);
 /* web_static.c: files under the web root */
 enum MHD_Result static_serve(struct wreq *r);
 bool static_public(const char *url);
-
-/* web_main.c: samples */
-/* live: it came over the bus just now (not read back from the journal) */
-void web_on_sample(struct web *web, const Sample *m, bool live);
 
 #endif
