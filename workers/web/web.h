@@ -132,7 +132,14 @@ struct web {
 };
 
 /* web_http.c: the daemon in the loop, routing, responses */
-int web_http_start(struct web *web);
+enum web_http_start {
+	WEB_HTTP_LISTENING,
+	WEB_HTTP_BAD_BIND, /* [web] bind is no address: the configuration */
+	WEB_HTTP_FAILED,   /* cannot listen (in use, a bad TLS key/cert?) or poll */
+};
+/* Listen on [web] bind and port and run the daemon from the loop; the
+ * reason is logged when it does not. */
+enum web_http_start web_http_start(struct web *web);
 void web_http_stop(struct web *web);
 void web_mhd_run(struct web *web);
 /* Run MHD on the next loop turn (after resuming connections). */

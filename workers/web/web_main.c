@@ -4,7 +4,6 @@
  */
 #include <stdio.h>
 
-#include "log.h"
 #include "web_worker.h"
 
 static struct web_worker ww;
@@ -29,8 +28,9 @@ main(int argc, char **argv)
 	char detail[64];
 
 	worker_init(&w, "web", argc, argv);
-	if (web_worker_start(&ww, &w) < 0)
-		fatalx("cannot start (see above)");
+	int rc = web_worker_start(&ww, &w);
+	if (rc != 0)
+		worker_fail(rc, "cannot start (see above)");
 	worker_set_heartbeat(&w, on_heartbeat, &ww);
 	worker_set_stop(&w, on_stop, &ww);
 	snprintf(detail, sizeof(detail), "listening on port %u", ww.web.port);

@@ -261,6 +261,28 @@ load_tls(struct web *web)
 	return 0;
 }
 
+/* Logged; the exit code for worker_fail(). */
+static int
+start_failed(int code, const char *why)
+{
+	log_warnx("web: %s", why);
+	return code;
+}
+
+static int
+listen_code(enum web_http_start rc)
+{
+	switch (rc) {
+	case WEB_HTTP_LISTENING:
+		return 0;
+	case WEB_HTTP_BAD_BIND:
+		return WORKER_EXIT_CONFIG;
+	case WEB_HTTP_FAILED:
+		break;
+	}
+	return WORKER_EXIT_START;
+}
+
 int
 web_worker_start(struct web_worker *ww, struct worker *w)
 {
@@ -270,11 +292,11 @@ web_worker_start(struct web_worker *ww, struct worker *w)
 	web->cfg = &w->cfg;
 	ww->started_mono = now_mono_ns();
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
-		fatalx("curl_global_init");
+		return start_failed(WORKER_EXIT_START, "curl_global_init failed");
 	if (find_root(web) < 0 || load_tls(web) < 0)
-		exit(EX_CONFIG_ERR);
+		return WORKER_EXIT_CONFIG;
 	if (hring_init(&web->ring, web->cfg->web.history_ring_hours) < 0)
-		fatalx("web: no memory for the history ring");
+		return start_failed(WORKER_EXIT_START, "no memory for the history ring");
 	mkdir_p(w->statedir, 0755);
 	snprintf(path, sizeof(path), "%s/web-sessions", w->statedir);
 	wauth_init(&web->auth, web->cfg->web.password, (int64_t)web->cfg->web.session_days * 86400,
@@ -282,14 +304,12 @@ web_worker_start(struct web_worker *ww, struct worker *w)
 	sse_init(&web->sse, api_snapshot_event, web);
 	if (api_build_signals(web) < 0 || ctlq_new(&web->ctl, w->loop, w->rundir) < 0 ||
 	    httpc_new(&web->curl, w->loop) < 0)
-		fatalx("web: setup failed");
+		return start_failed(WORKER_EXIT_START, "setup failed");
 	check_snapshot(ww);
-	if (feed_start(&ww->feed, w, take, resume, ww, "no sample journal yet: no live stream") < 0)
-		fatalx("web: setup failed");
 	struct loop_timer *tick = loop_timer_new(w->loop, on_tick, ww);
+	if (tick == NULL ||
+	    feed_start(&ww->feed, w, take, resume, ww, "no sample journal yet: no live stream") < 0)
+		return start_failed(WORKER_EXIT_START, "out of memory");
 	loop_timer_grid(tick, NSEC_PER_SEC);
-	int rc = web_http_start(web);
-	if (rc == -2)
-		exit(EX_CONFIG_ERR);
-	return rc;
+	return listen_code(web_http_start(web));
 }

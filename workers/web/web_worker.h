@@ -23,6 +23,7 @@ struct web_worker {
 	int64_t started_mono;
 };
 
+/* 0, or the exit code to fail with (worker.h), the reason logged. */
 int web_worker_start(struct web_worker *ww, struct worker *w);
 void web_worker_heartbeat(struct web_worker *ww, struct heartbeat *hb);
 void web_worker_stop(struct web_worker *ww);
