@@ -295,6 +295,10 @@ worker_init(struct worker *w, const char *name, int argc, char **argv)
 	    dir_make_trusted(w->statedir, RUNDIR_MODE, err, sizeof(err)) < 0)
 		worker_fail(WORKER_EXIT_CONFIG, "%s", err);
 
+	/* before the loop's own fds, which would take a free fd 3 */
+	if (!w->standalone && fcntl(WORKER_CHAN_FD, F_GETFD) == -1)
+		worker_fail(WORKER_EXIT_START,
+			    "no parent channel on fd %d (run with --standalone by hand)", WORKER_CHAN_FD);
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
 	if ((w->loop = loop_new()) == NULL)
@@ -303,10 +307,6 @@ worker_init(struct worker *w, const char *name, int argc, char **argv)
 	if (loop_signals(w->loop, sigs, 2, on_signal, w) < 0)
 		worker_fail(WORKER_EXIT_START, "signalfd: %s", strerror(errno));
 	if (!w->standalone) {
-		if (fcntl(WORKER_CHAN_FD, F_GETFD) == -1)
-			worker_fail(WORKER_EXIT_START,
-				    "no parent channel on fd %d (run with --standalone by hand)",
-				    WORKER_CHAN_FD);
 		w->chan_fd = WORKER_CHAN_FD;
 		fd_cloexec(w->chan_fd);
 		fd_nonblock(w->chan_fd);
