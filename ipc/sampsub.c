@@ -28,6 +28,7 @@ struct sampsub {
 	Sample *parked;	     /* from the bus, ahead of next */
 	unsigned budget;     /* journal reads left in this round */
 	bool catchup;	     /* read the journal up to its head (start, timer) */
+	bool live;	     /* the last sample delivered came on the bus */
 	ino_t journal_ino;
 	struct sampsub_stats st;
 	uint8_t buf[JOURNAL_RECORD_MAX];
@@ -243,19 +244,24 @@ sampsub_next(struct sampsub *s)
 			s->parked = NULL;
 			s->next++;
 			s->st.from_bus++;
+			s->live = true;
 			break;
 		}
 		/* the journal fills a gap, or catches up after start/timer */
 		if (s->parked != NULL || s->catchup) {
-			if ((m = from_journal(s)) != NULL)
+			if ((m = from_journal(s)) != NULL) {
+				s->live = false;
 				break;
+			}
 			if (s->next >= journal_next_seq(s->j))
 				s->catchup = false;
 			if (s->parked != NULL || s->budget == 0)
 				return NULL; /* budget spent: the caller's timer resumes */
 		}
-		if ((m = from_bus(s)) != NULL)
+		if ((m = from_bus(s)) != NULL) {
+			s->live = true;
 			break;
+		}
 		if (s->parked == NULL)
 			return NULL;
 	}
@@ -269,6 +275,12 @@ sampsub_poll_journal(struct sampsub *s)
 	if (journal_inode(s->rundir) != s->journal_ino)
 		journal_switch(s);
 	s->catchup = true;
+}
+
+bool
+sampsub_live(const struct sampsub *s)
+{
+	return s->live;
 }
 
 bool

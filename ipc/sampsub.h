@@ -38,6 +38,9 @@ int sampsub_fd(const struct sampsub *s);
  * sampsub_pending() is true, call again soon (a short timer). */
 Sample *sampsub_next(struct sampsub *s);
 void sampsub_free(Sample *m);
+/* Whether the sample sampsub_next() returned last came on the bus as it
+ * was published (live), not read back from the journal (start, a gap). */
+bool sampsub_live(const struct sampsub *s);
 /* Call on a timer (about every second): PUB drops silently, so the last
  * samples before a quiet bus may only be in the journal; this also notices
  * a journal that leafmond replaced. */

@@ -24,7 +24,10 @@ publish(struct pubside *p, uint64_t seq, bool on_bus)
 	testpub_sample(p->j, p->pub, seq, on_bus);
 }
 
-/* collect until `want` samples or 5 s; check strict order from `first` */
+static uint64_t n_live; /* delivered with sampsub_live() */
+
+/* collect until `want` samples or 5 s; check strict order from `first`, and
+ * that a sample never sent on the bus (seq 50..60 below) is not called live */
 static uint64_t
 collect(struct sampsub *ss, uint64_t first, uint64_t want)
 {
@@ -42,6 +45,10 @@ collect(struct sampsub *ss, uint64_t first, uint64_t want)
 		while (got < want && (m = sampsub_next(ss)) != NULL) {
 			CHECK_INT(m->seq, ==, expect);
 			CHECK_DBL(m->values[0], (double)m->seq, 0);
+			if (sampsub_live(ss)) {
+				CHECK(m->seq < 50 || m->seq > 60);
+				n_live++;
+			}
 			expect++;
 			got++;
 			sampsub_free(m);
@@ -85,6 +92,7 @@ test_sampsub_fills_bus_gaps_from_journal(void)
 	CHECK_INT(st->from_journal, >=, 11);
 	CHECK_INT(st->from_bus, >=, 150);
 	CHECK_INT(st->lost, ==, 0);
+	CHECK_INT(n_live, ==, st->from_bus);
 	uint64_t gen = sampsub_generation(ss);
 	CHECK_INT(sampsub_last_seq(ss), ==, 200);
 	sampsub_close(ss);
@@ -111,6 +119,7 @@ test_sampsub_counts_lost_and_new_generation(void)
 		publish(&p, s, false);
 	uint64_t oldest = journal_oldest_seq(p.j);
 	struct sampsub *ss;
+	n_live = 0;
 	CHECK_INT(sampsub_open(&ss, dir, gen, 10), ==, 0);
 	CHECK_INT(sampsub_stats(ss)->lost, ==, oldest - 11);
 	CHECK_INT(collect(ss, oldest, 5001 - oldest), ==, 5001 - oldest);
@@ -119,6 +128,7 @@ test_sampsub_counts_lost_and_new_generation(void)
 	CHECK_INT(sampsub_open(&ss, dir, gen ^ 1, 4000), ==, 0);
 	CHECK_INT(sampsub_stats(ss)->generation_changes, ==, 1);
 	CHECK_INT(collect(ss, journal_oldest_seq(p.j), 10), ==, 10);
+	CHECK_INT(n_live, ==, 0); /* none of them was on the bus */
 	sampsub_close(ss);
 	nng_close(p.pub);
 	journal_close(p.j);

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -231,6 +232,16 @@ on_hb_timer(struct loop *l, struct loop_timer *t, void *arg)
 	loop_timer_grid(t, NSEC_PER_SEC);
 }
 
+void
+worker_fail(int code, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	log_vmsg(LOG_ERR, fmt, ap);
+	va_end(ap);
+	exit(code);
+}
+
 static void
 usage(const char *name)
 {
@@ -275,35 +286,32 @@ worker_init(struct worker *w, const char *name, int argc, char **argv)
 	}
 	const char *path = config_default_path(cfg_opt);
 	snprintf(w->config_path, sizeof(w->config_path), "%s", path);
-	if (config_load(&w->cfg, path, cfg_opt == NULL, err, sizeof(err)) < 0) {
-		log_msg(LOG_ERR, "%s", err);
-		exit(EX_CONFIG_ERR);
-	}
+	if (config_load(&w->cfg, path, cfg_opt == NULL, err, sizeof(err)) < 0)
+		worker_fail(WORKER_EXIT_CONFIG, "%s", err);
 	log_setlevel(verbose ? LOG_DEBUG : w->cfg.sup.log_level);
 	resolve_rundir(w->rundir, sizeof(w->rundir), rundir_opt, &w->cfg);
 	resolve_statedir(w->statedir, sizeof(w->statedir), &w->cfg);
 	if (dir_make_trusted(w->rundir, RUNDIR_MODE, err, sizeof(err)) < 0 ||
-	    dir_make_trusted(w->statedir, RUNDIR_MODE, err, sizeof(err)) < 0) {
-		log_msg(LOG_ERR, "%s", err);
-		exit(EX_CONFIG_ERR);
-	}
+	    dir_make_trusted(w->statedir, RUNDIR_MODE, err, sizeof(err)) < 0)
+		worker_fail(WORKER_EXIT_CONFIG, "%s", err);
 
+	/* before the loop's own fds, which would take a free fd 3 */
+	if (!w->standalone && fcntl(WORKER_CHAN_FD, F_GETFD) == -1)
+		worker_fail(WORKER_EXIT_START,
+			    "no parent channel on fd %d (run with --standalone by hand)", WORKER_CHAN_FD);
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
 	if ((w->loop = loop_new()) == NULL)
-		fatal("loop");
+		worker_fail(WORKER_EXIT_START, "loop: %s", strerror(errno));
 	int sigs[] = {SIGTERM, SIGINT};
 	if (loop_signals(w->loop, sigs, 2, on_signal, w) < 0)
-		fatal("signalfd");
+		worker_fail(WORKER_EXIT_START, "signalfd: %s", strerror(errno));
 	if (!w->standalone) {
-		if (fcntl(WORKER_CHAN_FD, F_GETFD) == -1)
-			fatalx("no parent channel on fd %d (run with --standalone by hand)",
-			       WORKER_CHAN_FD);
 		w->chan_fd = WORKER_CHAN_FD;
 		fd_cloexec(w->chan_fd);
 		fd_nonblock(w->chan_fd);
 		if (loop_add_fd(w->loop, w->chan_fd, EPOLLIN | EPOLLRDHUP, on_chan, w) < 0)
-			fatal("parent channel");
+			worker_fail(WORKER_EXIT_START, "parent channel: %s", strerror(errno));
 	}
 	w->hb_timer = loop_timer_new(w->loop, on_hb_timer, w);
 	loop_timer_grid(w->hb_timer, NSEC_PER_SEC);

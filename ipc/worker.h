@@ -85,9 +85,24 @@ struct worker {
 };
 
 /*
+ * A worker's exit status, the contract with leafmond (DESIGN.md "Processes"):
+ * 0 it stopped when told to, or has nothing to do (a disabled section);
+ * WORKER_EXIT_CONFIG the configuration is at fault: leafmond marks the worker
+ * failed at once and starts it again only after a reload; WORKER_EXIT_START
+ * any other failure to start: restarted with backoff like a crash; 2 a bad
+ * command line (usage).
+ */
+#define WORKER_EXIT_CONFIG EX_CONFIG_ERR /* 78, sysexits' EX_CONFIG */
+#define WORKER_EXIT_START 1
+
+/* Every start-up failure: log why (an error) and exit with code. */
+_Noreturn void worker_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/*
  * Parse `-c FILE`, `--standalone`, `--rundir DIR`, `-v` (debug) from argv;
  * make RUNDIR and STATEDIR or refuse them when they are not ours alone.
- * Exits 78 on a bad config, 1 on setup failures.
+ * Fails (worker_fail) with WORKER_EXIT_CONFIG on a bad config or a run or
+ * state directory that is not ours, WORKER_EXIT_START on other setup failures.
  */
 void worker_init(struct worker *w, const char *name, int argc, char **argv);
 void worker_set_heartbeat(struct worker *w, worker_hb_fn fn, void *arg);

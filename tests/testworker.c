@@ -187,7 +187,7 @@ main(int argc, char **argv)
 
 	worker_init(&tw.w, name, argc, argv);
 	if (strcmp(tw.mode, "exit78") == 0)
-		exit(EX_CONFIG_ERR);
+		worker_fail(WORKER_EXIT_CONFIG, "exit78: a configuration error, as asked");
 	worker_set_stop(&tw.w, on_stop, &tw);
 	worker_set_heartbeat(&tw.w, on_hb, &tw);
 	if (strcmp(tw.mode, "crash") == 0 || strcmp(tw.mode, "hang") == 0) {

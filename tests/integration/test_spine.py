@@ -1,5 +1,5 @@
 """The spine with test workers: start to READY, restarts after kill -9,
-the death tally, exit 78, restart of one worker, heartbeat loss, stop
+the death tally, exit 78 (and the real web worker's start-up failures), restart of one worker, heartbeat loss, stop
 escalation, reload (good and bad), ordered SIGTERM, re-attach after a
 supervisor restart, gap-free subscription across kill -9, systemd notify."""
 
@@ -125,6 +125,51 @@ def test_exit78_failed_until_reload():
         wait_for(lambda: d.worker("web")["restarts"] == 2, 10, "retry after reload")
     finally:
         d.stop()
+
+
+def test_real_web_start_failures_exit_78_or_1():
+    """worker_fail's contract with the real web worker: a configuration only
+    the worker finds wrong (a TLS key over its 1 MiB limit) is exit 78, the
+    supervisor's config alert and no retry before a reload; a bind that is no
+    address is the loader's exit 78; a port in use is exit 1, not 78."""
+    d = Leafmond(real=("web",))
+    cert, key = os.path.join(d.tmp, "cert.pem"), os.path.join(d.tmp, "key.pem")
+    with open(cert, "w") as f:
+        f.write("-----BEGIN CERTIFICATE-----\n")
+    with open(key, "w") as f:
+        f.write("A" * (2 << 20))
+    d.sections["web"].update({"tls_cert": cert, "tls_key": key})
+    d.write_config()
+    d.start(wait_ready=False)
+    try:
+        st = d.wait_states({"web": "failed"}, timeout=15)
+        w = d.worker("web", st)
+        assert w["restarts"] == 1 and any(a["code"] == "config" for a in w["alerts"]), w
+        assert "78" in w["last_exit"], w
+        time.sleep(1.0)
+        assert d.worker("web")["restarts"] == 1
+        with open(d.log, errors="replace") as f:
+            log = f.read()
+        assert "cannot read tls_cert" in log and "cannot start (see above)" in log, log
+    finally:
+        d.stop()
+
+    def web_alone(**web):
+        d.sections["web"] = dict({"enabled": "true"}, **web)
+        d.write_config()
+        return subprocess.run([bin_path("libexec/leafmon-web"), "--standalone", "-c", d.conf],
+                              capture_output=True, text=True, timeout=20)
+    r = web_alone(bind="localhost", port="0")
+    assert r.returncode == 78 and "is not an IPv4 or IPv6 address" in r.stderr, r
+    held = socket.socket()
+    held.bind(("127.0.0.1", 0))
+    held.listen(1)
+    try:
+        r = web_alone(bind="127.0.0.1", port=str(held.getsockname()[1]))
+        assert r.returncode == 1 and "cannot listen on 127.0.0.1" in r.stderr, r
+        assert "cannot start (see above)" in r.stderr, r
+    finally:
+        held.close()
 
 
 def test_restart_one_worker_leaves_others():
@@ -332,6 +377,7 @@ def test_workers_found_beside_leafmond_without_worker_dir():
 
 run([test_start_to_ready_and_notify, test_kill9_each_worker_comes_back,
      test_crash_loop_ends_failed_then_retries, test_exit78_failed_until_reload,
+     test_real_web_start_failures_exit_78_or_1,
      test_restart_one_worker_leaves_others, test_heartbeat_loss_kills_and_restarts,
      test_zero_length_channel_messages_are_not_eof, test_ignored_stop_escalates, test_reload_bad_config_keeps_old_and_good_restarts_changed,
      test_sigterm_stops_everything_within_bound,

@@ -31,7 +31,7 @@ main(int argc, char **argv)
 		return 0;
 	}
 	if (abrp_worker_start(&aw, &w) < 0)
-		fatalx("cannot start (see above)");
+		worker_fail(WORKER_EXIT_START, "cannot start (see above)");
 	worker_set_heartbeat(&w, on_heartbeat, &aw);
 	worker_set_stop(&w, on_stop, &aw);
 	worker_ready(&w, w.cfg.abrp.url);

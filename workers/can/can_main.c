@@ -2,10 +2,7 @@
  * leafmon-can: the CAN worker. Reads the configured sources, decodes, and
  * publishes; see can_worker.c for the frame path.
  */
-#include <stdlib.h>
-
 #include "can_worker.h"
-#include "log.h"
 
 static struct can_worker cw;
 
@@ -28,10 +25,8 @@ main(int argc, char **argv)
 	static struct worker w;
 
 	worker_init(&w, "can", argc, argv);
-	if (can_worker_start(&cw, &w) < 0) {
-		log_warnx("cannot start");
-		return 1;
-	}
+	if (can_worker_start(&cw, &w) < 0)
+		worker_fail(WORKER_EXIT_START, "cannot start (see above)");
 	worker_set_heartbeat(&w, on_heartbeat, &cw);
 	worker_set_stop(&w, on_stop, &cw);
 	return worker_run(&w);

@@ -18,7 +18,7 @@ main(int argc, char **argv)
 		return 0;
 	}
 	if (iw_start(&iw, &w) < 0)
-		fatalx("cannot start (see above)");
+		worker_fail(WORKER_EXIT_START, "cannot start (see above)");
 	worker_ready(&w, w.cfg.influx.url);
 	return worker_run(&w);
 }

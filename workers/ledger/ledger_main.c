@@ -18,7 +18,7 @@ main(int argc, char **argv)
 		return 0;
 	}
 	if (lw_start(&lw, &w) < 0)
-		fatalx("cannot start (see above)");
+		worker_fail(WORKER_EXIT_START, "cannot start (see above)");
 	worker_ready(&w, lw.path);
 	return worker_run(&w);
 }

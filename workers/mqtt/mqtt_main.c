@@ -17,7 +17,7 @@ main(int argc, char **argv)
 		return 0;
 	}
 	if (mw_start(&mw, &w) < 0)
-		fatalx("cannot start (see above)");
+		worker_fail(WORKER_EXIT_START, "cannot start (see above)");
 	worker_ready(&w, w.cfg.mqtt.url);
 	return worker_run(&w);
 }

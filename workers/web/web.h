@@ -41,7 +41,6 @@
 #define WEB_SSE_STALL_S 20
 
 struct snap;
-struct sampsub;
 struct route;
 
 enum wreq_state { WR_NEW, WR_WAIT, WR_READY };
@@ -115,7 +114,6 @@ struct web {
 	int64_t ticks;
 
 	struct snap *snap;
-	struct sampsub *sub;
 	struct hring ring;
 	struct sse sse;
 	struct wauth auth;
@@ -134,7 +132,14 @@ struct web {
 };
 
 /* web_http.c: the daemon in the loop, routing, responses */
-int web_http_start(struct web *web);
+enum web_http_start {
+	WEB_HTTP_LISTENING,
+	WEB_HTTP_BAD_BIND, /* [web] bind is no address: the configuration */
+	WEB_HTTP_FAILED,   /* cannot listen (in use, a bad TLS key/cert?) or poll */
+};
+/* Listen on [web] bind and port and run the daemon from the loop; the
+ * reason is logged when it does not. */
+enum web_http_start web_http_start(struct web *web);
 void web_http_stop(struct web *web);
 void web_mhd_run(struct web *web);
 /* Run MHD on the next loop turn (after resuming connections). */
@@ -193,9 +198,5 @@ enum MHD_Result ledger_monthly(struct wreq *r);
 /* web_static.c: files under the web root */
 enum MHD_Result static_serve(struct wreq *r);
 bool static_public(const char *url);
-
-/* web_main.c: samples */
-/* live: it came over the bus just now (not read back from the journal) */
-void web_on_sample(struct web *web, const Sample *m, bool live);
 
 #endif

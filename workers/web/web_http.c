@@ -673,7 +673,7 @@ host_names(struct web *web)
 		 host, host, host[0] && strchr(host, '.') == NULL ? ".local" : "");
 }
 
-int
+enum web_http_start
 web_http_start(struct web *web)
 {
 	struct sockaddr_storage ss;
@@ -682,23 +682,25 @@ web_http_start(struct web *web)
 	host_names(web);
 	if (bind_addr(cfg->web.bind, (unsigned)cfg->web.port, &ss, &v6) < 0) {
 		log_warnx("web: bind = %s is not an IPv4 or IPv6 address", cfg->web.bind);
-		return -2;
+		return WEB_HTTP_BAD_BIND;
 	}
 	if (start_daemon(web, (struct sockaddr *)&ss, v6) < 0) {
 		log_warnx("web: cannot listen on %s port %d (in use, or a bad TLS key/cert?)",
 			  cfg->web.bind, cfg->web.port);
-		return -1;
+		return WEB_HTTP_FAILED;
 	}
 	const union MHD_DaemonInfo *di = MHD_get_daemon_info(web->mhd, MHD_DAEMON_INFO_EPOLL_FD);
 	web->mhd_fd = di->epoll_fd;
 	di = MHD_get_daemon_info(web->mhd, MHD_DAEMON_INFO_BIND_PORT);
 	web->port = di != NULL ? di->port : (unsigned)cfg->web.port;
 	web->mhd_timer = loop_timer_new(web->w->loop, on_mhd_timer, web);
-	if (loop_add_fd(web->w->loop, web->mhd_fd, EPOLLIN, on_mhd_fd, web) < 0)
-		return -1;
+	if (loop_add_fd(web->w->loop, web->mhd_fd, EPOLLIN, on_mhd_fd, web) < 0) {
+		log_warn("web: the daemon's epoll fd");
+		return WEB_HTTP_FAILED;
+	}
 	log_info("web: listening on %s%s%s port %u%s", v6 ? "[" : "", cfg->web.bind, v6 ? "]" : "",
 		 web->port, web->tls ? " (TLS)" : "");
-	return 0;
+	return WEB_HTTP_LISTENING;
 }
 
 void
