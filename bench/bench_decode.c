@@ -457,7 +457,7 @@ latency(int batch_ms)
 	int64_t t0 = now_mono_ns(), end = t0 + 25 * NSEC_PER_SEC;
 	uint64_t w0 = loop_wakeups(w.loop);
 	while (l.n < l.cap - 10 && src.fd >= 0 && now_mono_ns() < end) /* fd -1: the bus hung up */
-		loop_once(w.loop, 10 * NSEC_PER_MSEC);
+		loop_once(w.loop, 200 * NSEC_PER_MSEC);
 	double wps = (double)(loop_wakeups(w.loop) - w0) / ((now_mono_ns() - t0) / 1e9);
 	atomic_store(&l.stop, true);
 	pthread_join(th, NULL);
@@ -547,6 +547,7 @@ main(int argc, char **argv)
 	static const struct option opts[] = {{"runs", required_argument, NULL, 'r'},
 					     {"data", required_argument, NULL, 'd'},
 					     {"worker", required_argument, NULL, 'w'},
+					     {"latency", required_argument, NULL, 'l'},
 					     {NULL, 0, NULL, 0}};
 	const char *data = NULL, *worker = NULL;
 	struct frames sim = {0}, real = {0};
@@ -556,8 +557,12 @@ main(int argc, char **argv)
 	double p, b;
 	int ch;
 
-	while ((ch = getopt_long(argc, argv, "r:d:w:", opts, NULL)) != -1) {
-		if (ch == 'r')
+	while ((ch = getopt_long(argc, argv, "r:d:w:l:", opts, NULL)) != -1) {
+		if (ch == 'l') { /* only the frame -> snapshot latency, at these read cadences */
+			for (char *c = strtok(optarg, ","); c != NULL; c = strtok(NULL, ","))
+				latency(atoi(c));
+			return 0;
+		} else if (ch == 'r')
 			runs = atoi(optarg) < 1 ? 1 : atoi(optarg) > 64 ? 64 : atoi(optarg);
 		else if (ch == 'd')
 			data = optarg;
@@ -617,12 +622,7 @@ main(int argc, char **argv)
 	{
 		static struct config dflt;
 		config_defaults(&dflt);
-		latency(dflt.can.read_batch_ms); /* the default; then the cadences beside it */
-	}
-	if (getenv("LEAFMON_BENCH_CADENCE") != NULL) {
-		static const int cadence[] = {0, 5, 20, 50};
-		for (size_t i = 0; i < sizeof(cadence) / sizeof(cadence[0]); i++)
-			latency(cadence[i]);
+		latency(dflt.can.read_batch_ms); /* others: --latency 0,5,10,... */
 	}
 	if (worker != NULL && data != NULL) {
 		snprintf(path, sizeof(path), "%s/logs/ze0_2011-2012/ZE0w24kWhstock.log", data);
