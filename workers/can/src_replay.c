@@ -2,7 +2,8 @@
  * replay:FILE[,speed=X][,loop][,keep_time][,format=F]. Frames are read in
  * the loop from a timer: at speed=0 as fast as the loop allows (in slices,
  * so the worker keeps answering), else when their log time, divided by the
- * speed, comes due. Times are re-based to now (the next whole second after
+ * speed, comes due (at the next [can] read_batch_ms grid point after it,
+ * src_wake_at). Times are re-based to now (the next whole second after
  * the open, so that samples do not depend on when the replay started, and
  * the first frame is sent at that second so that at speed 1 a frame's stamp
  * is the time it is sent) unless keep_time; the cut of samples never
