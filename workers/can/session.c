@@ -866,6 +866,19 @@ frame_rest(struct sessions *s, int64_t t, const struct sig_update *u, size_t n, 
 	s->due_ns = frame_due(s);
 }
 
+/* The times of a frame that changed nothing the rules or the points read
+ * (no day, limit or update due either: s->due_ns): the rules would decide
+ * what they decided (rules()), only the times move on. */
+static void
+frame_times(struct sessions *s, int64_t t)
+{
+	s->day.end_ns = t;
+	if (s->charging)
+		s->last_charge_ns = t; /* as charge_on() */
+	if (s->open && !s->in_tail)
+		s->cur.end_ns = t;
+}
+
 /* A frame after a restore, the first, one after a sleep gap or time going
  * back, or one at or after a limit (s->due_ns): everything. */
 static void
@@ -878,33 +891,48 @@ frame_full(struct sessions *s, int64_t t, const struct sig_update *u, size_t n)
 	frame_rest(s, t, u, n, absorb(s, t, u, n));
 }
 
-void
-sessions_frame(struct sessions *s, int64_t t, const struct sig_update *u, size_t n)
+/* The values of a frame with updates the module uses (roles_of()). */
+static void
+frame_values(struct sessions *s, int64_t t, const struct sig_update *u, size_t n)
 {
-	unsigned seen;
+	unsigned seen = absorb(s, t, u, n);
 
-	/* one comparison for the gap and time going back (a huge gap unsigned) */
-	if (t >= s->due_ns || (uint64_t)(t - s->last_t) >= (uint64_t)s->cfg.asleep_ns) {
-		frame_full(s, t, u, n);
-		return;
-	}
-	/* the common frame: no day, limit or update due, so with no input of
-	 * the rules or of the points changed only the values and the times
-	 * move on (the rules would decide what they decided: rules()) */
-	integrate(s, t);
-	s->last_t = t;
-	seen = absorb(s, t, u, n);
 	if (s->rules_dirty || s->points_stale) {
 		frame_rest(s, t, u, n, seen);
 		return;
 	}
-	s->day.end_ns = t;
-	if (s->charging)
-		s->last_charge_ns = t; /* as charge_on() */
+	frame_times(s, t);
 	if (seen & R_PEAK)
 		absorb_peaks(s, u, n);
-	if (s->open && !s->in_tail)
-		s->cur.end_ns = t;
+}
+
+/* What a frame's updates are to the module (R_*); most are nothing. */
+static unsigned
+roles_of(const struct sig_update *u, size_t n)
+{
+	unsigned seen = 0;
+
+	for (size_t i = 0; i < n; i++)
+		seen |= role_of(u[i].id)->is;
+	return seen;
+}
+
+void
+sessions_frame(struct sessions *s, int64_t t, const struct sig_update *u, size_t n)
+{
+	/* one comparison for the sleep gap and time going back (a huge gap
+	 * unsigned), one for what is due (the day, the rules' limit, the
+	 * update; or a restore, the first frame: INT64_MIN) */
+	if (t >= s->due_ns || (uint64_t)(t - s->last_t) >= (uint64_t)s->cfg.asleep_ns) {
+		frame_full(s, t, u, n);
+		return;
+	}
+	integrate(s, t);
+	s->last_t = t;
+	if (roles_of(u, n) != 0)
+		frame_values(s, t, u, n);
+	else
+		frame_times(s, t);
 }
 
 void
