@@ -891,7 +891,7 @@ frame_full(struct sessions *s, int64_t t, const struct sig_update *u, size_t n)
 	frame_rest(s, t, u, n, absorb(s, t, u, n));
 }
 
-/* The values of a frame with updates the module uses (roles_of()). */
+/* The values of a frame with updates the module uses (first_used()). */
 static void
 frame_values(struct sessions *s, int64_t t, const struct sig_update *u, size_t n)
 {
@@ -906,20 +906,23 @@ frame_values(struct sessions *s, int64_t t, const struct sig_update *u, size_t n
 		absorb_peaks(s, u, n);
 }
 
-/* What a frame's updates are to the module (R_*); most are nothing. */
-static unsigned
-roles_of(const struct sig_update *u, size_t n)
+/* The first of a frame's updates the module uses (n: none); most are
+ * nothing to it, one look-up each. */
+static size_t
+first_used(const struct sig_update *u, size_t n)
 {
-	unsigned seen = 0;
+	size_t i = 0;
 
-	for (size_t i = 0; i < n; i++)
-		seen |= role_of(u[i].id)->is;
-	return seen;
+	while (i < n && role_of(u[i].id)->is == 0)
+		i++;
+	return i;
 }
 
 void
 sessions_frame(struct sessions *s, int64_t t, const struct sig_update *u, size_t n)
 {
+	size_t i;
+
 	/* one comparison for the sleep gap and time going back (a huge gap
 	 * unsigned), one for what is due (the day, the rules' limit, the
 	 * update; or a restore, the first frame: INT64_MIN) */
@@ -929,8 +932,8 @@ sessions_frame(struct sessions *s, int64_t t, const struct sig_update *u, size_t
 	}
 	integrate(s, t);
 	s->last_t = t;
-	if (roles_of(u, n) != 0)
-		frame_values(s, t, u, n);
+	if ((i = first_used(u, n)) < n)
+		frame_values(s, t, u + i, n - i); /* the ones before are nothing to it */
 	else
 		frame_times(s, t);
 }
