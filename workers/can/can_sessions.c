@@ -90,7 +90,7 @@ can_sessions_resume(struct can_sessions *cs, const struct sessions *at)
 
 	cs->ss = *at;
 	cs->ss.cfg = cfg;
-	cs->ss.restored = true; /* the open session says it continued */
+	sessions_mark_restored(&cs->ss); /* the open session says it continued */
 	cs->run_saved_t = cs->state_saved_t = cs->ss.last_t;
 	log_info("sessions as of the replay's frame: %s", cs->ss.open ? session_kind_name(cs->ss.cur.kind) : "nothing open");
 }

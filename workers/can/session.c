@@ -801,6 +801,7 @@ sessions_init(struct sessions *s, const struct sessions_cfg *cfg)
 	memset(s, 0, sizeof(*s));
 	s->cfg = *cfg;
 	s->rules_dirty = true;
+	s->due_ns = INT64_MIN;
 	s->pt = NAN;
 	acc_init(&s->tail);
 	/* unknown, also for a checkpoint from before a figure existed */
@@ -824,18 +825,28 @@ frame_start(struct sessions *s, int64_t t)
 	}
 }
 
-void
-sessions_frame(struct sessions *s, int64_t t, const struct sig_update *u, size_t n)
+/* The earliest frame time at which a frame needs more than its values and
+ * the integration (frame_rest): the day rolls, the rules' time limit, the
+ * open session's update. INT64_MIN: the next frame takes the whole path. */
+static int64_t
+frame_due(const struct sessions *s)
 {
-	unsigned seen;
+	int64_t at = s->rules_at;
 
-	/* one comparison for both: t before last_t is a huge gap unsigned */
-	if (s->restored || !s->have_t || (uint64_t)(t - s->last_t) >= (uint64_t)s->cfg.asleep_ns)
-		frame_start(s, t);
-	integrate(s, t);
-	s->have_t = true;
-	s->last_t = t;
-	seen = absorb(s, t, u, n);
+	if (s->restored || !s->have_t || !s->day_open)
+		return INT64_MIN;
+	if (s->day_end_ns < at)
+		at = s->day_end_ns;
+	if (s->open && s->next_update_ns < at)
+		at = s->next_update_ns;
+	return at;
+}
+
+/* What follows the values: the day, the rules, the peaks, the points, the
+ * open session's end and update. */
+static void
+frame_rest(struct sessions *s, int64_t t, const struct sig_update *u, size_t n, unsigned seen)
+{
 	if (!s->day_open || t >= s->day_end_ns)
 		day_roll(s, t);
 	s->day.end_ns = t;
@@ -852,6 +863,79 @@ sessions_frame(struct sessions *s, int64_t t, const struct sig_update *u, size_t
 		s->cur.end_ns = t;
 	if (s->open && t >= s->next_update_ns)
 		update_event(s, t);
+	s->due_ns = frame_due(s);
+}
+
+/* The times of a frame that changed nothing the rules or the points read
+ * (no day, limit or update due either: s->due_ns): the rules would decide
+ * what they decided (rules()), only the times move on. */
+static void
+frame_times(struct sessions *s, int64_t t)
+{
+	s->day.end_ns = t;
+	if (s->charging)
+		s->last_charge_ns = t; /* as charge_on() */
+	if (s->open && !s->in_tail)
+		s->cur.end_ns = t;
+}
+
+/* A frame after a restore, the first, one after a sleep gap or time going
+ * back, or one at or after a limit (s->due_ns): everything. */
+static void
+frame_full(struct sessions *s, int64_t t, const struct sig_update *u, size_t n)
+{
+	frame_start(s, t);
+	integrate(s, t);
+	s->have_t = true;
+	s->last_t = t;
+	frame_rest(s, t, u, n, absorb(s, t, u, n));
+}
+
+/* The values of a frame with updates the module uses (first_used()). */
+static void
+frame_values(struct sessions *s, int64_t t, const struct sig_update *u, size_t n)
+{
+	unsigned seen = absorb(s, t, u, n);
+
+	if (s->rules_dirty || s->points_stale) {
+		frame_rest(s, t, u, n, seen);
+		return;
+	}
+	frame_times(s, t);
+	if (seen & R_PEAK)
+		absorb_peaks(s, u, n);
+}
+
+/* The first of a frame's updates the module uses (n: none); most are
+ * nothing to it, one look-up each. */
+static size_t
+first_used(const struct sig_update *u, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n && role_of(u[i].id)->is == 0)
+		i++;
+	return i;
+}
+
+void
+sessions_frame(struct sessions *s, int64_t t, const struct sig_update *u, size_t n)
+{
+	size_t i;
+
+	/* one comparison for the sleep gap and time going back (a huge gap
+	 * unsigned), one for what is due (the day, the rules' limit, the
+	 * update; or a restore, the first frame: INT64_MIN) */
+	if (t >= s->due_ns || (uint64_t)(t - s->last_t) >= (uint64_t)s->cfg.asleep_ns) {
+		frame_full(s, t, u, n);
+		return;
+	}
+	integrate(s, t);
+	s->last_t = t;
+	if ((i = first_used(u, n)) < n)
+		frame_values(s, t, u + i, n - i); /* the ones before are nothing to it */
+	else
+		frame_times(s, t);
 }
 
 void
@@ -868,6 +952,7 @@ sessions_idle(struct sessions *s, int64_t t)
 	s->charging = false;
 	s->rules_dirty = true;
 	s->pt = NAN;
+	s->due_ns = INT64_MIN;
 }
 
 void
@@ -890,4 +975,5 @@ sessions_finish(struct sessions *s)
 		emit(s, SESS_END, &s->day, s->last_t);
 		s->day_open = false;
 	}
+	s->due_ns = INT64_MIN;
 }

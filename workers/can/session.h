@@ -103,6 +103,7 @@ struct sessions {
 	bool points_stale;	 /* a value of the points changed, or the session */
 	bool rules_dirty;	 /* an input of the rules changed (session.c, rules()) */
 	int64_t rules_at;	 /* or at this frame time they may decide otherwise */
+	int64_t due_ns;		 /* a frame at or after this takes the whole path (session.c) */
 	/* the open session: at most one trip, charge or park at a time */
 	bool open;
 	struct session cur;
@@ -169,5 +170,13 @@ struct sess_ckpt_cache {
 };
 void sessions_save_cached(const struct sessions *s, struct buf *b, struct sess_ckpt_cache *c);
 int sessions_restore(struct sessions *s, const char *text, char *err, size_t errlen);
+/* A state taken from elsewhere (a replay's frame): the next frame decides
+ * the recovery, as after a restore. */
+static inline void
+sessions_mark_restored(struct sessions *s)
+{
+	s->restored = true;
+	s->due_ns = INT64_MIN; /* the whole path (session.c, sessions_frame) */
+}
 
 #endif

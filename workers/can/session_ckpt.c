@@ -314,7 +314,7 @@ sessions_restore(struct sessions *s, const char *text, char *err, size_t errlen)
 		return -1;
 	}
 	n->have_t = true;
-	n->restored = true;
+	sessions_mark_restored(n);
 	n->nev = 0;
 	*s = *n;
 	free(n);
