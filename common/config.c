@@ -159,7 +159,7 @@ struct loader {
 	char err[512];
 };
 
-const char *
+static const char *
 config_section_name(int sec)
 {
 	return (sec >= 0 && sec < SEC_COUNT) ? section_names[sec] : "?";

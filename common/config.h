@@ -168,7 +168,6 @@ void config_defaults(struct config *cfg);
 char *config_dump(const struct config *cfg);
 /* Bitmask (1 << SEC_x) of the sections whose values differ. */
 unsigned config_diff(const struct config *a, const struct config *b);
-const char *config_section_name(int sec);
 /* Defaults plus only [supervisor] rundir and statedir from a file that may
  * not parse: lets the CLI find a running leafmond after a bad edit. */
 void config_peek_dirs(struct config *cfg, const char *path);
@@ -185,8 +184,6 @@ int config_gps_parse(const char *v, char *host, size_t hostlen, char *port, size
 /* The telemetry fields [abrp] fields may name (utc and soc always go). */
 extern const char *const config_abrp_fields[];
 extern const size_t config_abrp_nfields;
-/* Whether name (len bytes) is one of them. */
-bool config_abrp_field_known(const char *name, size_t len);
 
 /* Where leafmond looks for leafmon-<worker> unless worker_dir says otherwise. */
 const char *config_builtin_worker_dir(void);

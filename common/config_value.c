@@ -200,7 +200,8 @@ const char *const config_abrp_fields[] = {
 };
 const size_t config_abrp_nfields = ARRAY_LEN(config_abrp_fields);
 
-bool
+/* Whether name (len bytes) is one of them. */
+static bool
 config_abrp_field_known(const char *name, size_t len)
 {
 	for (size_t i = 0; i < config_abrp_nfields; i++)

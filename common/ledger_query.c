@@ -64,13 +64,8 @@ static const char *const daily_keys[] = {
     "kind",	 "start",  "end", "partial",	 "date",	   "soh_pct",	"capacity_bars",
     "gids_full", "hx_pct", "ah",  CAPACITY_KEYS, "cells_delta_mv", "aux_min_v", NULL};
 
-const char *
-lq_kind_name(enum lq_kind k)
-{
-	return k < LQ_KINDS ? kind_names[k] : "?";
-}
-
-const char *const *
+/* The contract's keys of kind k, NULL-terminated. */
+static const char *const *
 lq_contract_keys(enum lq_kind k)
 {
 	static const char *const *const keys[LQ_KINDS] = {trip_keys, charge_keys, park_keys,

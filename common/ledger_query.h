@@ -51,7 +51,6 @@ struct lq_val {
 int lq_open(struct lq *q, const char *statedir, struct lq_err *e);
 void lq_close(struct lq *q);
 
-const char *lq_kind_name(enum lq_kind k); /* the table's kind: trip ... battery_daily */
 
 /*
  * "2026-11-01" (local midnight), "2026-11-01T08:00[:SS]" (local time; years
@@ -78,8 +77,6 @@ int lq_json(struct lq *q, enum lq_kind k, const struct lq_filter *f, struct buf 
  * carries, by name), one row per session; an absent key is an empty cell. */
 int lq_csv(struct lq *q, enum lq_kind k, const struct lq_filter *f, struct buf *out,
 	   struct lq_err *e);
-/* The contract's keys of kind k, NULL-terminated. */
-const char *const *lq_contract_keys(enum lq_kind k);
 
 /* ---- monthly totals (local calendar months, by a session's start) ---- */
 #define LQ_MAX_CURRENCIES 4
@@ -148,9 +145,7 @@ struct lq_trend {
 	struct lq_projection proj;
 };
 int lq_trend(struct lq *q, struct lq_trend *t, struct lq_err *e);
-const char *lq_series_name(int s);
 struct json;
-void lq_trend_json(const struct lq_trend *t, struct json *j);
 
 /* {"daily": [details from f->since_ns on], "trend": {...}}: the trend always
  * over the last 365 days of daily rows (windows 30, 90, 365 days ending at

@@ -455,13 +455,7 @@ lq_trend(struct lq *q, struct lq_trend *t, struct lq_err *e)
 	return rc;
 }
 
-const char *
-lq_series_name(int s)
-{
-	return s >= 0 && s < LQ_SERIES ? series_names[s] : "?";
-}
-
-void
+static void
 lq_trend_json(const struct lq_trend *t, struct json *j)
 {
 	const struct lq_projection *p = &t->proj;

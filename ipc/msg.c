@@ -35,7 +35,7 @@ msg_frame_unpack(const uint8_t *data, size_t len)
 	return f;
 }
 
-Ctl *
+static Ctl *
 msg_ctl_unpack(const uint8_t *data, size_t len)
 {
 	if (len > MSG_CTL_MAX)

@@ -39,7 +39,6 @@ typedef Leafmon__V1__ClockStatus ClockStatus;
  * when ids and values differ in length. Free with protobuf_c_message_free_unpacked. */
 Sample *msg_sample_unpack(const uint8_t *data, size_t len);
 Frame *msg_frame_unpack(const uint8_t *data, size_t len);
-Ctl *msg_ctl_unpack(const uint8_t *data, size_t len);
 ControlRequest *msg_control_request_unpack(const uint8_t *data, size_t len);
 ControlResponse *msg_control_response_unpack(const uint8_t *data, size_t len);
 

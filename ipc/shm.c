@@ -17,7 +17,7 @@
 #include "log.h"
 #include "util.h"
 
-uint64_t
+static uint64_t
 shm_random64(void)
 {
 	uint64_t v = 0;

@@ -43,7 +43,6 @@ int shm_create(const char *path, const char *magic, uint32_t version, size_t siz
 int shm_open_map(struct shm_map *m, const char *path, const char *magic, uint32_t version,
 		 bool writable);
 void shm_unmap(struct shm_map *m);
-uint64_t shm_random64(void);
 int shm_path(char *out, size_t len, const char *rundir, const char *name);
 
 #endif

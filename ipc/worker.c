@@ -212,7 +212,8 @@ send_heartbeat(struct worker *w, struct heartbeat *hb)
 	send_ctl(w, &ctl);
 }
 
-void
+/* Send a heartbeat now (the runtime also sends one every second). */
+static void
 worker_heartbeat_now(struct worker *w)
 {
 	struct heartbeat *hb = calloc(1, sizeof(*hb));

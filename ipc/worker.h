@@ -109,8 +109,6 @@ void worker_set_heartbeat(struct worker *w, worker_hb_fn fn, void *arg);
 void worker_set_stop(struct worker *w, worker_stop_fn fn, void *arg);
 /* Tell leafmond we are serving (can worker: sources open). */
 void worker_ready(struct worker *w, const char *detail);
-/* Send a heartbeat now (the runtime also sends one every second). */
-void worker_heartbeat_now(struct worker *w);
 /* Run the loop until worker_exit(); returns the exit code. */
 int worker_run(struct worker *w);
 void worker_exit(struct worker *w, int code);

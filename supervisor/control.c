@@ -169,7 +169,7 @@ sections_of(enum wk_id id)
 	return map[id];
 }
 
-void
+static void
 daemon_broadcast_loglevel(struct daemon *d, int level)
 {
 	Ctl ctl = LEAFMON__V1__CTL__INIT;

@@ -48,7 +48,6 @@ container_of_wk(struct wk *w)
 /* spawn.c */
 extern const struct sup_ops daemon_ops;
 void spawn_reap(struct daemon *d);
-void spawn_close_channel(struct daemon *d, struct wk *w);
 /* Take what the ready workers sent (heartbeats): from the tick. */
 #define CHAN_READ_MAX 64
 void spawn_read_channels(struct daemon *d);
@@ -59,7 +58,6 @@ void control_close(struct daemon *d);
 Status *control_build_status(struct daemon *d);
 void control_free_status(Status *st);
 int daemon_reload(struct daemon *d, char *msg, size_t len);
-void daemon_broadcast_loglevel(struct daemon *d, int level);
 bool worker_enabled(const struct config *cfg, enum wk_id id);
 
 /* notify.c */

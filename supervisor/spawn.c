@@ -29,6 +29,8 @@ daemon_of(struct sup *s)
 	return s->priv;
 }
 
+static void spawn_close_channel(struct daemon *d, struct wk *w);
+
 /* One message off a worker's channel: 1 when there may be more. */
 static int
 channel_take(struct daemon *d, struct wk *w, uint32_t ev)
@@ -96,7 +98,7 @@ spawn_read_channels(struct daemon *d)
 	}
 }
 
-void
+static void
 spawn_close_channel(struct daemon *d, struct wk *w)
 {
 	if (w->chan_fd < 0)

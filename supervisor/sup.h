@@ -92,7 +92,6 @@ struct sup {
 };
 
 const char *wk_state_name(enum wk_state s);
-const char *wk_event_name(enum wk_event e);
 int wk_by_name(const char *name);
 
 void sup_init(struct sup *s, const struct config *cfg, const struct sup_ops *ops);

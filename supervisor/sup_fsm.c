@@ -37,7 +37,7 @@ wk_state_name(enum wk_state st)
 	return (unsigned)st < WS_COUNT ? state_names[st] : "?";
 }
 
-const char *
+static const char *
 wk_event_name(enum wk_event e)
 {
 	return (unsigned)e < WE_COUNT ? event_names[e] : "?";

@@ -164,7 +164,8 @@ in_list(const uint16_t *l, size_t n, uint32_t id)
 	return false;
 }
 
-bool
+/* Is this (bus, id) one the decoder knows (decoded or recognised)? */
+static bool
 decoder_known_id(unsigned bus, uint32_t id)
 {
 	if (msg_find(bus, id) != NULL)

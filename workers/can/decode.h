@@ -152,7 +152,5 @@ size_t dec_hold_flush(struct dec_hold *h, const struct can_rec **out);
 uint8_t leaf_crc8(const uint8_t *p, size_t n);
 /* The nibble sum of d0..d6 and the high nibble of d7, plus k, low nibble. */
 uint8_t leaf_nibble_sum(const uint8_t d[8], int k);
-/* Is this (bus, id) one the decoder knows (decoded or recognised)? */
-bool decoder_known_id(unsigned bus, uint32_t id);
 
 #endif

@@ -60,7 +60,6 @@ void dec_lbc_55b(struct decoder *d, const struct can_rec *f, struct emit *e);
 void dec_lbc_5bc(struct decoder *d, const struct can_rec *f, struct emit *e);
 void dec_lbc_5c0(struct decoder *d, const struct can_rec *f, struct emit *e);
 void dec_lbc_59e(struct decoder *d, const struct can_rec *f, struct emit *e);
-void dec_energy_step(struct decoder *d, int64_t t_ns, struct emit *e);
 
 /* inverter, VCM, charger, body, climate, CHAdeMO (decode_vcm.c) */
 void dec_inv_1da(struct decoder *d, const struct can_rec *f, struct emit *e);

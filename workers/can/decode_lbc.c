@@ -17,7 +17,7 @@
 #define TOL_SOC 1.0	 /* % per 100 ms frame */
 #define TOL_REMAIN 0.5	 /* kWh per 500 ms frame */
 
-void
+static void
 dec_energy_step(struct decoder *d, int64_t t, struct emit *e)
 {
 	double p = d->volt_v * d->curr_a / 1000.0;

@@ -29,7 +29,8 @@ decode_opts_init(struct decode_opts *o)
 	o->scfg = (struct sessions_cfg){300 * NSEC_PER_SEC, 30 * NSEC_PER_SEC, 0.1, 0.88, NULL};
 }
 
-void
+/* One sample as a JSON line: {"t": 1700000000.123456, "name": value, ...}\n */
+static void
 decode_sample_json(const struct sample_out *s, struct buf *b)
 {
 	char v[64], t[48] = "{\"t\": ";

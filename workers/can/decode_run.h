@@ -36,9 +36,5 @@ void decode_opts_init(struct decode_opts *o);
 /* 0, or -1 when the file cannot be read or holds no CAN frame in a known
  * format (a message naming the formats on errf). */
 int decode_file(const char *path, const struct decode_opts *o, FILE *out, FILE *errf);
-/* One sample as a JSON line: {"t": 1700000000.123456, "name": value, ...}\n */
-struct sample_out;
-struct buf;
-void decode_sample_json(const struct sample_out *s, struct buf *b);
 
 #endif

@@ -508,7 +508,8 @@ is_hex_run(const char *p, const char *end, int n)
 	return true;
 }
 
-int
+/* Which format a line is, or LF_AUTO when it does not look like any. */
+static int
 logfmt_detect(const char *line, size_t len)
 {
 	const char *p = line, *end = line + len;

@@ -73,8 +73,6 @@ void logparse_init(struct logparse *p, int fmt, int bus, int64_t start_ns);
  */
 int logparse_line(struct logparse *p, const char *line, size_t len, struct can_rec *out,
 		  char *err, size_t errlen);
-/* Which format a line is, or LF_AUTO when it does not look like any. */
-int logfmt_detect(const char *line, size_t len);
 const char *logfmt_name(int fmt);
 int logfmt_by_name(const char *name); /* -1 unknown; "auto" is LF_AUTO */
 /* The formats in words, for messages: "candump -l, candump text, ...". */

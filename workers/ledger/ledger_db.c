@@ -339,7 +339,7 @@ ldb_in_tx(const struct ldb *l)
 
 /* ---- the upsert ---- */
 
-int
+static int
 ldb_phase_rank(const char *phase)
 {
 	static const char *const names[] = {"start", "update", "end"};

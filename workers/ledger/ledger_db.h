@@ -64,8 +64,6 @@ enum ldb_result {
  * nothing. Returns an enum ldb_result, or -1 on a database error (err).
  */
 int ldb_upsert(struct ldb *db, const struct ldb_event *e, int64_t now_ns);
-/* Rank of a phase name (start 0, update 1, end 2), -1 unknown. */
-int ldb_phase_rank(const char *phase);
 
 /* The feed's resume point: 1 and (gen, seq) when stored, 0 when not, -1 error. */
 int ldb_feed_get(struct ldb *db, const char *name, uint64_t *gen, uint64_t *seq);

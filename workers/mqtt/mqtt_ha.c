@@ -11,7 +11,10 @@
 
 #include "json.h"
 
-void
+/* A string as one topic level or id: every byte outside [A-Za-z0-9_-]
+ * becomes '_' (so '/', '+', '#', blanks and control bytes cannot make
+ * levels or wildcards); empty gives "unknown". */
+static void
 mqtt_safe_level(char *out, size_t cap, const char *in)
 {
 	size_t n = 0;

@@ -29,10 +29,6 @@ struct mqtt_names {
 	char currency[16]; /* [tariff] currency: the cost sensor's unit */
 };
 
-/* A string as one topic level or id: every byte outside [A-Za-z0-9_-]
- * becomes '_' (so '/', '+', '#', blanks and control bytes cannot make
- * levels or wildcards); empty gives "unknown". */
-void mqtt_safe_level(char *out, size_t cap, const char *in);
 void mqtt_names_init(struct mqtt_names *n, const struct config *cfg, const char *vehicle);
 
 /* <prefix>/<group>/<signal> */

@@ -17,7 +17,7 @@
 #include "log.h"
 #include "util.h"
 
-void
+static void
 wauth_sha256(const void *data, size_t len, uint8_t out[32])
 {
 	if (gnutls_hash_fast(GNUTLS_DIG_SHA256, data, len, out) != 0)

@@ -74,7 +74,6 @@ void wauth_logout(struct wauth *a, const char *token);
 /* The CSRF token a page must echo in X-CSRF-Token for its session. */
 void wauth_csrf(const char *token, char out[WAUTH_TOKEN_LEN + 1]);
 bool wauth_ct_equal(const uint8_t *a, const uint8_t *b, size_t n);
-void wauth_sha256(const void *data, size_t len, uint8_t out[32]);
 /* Seconds until `who` may try a password again (0: now). */
 int64_t wauth_retry_after(const struct wauth *a, const struct wauth_addr *who, int64_t now);
 
