@@ -158,8 +158,10 @@ fsync_dir_of(const char *path)
 	return rc;
 }
 
-int
-file_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
+/* data into path.new, then renamed over path; durable: fsynced first and
+ * the directory after (a power cut leaves the old file or the new one). */
+static int
+replace_file(const char *path, const void *data, size_t len, mode_t mode, bool durable)
 {
 	char tmp[PATH_MAX];
 	if (snprintf(tmp, sizeof(tmp), "%s.new", path) >= (int)sizeof(tmp)) {
@@ -169,7 +171,7 @@ file_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
 	int fd = file_create(tmp, O_WRONLY, mode);
 	if (fd == -1)
 		return -1;
-	if (write_all(fd, data, len) < 0 || fsync(fd) == -1) {
+	if (write_all(fd, data, len) < 0 || (durable && fsync(fd) == -1)) {
 		int saved = errno;
 		close(fd);
 		unlink(tmp);
@@ -182,27 +184,19 @@ file_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
 		errno = saved;
 		return -1;
 	}
-	return fsync_dir_of(path);
+	return durable ? fsync_dir_of(path) : 0;
+}
+
+int
+file_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
+{
+	return replace_file(path, data, len, mode, true);
 }
 
 int
 file_replace(const char *path, const void *data, size_t len, mode_t mode)
 {
-	char tmp[PATH_MAX];
-	if (snprintf(tmp, sizeof(tmp), "%s.new", path) >= (int)sizeof(tmp)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	int fd = file_create(tmp, O_WRONLY, mode);
-	if (fd == -1)
-		return -1;
-	if (write_all(fd, data, len) < 0 || close(fd) == -1 || rename(tmp, path) == -1) {
-		int saved = errno;
-		unlink(tmp);
-		errno = saved;
-		return -1;
-	}
-	return 0;
+	return replace_file(path, data, len, mode, false);
 }
 
 char *

@@ -56,6 +56,21 @@ run_until(struct loop *l, struct got *g, size_t want, int64_t timeout_ms)
 		loop_once(l, 20 * NSEC_PER_MSEC);
 }
 
+/* A socketcan source on one end of a socketpair, into g; sv[1] is the bus. */
+static void
+pair_source(struct can_src *s, struct loop *l, struct got *g, int sv[2], int64_t batch_ns)
+{
+	CHECK(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv) == 0);
+	socketcan_sockopts(sv[0]);
+	s->loop = l;
+	s->on_frames = got_frames;
+	s->on_fail = got_fail;
+	s->arg = g;
+	s->fd = -1;
+	s->batch_ns = batch_ns;
+	CHECK(src_socketcan_attach(s, sv[0]) == 0);
+}
+
 static void
 fake_bus(int fd)
 {
@@ -86,15 +101,8 @@ test_src_socketcan_read_loop(void)
 	struct got g = {calloc(NFRAMES, sizeof(struct can_rec)), 0, NFRAMES, 0};
 	pid_t pid;
 
-	CHECK(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv) == 0);
-	socketcan_sockopts(sv[0]);
-	s.loop = l;
-	s.on_frames = got_frames;
-	s.on_fail = got_fail;
-	s.arg = &g;
 	s.spec.bus = BUS_CAR;
-	s.fd = -1;
-	CHECK(src_socketcan_attach(&s, sv[0]) == 0);
+	pair_source(&s, l, &g, sv, 0);
 	pid = fork();
 	if (pid == 0) {
 		close(sv[0]);
@@ -177,15 +185,7 @@ cadence_run(int batch_ms, int n, uint64_t *busy, uint64_t *quiet)
 	struct can_src s = {0};
 	struct got g = {calloc((size_t)n, sizeof(struct can_rec)), 0, (size_t)n, 0};
 
-	CHECK(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv) == 0);
-	socketcan_sockopts(sv[0]);
-	s.loop = l;
-	s.on_frames = got_frames;
-	s.on_fail = got_fail;
-	s.arg = &g;
-	s.fd = -1;
-	s.batch_ns = batch_ms * NSEC_PER_MSEC;
-	CHECK(src_socketcan_attach(&s, sv[0]) == 0);
+	pair_source(&s, l, &g, sv, batch_ms * NSEC_PER_MSEC);
 	uint64_t w0 = loop_wakeups(l);
 	pid_t pid = fork();
 	if (pid == 0) {
