@@ -97,6 +97,12 @@ ackset_count_in(const struct ackset *a, uint64_t from, uint64_t to)
 }
 
 uint64_t
+ackset_missing_in(const struct ackset *a, uint64_t from, uint64_t to)
+{
+	return from < to ? (to - from) - ackset_count_in(a, from, to) : 0;
+}
+
+uint64_t
 ackset_next_missing(const struct ackset *a, uint64_t rid)
 {
 	size_t i = first_ending_after(a, rid);

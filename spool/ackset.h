@@ -24,6 +24,8 @@ int ackset_add(struct ackset *a, uint64_t from, uint64_t to);
 bool ackset_has(const struct ackset *a, uint64_t rid);
 /* How many ids of [from, to) are in the set. */
 uint64_t ackset_count_in(const struct ackset *a, uint64_t from, uint64_t to);
+/* How many ids of [from, to) are not in the set (0 when from >= to). */
+uint64_t ackset_missing_in(const struct ackset *a, uint64_t from, uint64_t to);
 /* The smallest id >= rid that is not in the set. */
 uint64_t ackset_next_missing(const struct ackset *a, uint64_t rid);
 /* Forget everything below floor (those ids no longer exist). */

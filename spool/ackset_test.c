@@ -41,6 +41,8 @@ test_ackset_queries(void)
 	CHECK(!ackset_has(&a, 10));
 	CHECK_INT(ackset_count_in(&a, 0, 100), ==, 10);
 	CHECK_INT(ackset_count_in(&a, 7, 22), ==, 5);
+	CHECK_INT(ackset_missing_in(&a, 7, 22), ==, 10);
+	CHECK_INT(ackset_missing_in(&a, 22, 7), ==, 0);
 	CHECK_INT(ackset_next_missing(&a, 5), ==, 10);
 	CHECK_INT(ackset_next_missing(&a, 11), ==, 11);
 	CHECK_INT(ackset_next_missing(&a, 20), ==, 25);
@@ -78,6 +80,7 @@ test_ackset_random_against_bitmap(void)
 		for (uint64_t i = q; i < q2; i++)
 			want += bm[i];
 		CHECK_INT(ackset_count_in(&a, q, q2), ==, want);
+		CHECK_INT(ackset_missing_in(&a, q, q2), ==, (q2 - q) - want);
 		CHECK(ackset_has(&a, q) == bm[q]);
 		uint64_t m = q;
 		while (m < N && bm[m])

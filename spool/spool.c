@@ -1,8 +1,9 @@
 /*
- * The spool: open (segments, state, torn tails), the memory queue, commit
- * with one fsync, acknowledgements, the byte cap, the state file, disk
- * failures, the ledger and clock anchors. Cursors are in spool_read.c,
- * segment files in spool_seg.c. See spool.h for the contract.
+ * The spool, on top of its parts (spool_int.h): open (segments, state),
+ * commit, acknowledgements, the byte cap, the state file, disk failures,
+ * figures, the ledger and clock anchors. The memory queue is in
+ * spool_queue.c, cursors in spool_read.c, segment files in spool_seg.c,
+ * loss accounting in spool_loss.c. See spool.h for the contract.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -23,20 +24,7 @@
 #define STATE_MAX (16 * 1024 * 1024)
 #define STATE_SYNC_NS (30 * NSEC_PER_SEC)
 
-static struct log_rl rl_drop = LOG_RL_INIT(5, 60);
 static struct log_rl rl_disk = LOG_RL_INIT(5, 60);
-
-static struct seg *
-active_seg(struct spool *sp)
-{
-	return sp->nseg > 0 && sp->afd >= 0 ? &sp->segs[sp->nseg - 1] : NULL;
-}
-
-static size_t
-pending_count(const struct spool *sp)
-{
-	return sp->pn - sp->phead;
-}
 
 /* ---- state file ---- */
 
@@ -129,7 +117,7 @@ disk_fail(struct spool *sp, int err)
 	sp->disk_retry_at = now + sp->disk_backoff;
 	log_rl(&rl_disk, LOG_WARNING,
 	       "spool %s: disk write failed: %s; %zu records wait in memory, retry in %.0f s",
-	       sp->name, strerror(sp->disk_errno), pending_count(sp),
+	       sp->name, strerror(sp->disk_errno), queue_len(sp),
 	       (double)sp->disk_backoff / 1e9);
 }
 
@@ -144,24 +132,6 @@ disk_ok(struct spool *sp)
 }
 
 /* ---- segments list ---- */
-
-void
-spool_seg_remove(struct spool *sp, size_t i)
-{
-	char path[PATH_MAX + 32];
-	seg_path(sp, sp->segs[i].first_rid, path, sizeof(path));
-	if (unlink(path) == -1 && errno != ENOENT) {
-		log_rl(&rl_disk, LOG_WARNING, "spool %s: unlink %s: %s", sp->name, path,
-		       strerror(errno));
-		return;
-	}
-	if (i == sp->nseg - 1 && sp->afd >= 0) {
-		close(sp->afd);
-		sp->afd = -1;
-	}
-	memmove(&sp->segs[i], &sp->segs[i + 1], (sp->nseg - i - 1) * sizeof(sp->segs[0]));
-	sp->nseg--;
-}
 
 static int
 name_cmp(const void *a, const void *b)
@@ -370,9 +340,9 @@ spool_close(struct spool *sp)
 		spool_cursor_close(sp->cursors);
 	if (sp->afd >= 0)
 		close(sp->afd);
-	if (pending_count(sp) > 0)
+	if (queue_len(sp) > 0)
 		log_warnx("spool %s: closing with %zu records not written (disk: %s)", sp->name,
-			  pending_count(sp), strerror(sp->disk_errno));
+			  queue_len(sp), strerror(sp->disk_errno));
 	ackset_free(&sp->st.acked);
 	buf_free(&sp->pbuf);
 	buf_free(&sp->wbuf);
@@ -380,235 +350,6 @@ spool_close(struct spool *sp)
 	free(sp->segs);
 	free(sp);
 	return rc;
-}
-
-/* ---- the memory queue ---- */
-
-static void
-pending_compact(struct spool *sp)
-{
-	if (sp->phead == 0)
-		return;
-	if (sp->phead == sp->pn) {
-		sp->phead = sp->pn = 0;
-		buf_reset(&sp->pbuf);
-		return;
-	}
-	if (sp->phead < 1024 && sp->phead * 2 < sp->pn)
-		return;
-	size_t base = sp->poff[sp->phead];
-	memmove(sp->pbuf.p, sp->pbuf.p + base, sp->pbuf.len - base);
-	sp->pbuf.len -= base;
-	for (size_t i = sp->phead; i < sp->pn; i++)
-		sp->poff[i - sp->phead] = sp->poff[i] - base;
-	sp->pn -= sp->phead;
-	sp->phead = 0;
-}
-
-int
-spool_pent(const struct spool *sp, uint64_t rid, struct pent *e, const uint8_t **payload)
-{
-	if (rid < sp->pfirst || rid >= sp->next_rid)
-		return -1;
-	const char *p = sp->pbuf.p + sp->poff[sp->phead + (rid - sp->pfirst)];
-	memcpy(e, p, sizeof(*e));
-	*payload = (const uint8_t *)p + sizeof(*e);
-	return 0;
-}
-
-static void
-pending_pop(struct spool *sp, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		struct pent e;
-		memcpy(&e, sp->pbuf.p + sp->poff[sp->phead + i], sizeof(e));
-		sp->pbytes -= SPOOL_RECHDR_LEN + e.len;
-	}
-	sp->phead += n;
-	sp->pfirst += n;
-	pending_compact(sp);
-}
-
-/* The memory bound: the oldest queued record goes (counted unless it was
- * already acknowledged from memory). */
-static void
-pending_drop_oldest(struct spool *sp)
-{
-	uint64_t rid = sp->pfirst;
-	if (!ackset_has(&sp->st.acked, rid)) {
-		sp->st.ledger.dropped_mem++;
-		sp->state_dirty = true;
-		log_rl(&rl_drop, LOG_WARNING,
-		       "spool %s: memory bound reached while the disk fails: oldest record dropped "
-		       "(%" PRIu64 " so far)",
-		       sp->name, sp->st.ledger.dropped_mem);
-	}
-	ackset_add(&sp->st.acked, rid, rid + 1);
-	pending_pop(sp, 1);
-}
-
-int
-spool_append(struct spool *sp, const struct spool_meta *m, const void *data, size_t len,
-	     uint64_t *rid)
-{
-	struct pent e = {.t_ns = m->t_ns, .boot_ns = m->boot_ns, .len = (uint32_t)len,
-			 .synced = m->synced};
-	if (len > SPOOL_REC_MAX) {
-		errno = EINVAL;
-		return -1;
-	}
-	while (pending_count(sp) > 0 && sp->pbytes + SPOOL_RECHDR_LEN + len > sp->mem_max)
-		pending_drop_oldest(sp);
-	if (sp->pn == sp->pcap) {
-		size_t cap = sp->pcap ? sp->pcap * 2 : 256;
-		size_t *p = realloc(sp->poff, cap * sizeof(*p));
-		if (p == NULL) {
-			errno = ENOMEM;
-			return -1;
-		}
-		sp->poff = p;
-		sp->pcap = cap;
-	}
-	size_t off = sp->pbuf.len;
-	if (buf_append(&sp->pbuf, &e, sizeof(e)) < 0 || buf_append(&sp->pbuf, data, len) < 0) {
-		sp->pbuf.len = off;
-		sp->pbuf.oom = 0;
-		errno = ENOMEM;
-		return -1;
-	}
-	sp->poff[sp->pn++] = off;
-	sp->pbytes += SPOOL_RECHDR_LEN + len;
-	sp->appended++;
-	*rid = sp->next_rid++;
-	return 0;
-}
-
-/* ---- commit ---- */
-
-struct chunk {
-	size_t end;	  /* pending index after the last record in it */
-	uint64_t bytes;	  /* data bytes */
-	int64_t min_t, max_t;
-};
-
-/* Encode queued records into wbuf for the active segment, up to its size. */
-static void
-chunk_build(struct spool *sp, struct seg *a, struct chunk *c)
-{
-	uint8_t hdr[SPOOL_RECHDR_LEN];
-	size_t k = sp->phead;
-
-	buf_reset(&sp->wbuf);
-	memset(c, 0, sizeof(*c));
-	for (; k < sp->pn; k++) {
-		struct pent e;
-		const uint8_t *payload = (const uint8_t *)sp->pbuf.p + sp->poff[k] + sizeof(e);
-		memcpy(&e, sp->pbuf.p + sp->poff[k], sizeof(e));
-		if (k > sp->phead && a->size + sp->wbuf.len + SPOOL_RECHDR_LEN + e.len > sp->seg_bytes)
-			break;
-		struct spool_rechdr h = {.type = SPOOL_REC_DATA, .flags = e.synced ? SPOOL_RECF_SYNCED : 0,
-					 .len = e.len, .t_ns = e.t_ns, .boot_ns = e.boot_ns,
-					 .idx = (uint32_t)(sp->pfirst + (k - sp->phead) - a->first_rid)};
-		spool_fmt_rec_encode(&h, payload, hdr);
-		buf_append(&sp->wbuf, hdr, sizeof(hdr));
-		buf_append(&sp->wbuf, payload, e.len);
-		c->bytes += SPOOL_RECHDR_LEN + e.len;
-		if (c->min_t == 0 || e.t_ns < c->min_t)
-			c->min_t = e.t_ns;
-		if (e.t_ns > c->max_t)
-			c->max_t = e.t_ns;
-	}
-	c->end = k;
-	if (k == sp->pn && sp->pmark_set) {
-		struct spool_rechdr h = {.type = SPOOL_REC_MARK, .len = (uint32_t)sp->pmark_len,
-					 .idx = a->count + (uint32_t)(k - sp->phead)};
-		spool_fmt_rec_encode(&h, sp->pmark, hdr);
-		buf_append(&sp->wbuf, hdr, sizeof(hdr));
-		buf_append(&sp->wbuf, sp->pmark, sp->pmark_len);
-	}
-}
-
-static void
-chunk_done(struct spool *sp, struct seg *a, const struct chunk *c)
-{
-	size_t n = c->end - sp->phead;
-	a->count += (uint32_t)n;
-	a->size += sp->wbuf.len;
-	a->data_bytes += c->bytes;
-	if (n > 0 && (a->min_t == 0 || c->min_t < a->min_t))
-		a->min_t = c->min_t;
-	if (c->max_t > a->max_t)
-		a->max_t = c->max_t;
-	sp->committed += n;
-	pending_pop(sp, n);
-}
-
-/* The active segment to write the next queued record into, created or
- * rolled as needed. */
-static struct seg *
-writable_seg(struct spool *sp)
-{
-	struct seg *a = active_seg(sp);
-	bool have = pending_count(sp) > 0;
-	if (a != NULL && !a->sealed && !(have && a->first_rid + a->count != sp->pfirst) &&
-	    !(have && a->size >= sp->seg_bytes && a->count > 0))
-		return a;
-	if (a != NULL && seg_seal(sp) < 0)
-		return NULL;
-	/* an empty newest segment we cannot append to would share the name */
-	if (sp->nseg > 0 && sp->segs[sp->nseg - 1].first_rid == sp->pfirst &&
-	    sp->segs[sp->nseg - 1].count == 0)
-		spool_seg_remove(sp, sp->nseg - 1);
-	if (seg_create(sp, sp->pfirst) < 0)
-		return NULL;
-	return active_seg(sp);
-}
-
-static int
-write_queued(struct spool *sp)
-{
-	for (;;) {
-		struct chunk c;
-		struct seg *a = writable_seg(sp);
-		if (a == NULL)
-			return -1;
-		chunk_build(sp, a, &c);
-		if (sp->wbuf.oom) {
-			sp->wbuf.oom = 0;
-			errno = ENOMEM;
-			return -1;
-		}
-		ssize_t n = pwrite(sp->afd, sp->wbuf.p, sp->wbuf.len, (off_t)a->size);
-		if (n != (ssize_t)sp->wbuf.len) {
-			int saved = n < 0 ? errno : ENOSPC;
-			if (ftruncate(sp->afd, (off_t)a->size) == -1)
-				seg_seal(sp); /* cannot undo: never append after the partial bytes */
-			errno = saved;
-			return -1;
-		}
-		bool all = c.end == sp->pn;
-		if (!all) {
-			chunk_done(sp, a, &c);
-			if (seg_seal(sp) < 0)
-				return -1;
-			continue;
-		}
-		if (fdatasync(sp->afd) == -1) {
-			int saved = errno;
-			if (ftruncate(sp->afd, (off_t)a->size) == -1)
-				seg_seal(sp);
-			errno = saved;
-			return -1;
-		}
-		sp->fsyncs++;
-		chunk_done(sp, a, &c);
-		if (sp->pmark_set) {
-			memcpy(sp->mark, sp->pmark, sp->pmark_len);
-			sp->mark_len = sp->pmark_len;
-			sp->pmark_set = false;
-		}
-		return 0;
-	}
 }
 
 static uint64_t
@@ -627,19 +368,10 @@ enforce_cap(struct spool *sp)
 {
 	uint64_t total = disk_bytes(sp) + sp->pbytes;
 	while (total > sp->max_bytes && sp->nseg > 1) {
-		struct seg *s = &sp->segs[0];
-		uint64_t end = s->first_rid + s->count;
-		uint64_t n = s->count - ackset_count_in(&sp->st.acked, s->first_rid, end);
-		uint64_t size = s->size;
-		sp->st.ledger.dropped_cap += n;
-		ackset_add(&sp->st.acked, s->first_rid, end);
-		sp->state_dirty = true;
-		log_rl(&rl_drop, LOG_WARNING,
-		       "spool %s: over its cap of %" PRIu64 " bytes: oldest segment dropped with %" PRIu64
-		       " undelivered records (%" PRIu64 " dropped so far)",
-		       sp->name, sp->max_bytes, n, sp->st.ledger.dropped_cap);
+		uint64_t size = sp->segs[0].size;
 		size_t before = sp->nseg;
-		spool_seg_remove(sp, 0);
+		loss_cap(sp, &sp->segs[0]);
+		seg_remove(sp, 0);
 		if (sp->nseg == before)
 			break; /* could not unlink: try again later */
 		total -= size;
@@ -658,13 +390,13 @@ spool_commit(struct spool *sp, const void *mark, size_t mark_len)
 		sp->pmark_len = mark_len;
 		sp->pmark_set = true;
 	}
-	if (pending_count(sp) == 0 && !sp->pmark_set)
+	if (queue_len(sp) == 0 && !sp->pmark_set)
 		return 0;
 	if (sp->disk_errno != 0 && now_mono_ns() < sp->disk_retry_at) {
 		errno = sp->disk_errno;
 		return -1;
 	}
-	if ((sp->disk_errno != 0 && mkdir_p(sp->dir, 0700) < 0) || write_queued(sp) < 0) {
+	if ((sp->disk_errno != 0 && mkdir_p(sp->dir, 0700) < 0) || queue_write(sp) < 0) {
 		int saved = errno;
 		disk_fail(sp, saved);
 		errno = saved;
@@ -685,19 +417,13 @@ spool_mark(const struct spool *sp, void *buf, size_t cap)
 
 /* ---- acknowledgements and upkeep ---- */
 
-static uint64_t
-newly(const struct spool *sp, uint64_t from, uint64_t to)
-{
-	return from < to ? (to - from) - ackset_count_in(&sp->st.acked, from, to) : 0;
-}
-
 void
 spool_ack(struct spool *sp, uint64_t from, uint64_t to, bool delivered)
 {
 	if (to > sp->next_rid)
 		to = sp->next_rid;
 	if (delivered)
-		sp->st.ledger.delivered += newly(sp, from, to);
+		sp->st.ledger.delivered += ackset_missing_in(&sp->st.acked, from, to);
 	ackset_add(&sp->st.acked, from, to);
 	sp->state_dirty = true;
 }
@@ -707,25 +433,7 @@ spool_drop(struct spool *sp, uint64_t from, uint64_t to)
 {
 	if (to > sp->next_rid)
 		to = sp->next_rid;
-	uint64_t n = newly(sp, from, to);
-	sp->st.ledger.dropped_policy += n;
-	ackset_add(&sp->st.acked, from, to);
-	sp->state_dirty = true;
-	return n;
-}
-
-void
-spool_lost(struct spool *sp, uint64_t from, uint64_t to)
-{
-	uint64_t n = newly(sp, from, to);
-	if (n == 0)
-		return;
-	sp->st.ledger.corrupt += n;
-	ackset_add(&sp->st.acked, from, to);
-	sp->state_dirty = true;
-	log_warnx("spool %s: %" PRIu64 " records (ids %" PRIu64 "..%" PRIu64
-		  ") lost to corruption inside a segment",
-		  sp->name, n, from, to - 1);
+	return loss_policy(sp, from, to);
 }
 
 /* Delete segments with nothing left to deliver (never the newest). */
@@ -736,7 +444,7 @@ delete_finished(struct spool *sp)
 		struct seg *s = &sp->segs[i];
 		size_t before = sp->nseg;
 		if (ackset_count_in(&sp->st.acked, s->first_rid, s->first_rid + s->count) == s->count)
-			spool_seg_remove(sp, i);
+			seg_remove(sp, i);
 		if (sp->nseg == before)
 			i++;
 	}
@@ -783,9 +491,9 @@ spool_stats(struct spool *sp, struct spool_stats *st)
 		st->queued_bytes += s->count ? s->data_bytes * q / s->count : 0;
 		st->disk_bytes += s->size;
 	}
-	st->mem_records = pending_count(sp);
+	st->mem_records = queue_len(sp);
 	st->mem_bytes = sp->pbytes;
-	uint64_t mq = newly(sp, sp->pfirst, sp->next_rid);
+	uint64_t mq = ackset_missing_in(&sp->st.acked, sp->pfirst, sp->next_rid);
 	st->queued_records += mq;
 	st->queued_bytes += st->mem_records ? sp->pbytes * mq / st->mem_records : 0;
 	if (spool_peek(sp->oldest, &r)) {

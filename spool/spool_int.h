@@ -1,7 +1,9 @@
 /*
- * Internals shared by spool.c (queue, commit, cap, state), spool_seg.c
- * (segment files: create, scan, seal, sequential reading) and spool_read.c
- * (cursors). Not for users of the spool.
+ * Internals of the spool, not for its users. The files are layers, each
+ * calling only those below it: spool_loss.c (counting what is lost),
+ * spool_seg.c (segment files), spool_queue.c (the memory queue and its
+ * writing into segments), spool_read.c (cursors) and, on top, spool.c
+ * (open, commit, acks, the cap, the state file, disk failures, figures).
  */
 #ifndef LEAFMON_SPOOL_INT_H
 #define LEAFMON_SPOOL_INT_H
@@ -85,12 +87,22 @@ struct pent {
 	uint8_t synced;
 };
 
+/* spool_loss.c: count what will never be delivered, by cause, and
+ * acknowledge it */
+void loss_memory(struct spool *sp, uint64_t rid);	    /* the memory bound */
+void loss_cap(struct spool *sp, const struct seg *s);	    /* s is dropped by the cap */
+uint64_t loss_policy(struct spool *sp, uint64_t from, uint64_t to); /* how many were queued */
+void loss_corrupt(struct spool *sp, uint64_t from, uint64_t to);
+void loss_torn(struct spool *sp, const struct seg *sg, uint64_t bytes);
+
 /* spool_seg.c */
 void seg_path(const struct spool *sp, uint64_t first_rid, char *out, size_t len);
 int seg_load(struct spool *sp, const char *file, struct seg *sg, bool last);
 int seg_reserve(struct spool *sp);
 int seg_create(struct spool *sp, uint64_t first_rid);
 int seg_seal(struct spool *sp);
+/* Delete segs[i]'s file and forget it (kept when unlink fails: nseg unchanged). */
+void seg_remove(struct spool *sp, size_t i);
 int seg_find(const struct spool *sp, uint64_t rid); /* index of the segment holding rid, or of the first after it; nseg if none */
 void segrd_init(struct segrd *r);
 void segrd_close(struct segrd *r);
@@ -98,9 +110,13 @@ int segrd_open(struct segrd *r, const struct spool *sp, const struct seg *sg);
 enum segrd_result segrd_next(struct segrd *r, uint64_t limit, struct spool_rechdr *h,
 			     const uint8_t **payload, uint64_t *at);
 int segrd_resync(struct segrd *r, uint64_t from, uint64_t limit);
-/* spool.c */
-void spool_lost(struct spool *sp, uint64_t from, uint64_t to);
-void spool_seg_remove(struct spool *sp, size_t i);
-int spool_pent(const struct spool *sp, uint64_t rid, struct pent *e, const uint8_t **payload);
+
+/* spool_queue.c (and spool_append) */
+size_t queue_len(const struct spool *sp);
+/* The queued record rid: 0, or -1 when it is not in memory. */
+int queue_entry(const struct spool *sp, uint64_t rid, struct pent *e, const uint8_t **payload);
+/* Write every queued record, then the pending mark, and fdatasync: 0, or
+ * -1 with errno (what was not written stays queued). */
+int queue_write(struct spool *sp);
 
 #endif

@@ -91,7 +91,7 @@ from_memory(struct spool_cursor *c, struct spool_rec *r)
 {
 	struct pent e;
 	const uint8_t *payload;
-	if (spool_pent(c->sp, c->next, &e, &payload) < 0)
+	if (queue_entry(c->sp, c->next, &e, &payload) < 0)
 		return 0;
 	struct spool_meta m = {.t_ns = e.t_ns, .boot_ns = e.boot_ns, .synced = e.synced};
 	return take(c, c->next, &m, c->sp->boot, payload, e.len, r);
@@ -113,7 +113,7 @@ from_segment(struct spool_cursor *c, const struct seg *s, struct spool_rec *r)
 		if (segrd_open(&c->rd, sp, s) < 0) {
 			if (errno != ENOENT)
 				return -1; /* out of fds or memory: try again later */
-			spool_lost(sp, c->next, s->first_rid + s->count); /* removed behind our back */
+			loss_corrupt(sp, c->next, s->first_rid + s->count); /* removed behind our back */
 			return 0;
 		}
 		c->rd_min = s->first_rid;
@@ -125,7 +125,7 @@ from_segment(struct spool_cursor *c, const struct seg *s, struct spool_rec *r)
 		if (res == SEGRD_BAD) {
 			if (segrd_resync(&c->rd, at, s->size))
 				continue;
-			spool_lost(sp, c->rd_min, s->first_rid + s->count);
+			loss_corrupt(sp, c->rd_min, s->first_rid + s->count);
 			c->rd_min = s->first_rid + s->count;
 			return 0;
 		}
@@ -135,7 +135,7 @@ from_segment(struct spool_cursor *c, const struct seg *s, struct spool_rec *r)
 		if (rid < c->rd_min)
 			continue;
 		if (rid > c->rd_min)
-			spool_lost(sp, c->rd_min, rid); /* ids are contiguous in a segment */
+			loss_corrupt(sp, c->rd_min, rid); /* ids are contiguous in a segment */
 		c->rd_min = rid + 1;
 		if (rid < c->next || ackset_has(&sp->st.acked, rid))
 			continue;

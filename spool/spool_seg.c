@@ -17,6 +17,8 @@
 #include "spool_int.h"
 #include "util.h"
 
+static struct log_rl rl_unlink = LOG_RL_INIT(5, 60);
+
 void
 seg_path(const struct spool *sp, uint64_t first_rid, char *out, size_t len)
 {
@@ -166,7 +168,7 @@ scan_data(struct spool *sp, struct seg *sg, struct scan *sc, const struct spool_
 	if ((int64_t)h->idx <= sc->last_idx)
 		return; /* not after the previous: ignore (cannot happen unless forged) */
 	if ((int64_t)h->idx > sc->last_idx + 1)
-		spool_lost(sp, sg->first_rid + (uint64_t)(sc->last_idx + 1), sg->first_rid + h->idx);
+		loss_corrupt(sp, sg->first_rid + (uint64_t)(sc->last_idx + 1), sg->first_rid + h->idx);
 	sc->last_idx = h->idx;
 	sg->data_bytes += SPOOL_RECHDR_LEN + h->len;
 	if (sg->min_t == 0 || h->t_ns < sg->min_t)
@@ -178,13 +180,7 @@ scan_data(struct spool *sp, struct seg *sg, struct scan *sc, const struct spool_
 static void
 torn_tail(struct spool *sp, int fd, struct seg *sg, uint64_t at, uint64_t size)
 {
-	struct spool_ledger *l = &sp->st.ledger;
-	log_warnx("spool %s: segment %016" PRIx64 ": torn tail of %" PRIu64
-		  " bytes after a crash, truncated (the records in it were not fsynced)",
-		  sp->name, sg->first_rid, size - at);
-	l->torn++;
-	l->torn_bytes += size - at;
-	sp->state_dirty = true;
+	loss_torn(sp, sg, size - at);
 	if (ftruncate(fd, (off_t)at) == -1 || fdatasync(fd) == -1)
 		log_warn("spool %s: truncate segment %016" PRIx64, sp->name, sg->first_rid);
 }
@@ -303,6 +299,24 @@ seg_reserve(struct spool *sp)
 		sp->segcap = cap;
 	}
 	return 0;
+}
+
+void
+seg_remove(struct spool *sp, size_t i)
+{
+	char path[PATH_MAX + 32];
+	seg_path(sp, sp->segs[i].first_rid, path, sizeof(path));
+	if (unlink(path) == -1 && errno != ENOENT) {
+		log_rl(&rl_unlink, LOG_WARNING, "spool %s: unlink %s: %s", sp->name, path,
+		       strerror(errno));
+		return;
+	}
+	if (i == sp->nseg - 1 && sp->afd >= 0) {
+		close(sp->afd);
+		sp->afd = -1;
+	}
+	memmove(&sp->segs[i], &sp->segs[i + 1], (sp->nseg - i - 1) * sizeof(sp->segs[0]));
+	sp->nseg--;
 }
 
 int
