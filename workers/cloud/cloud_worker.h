@@ -26,7 +26,7 @@
 #define CW_IDLE_FLUSH_NS                                                                           \
 	(2 * NSEC_PER_SEC) /* a quiet bus: the open bucket goes out provisionally */
 
-struct cw {
+struct cloud_worker {
 	struct worker *w;
 	const struct cfg_writer *cfg;
 	struct spool *sp;
@@ -34,12 +34,12 @@ struct cw {
 	struct feed feed;
 	struct agg agg;
 	struct pace pace;
-	struct loop_timer *tick;    /* every second: clock, idle flush, commit, upkeep, rounds */
-	int nl_fd;		    /* route netlink, or -1 */
-	bool dirty;		    /* the checkpoint moved since the last commit */
-	int64_t next_round;	    /* mono time of the next sync round */
-	int64_t last_nl_round;	    /* mono time of the last round a netlink event started */
-	uint64_t round_rid;	    /* spool_next_rid() when the last round started */
+	struct loop_timer *tick; /* every second: clock, idle flush, commit, upkeep, rounds */
+	int nl_fd;		 /* route netlink, or -1 */
+	bool dirty;		 /* the checkpoint moved since the last commit */
+	int64_t next_round;	 /* mono time of the next sync round */
+	int64_t last_nl_round;	 /* mono time of the last round a netlink event started */
+	uint64_t round_rid;	 /* spool_next_rid() when the last round started */
 	struct clock_state clk;
 	struct buf payload;
 	struct sessrec_counts sess;
@@ -54,6 +54,6 @@ struct cw {
 	} n;
 };
 
-int cw_start(struct cw *cw, struct worker *w);
+int cloud_worker_start(struct cloud_worker *cloud, struct worker *w);
 
 #endif
