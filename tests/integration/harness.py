@@ -77,6 +77,15 @@ def pid_alive(pid):
         return False
 
 
+def secret(tmp, name, text):
+    """A 0600 file of one line in tmp (tokens, passwords): its path."""
+    p = os.path.join(tmp, name)
+    with open(p, "w") as f:
+        f.write(text + "\n")
+    os.chmod(p, 0o600)
+    return p
+
+
 def rss_kb(pid):
     with open("/proc/%d/status" % pid) as f:
         for line in f:

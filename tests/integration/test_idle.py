@@ -22,7 +22,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import (WORKERS, Leafmond, Skip, bin_path, cost, measure, run,  # noqa: E402
-                     wait_for)
+                     secret, wait_for)
 
 VEHICLE = "idle"
 LOG_S = 40      # simulated seconds: long enough to measure the awake rates
@@ -38,14 +38,6 @@ def need():
         from mqttc import Broker  # noqa: F401
     except ImportError as e:
         raise Skip("test servers unavailable: %s" % e)
-
-
-def secret(tmp, name, text):
-    p = os.path.join(tmp, name)
-    with open(p, "w") as f:
-        f.write(text + "\n")
-    os.chmod(p, 0o600)
-    return p
 
 
 class Rig:

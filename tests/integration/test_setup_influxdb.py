@@ -11,7 +11,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import SRC, run, wait_for  # noqa: E402
+from harness import SRC, run, secret, wait_for  # noqa: E402
 from servers import FakeInflux2, Influxd, http  # noqa: E402
 from test_influx import Rig, total_points  # noqa: E402
 
@@ -25,14 +25,6 @@ def setup(*args, expect=0):
         raise AssertionError("setup-influxdb %s: exit %d (want %d)\n%s%s" % (
             " ".join(args), r.returncode, expect, r.stdout, r.stderr))
     return r.stdout + r.stderr
-
-
-def secret(tmp, name, value):
-    p = os.path.join(tmp, name)
-    with open(p, "w") as f:
-        f.write(value + "\n")
-    os.chmod(p, 0o600)
-    return p
 
 
 def conf_with_other_sections(tmp):
