@@ -148,7 +148,9 @@ async function charges(page) {
   const hot = await page.$$eval('#c-list tr.pick', (t) => t.filter((r) => r.querySelector('.hot')).map((r) => +r.dataset.start));
   check('quick-charge heat marked in the list', hot.length > 0 && hot.every((s) => qc.includes(s)), { hot, qc });
   await page.click('#c-list tr.pick[data-start="' + qc[qc.length - 1] + '"]');
-  await page.waitForFunction((s) => LM.ledger.selected.charge === s, qc[qc.length - 1]);
+  /* the charts are the quick charge's, not the previous pick's still drawn */
+  await page.waitForFunction((s) => LM.ledger.selected.charge === s && LM.ledger.charts.charge.length === 3 &&
+    Math.abs(LM.ledger.charts.charge[0].scales.x.min - Math.floor(s)) < 1, qc[qc.length - 1], { timeout: 30000 });
   await waitCharts(page, 'charge', 3);
   const title = await page.textContent('#c-title');
   check('a quick charge opened', title.startsWith('Quick charge'), title);

@@ -56,8 +56,12 @@
     return u;
   }
 
-  /* A session's curves from the history API over its own interval. */
+  /* A session's curves from the history API over its own interval. A pick
+     made while an earlier one's history is still on its way wins: the
+     earlier answer is dropped, not drawn beside (or instead of) it. */
+  const picks = {};
   async function sessionCharts(group, box, sess, specs) {
+    const pick = (picks[group] = (picks[group] || 0) + 1);
     destroy(group);
     box.textContent = '';
     const from = Math.floor(sess.start), to = Math.max(Math.ceil(sess.end), from + 60);
@@ -69,9 +73,10 @@
     try {
       res = await LM.api('api/history?' + q);
     } catch (err) {
-      note.textContent = 'History unavailable: ' + err.message;
+      if (pick === picks[group]) note.textContent = 'History unavailable: ' + err.message;
       return;
     }
+    if (pick !== picks[group]) return;
     note.textContent = res.points + ' points ' + (res.source === 'influx' ? 'from InfluxDB' : 'from the dashboard\u2019s memory') +
       (res.note ? ' \u2014 ' + res.note : '') + (res.points === 0 ? ' \u2014 no history kept for this interval' : '');
     const xs = res.t.map((ms) => ms / 1000);
