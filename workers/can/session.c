@@ -1,9 +1,12 @@
 /*
  * Session detection and accounting (see session.h; the rules in words are
- * in docs/DESIGN.md, "Sessions"). Per frame: integrate what changed over
- * the time since the previous frame (values held, left rectangle, steps of
- * at most 250 ms as the decoder's energy), take the frame's updates, then
- * let the rules decide: charging, driving, or parked.
+ * in docs/DESIGN.md, "Sessions"). Per frame: integrate over the time since
+ * the previous frame (values held, left rectangle, steps of at most 250 ms
+ * as the decoder's energy), take the frame's updates, then let the rules
+ * decide: charging, driving, or parked. The integration is done when an
+ * integrated value is about to change and before anything reads or moves
+ * the sums (integrate_to); until then the span since s->int_t is pending,
+ * and so are the times that follow the last frame (settle).
  */
 #include "session.h"
 
@@ -75,6 +78,23 @@ static bool
 fresh(const struct sessions *s, int k, int64_t t)
 {
 	return s->v[k].have && t - s->v[k].t <= FRESH_NS;
+}
+
+/* *m = fmax(*m, v) and fmin, inline (the frame path's): a NAN (nothing
+ * yet) gives way, a NAN value changes nothing, of two equals v is kept
+ * (as glibc's). */
+static void
+raise_to(double *m, double v)
+{
+	if (v >= *m || isnan(*m))
+		*m = v;
+}
+
+static void
+lower_to(double *m, double v)
+{
+	if (v <= *m || isnan(*m))
+		*m = v;
 }
 
 /* The pack temperature: the LBC's average, else the mean of the polled
@@ -504,15 +524,15 @@ rules(struct sessions *s, int64_t t)
 
 /* ---- per frame ---- */
 
+/* The span of dt_ns that ends at t, at the values held over all of it. */
 static void
-integrate(struct sessions *s, int64_t t)
+integrate_span(struct sessions *s, int64_t dt_ns, int64_t t)
 {
 	struct sess_acc *a = target(s);
-	double dt, v, pt;
+	double dt = (double)dt_ns / 1e9, v, pt;
 
-	if (a == NULL || !s->have_t || t <= s->last_t)
+	if (a == NULL)
 		return;
-	dt = (double)(t - s->last_t > STEP_MAX_NS ? STEP_MAX_NS : t - s->last_t) / 1e9;
 	if (have(s, SV_SPEED)) {
 		v = s->v[SV_SPEED].v;
 		a->dist_km += v * dt / 3600;
@@ -534,10 +554,57 @@ integrate(struct sessions *s, int64_t t)
 	if (!s->charging)
 		return;
 	a->charge_s += dt;
+	/* fresh at t is fresh over the span: a charger value's update
+	 * integrates first, and its going stale is due (frame_due) */
 	if (fresh(s, SV_QC_V, t) && fresh(s, SV_QC_I, t)) {
 		a->qc_kwh += s->v[SV_QC_V].v * s->v[SV_QC_I].v * dt / 3.6e6;
 		a->qc_s += dt;
 	}
+}
+
+/* The pending span up to frame time t (the last frame's, or the current
+ * one's before its updates): no step in it is longer than STEP_MAX_NS
+ * (a frame after a longer gap takes the whole path: sessions_frame). */
+static void
+integrate_to(struct sessions *s, int64_t t)
+{
+	if (s->have_t && t > s->int_t)
+		integrate_span(s, t - s->int_t, t);
+	if (t > s->int_t || !s->have_t)
+		s->int_t = t;
+}
+
+/* The step from the last frame to a frame at t after any gap (the whole
+ * path): at most STEP_MAX_NS of it counts. */
+static void
+integrate_step(struct sessions *s, int64_t t)
+{
+	if (s->have_t && t > s->last_t)
+		integrate_span(s, t - s->last_t > STEP_MAX_NS ? STEP_MAX_NS : t - s->last_t, t);
+	s->int_t = t;
+}
+
+/* The times that follow each frame, as of the last frame handled (t): the
+ * day's and the open session's latest time, a charge's last charging
+ * moment. Before the rules, an event or a save read them. */
+static void
+settle(struct sessions *s, int64_t t)
+{
+	if (!s->have_t)
+		return;
+	if (s->day_open)
+		s->day.end_ns = t;
+	if (s->charging)
+		s->last_charge_ns = t; /* as charge_on() */
+	if (s->open && !s->in_tail)
+		s->cur.end_ns = t;
+}
+
+void
+sessions_flush(struct sessions *s)
+{
+	integrate_to(s, s->last_t);
+	settle(s, s->last_t);
 }
 
 /* An AC charge's pack energy at the tariff's price of the moment. */
@@ -554,7 +621,7 @@ price_energy(struct sessions *s, struct sess_acc *a, double net_kwh, int64_t t)
 		a->unpriced_kwh += net_kwh;
 }
 
-static void
+static inline void
 energy(struct sessions *s, bool out, double v, int64_t t)
 {
 	bool *h = out ? &s->have_eo : &s->have_ei;
@@ -570,14 +637,6 @@ energy(struct sessions *s, bool out, double v, int64_t t)
 	}
 	*h = true;
 	*last = v;
-}
-
-static void
-set(struct sessions *s, int k, double v, int64_t t)
-{
-	s->v[k].v = v;
-	s->v[k].t = t;
-	s->v[k].have = true;
 }
 
 /* The day's battery figures. */
@@ -603,7 +662,7 @@ absorb_day(struct sessions *s, unsigned id, double v)
 		d->ahr = v;
 		break;
 	case SIG_vehicle_aux_battery_v:
-		d->a.aux_min = fmin(d->a.aux_min, v);
+		lower_to(&d->a.aux_min, v);
 		break;
 	case SIG_cells_voltage_delta_mv:
 		if (have(s, SV_CUR) && fabs(s->v[SV_CUR].v) < REST_A)
@@ -623,37 +682,40 @@ enum {
 	R_CLIMATE = 32, /* a slot only while the signal is published */
 	R_RULE = 64,	/* the rules read it (rule_input_changed) */
 	R_TEMP = 128,	/* a pack temperature (pack_temp_of) */
+	R_INT = 256,	/* integrated (integrate_span): the span ends before it changes */
+	R_FRESH = 512,	/* its time is read (fresh()): every update counts, the same value too */
 };
 
 struct role {
-	uint8_t slot, is;
+	uint8_t slot;
+	uint16_t is;
 };
 
 #define SLOT(k, r) {(k), R_SLOT | (r)}
 static const struct role roles[SIG_ID_MAX] = {
-    [SIG_vehicle_speed_kmh] = SLOT(SV_SPEED, R_PEAK | R_RULE),
+    [SIG_vehicle_speed_kmh] = SLOT(SV_SPEED, R_PEAK | R_RULE | R_INT),
     [SIG_vehicle_gear] = SLOT(SV_GEAR, R_RULE),
     [SIG_vehicle_ready] = SLOT(SV_READY, R_RULE),
     [SIG_battery_soc_pct] = SLOT(SV_SOC, R_POINT),
     [SIG_battery_gids] = SLOT(SV_GIDS, R_POINT),
-    [SIG_charge_status] = SLOT(SV_STATUS, R_RULE),
-    [SIG_charge_qc_voltage_v] = SLOT(SV_QC_V, 0),
-    [SIG_charge_qc_current_a] = SLOT(SV_QC_I, R_RULE),
-    [SIG_battery_current_a] = SLOT(SV_CUR, 0),
+    [SIG_charge_status] = SLOT(SV_STATUS, R_RULE | R_FRESH),
+    [SIG_charge_qc_voltage_v] = SLOT(SV_QC_V, R_INT | R_FRESH),
+    [SIG_charge_qc_current_a] = SLOT(SV_QC_I, R_RULE | R_INT | R_FRESH),
+    [SIG_battery_current_a] = SLOT(SV_CUR, R_INT),
     [SIG_battery_power_kw] = SLOT(SV_POWER, R_PEAK),
-    [SIG_battery_temp_avg_c] = SLOT(SV_TEMP, R_POINT | R_PEAK | R_TEMP),
-    [SIG_cells_temp_1_c] = SLOT(SV_CT1, R_POINT | R_PEAK | R_TEMP),
-    [SIG_cells_temp_2_c] = SLOT(SV_CT2, R_POINT | R_PEAK | R_TEMP),
-    [SIG_cells_temp_3_c] = SLOT(SV_CT3, R_POINT | R_PEAK | R_TEMP),
-    [SIG_cells_temp_4_c] = SLOT(SV_CT4, R_POINT | R_PEAK | R_TEMP),
-    [SIG_climate_ambient_c] = SLOT(SV_AMB, 0),
+    [SIG_battery_temp_avg_c] = SLOT(SV_TEMP, R_POINT | R_PEAK | R_TEMP | R_INT),
+    [SIG_cells_temp_1_c] = SLOT(SV_CT1, R_POINT | R_PEAK | R_TEMP | R_INT),
+    [SIG_cells_temp_2_c] = SLOT(SV_CT2, R_POINT | R_PEAK | R_TEMP | R_INT),
+    [SIG_cells_temp_3_c] = SLOT(SV_CT3, R_POINT | R_PEAK | R_TEMP | R_INT),
+    [SIG_cells_temp_4_c] = SLOT(SV_CT4, R_POINT | R_PEAK | R_TEMP | R_INT),
+    [SIG_climate_ambient_c] = SLOT(SV_AMB, R_INT),
     [SIG_vehicle_aux_battery_v] = SLOT(SV_AUX, R_POINT | R_PEAK | R_DAY),
     [SIG_vehicle_odometer_km] = SLOT(SV_ODO, R_POINT),
     [SIG_battery_energy_remaining_kwh] = SLOT(SV_REMAIN, R_POINT),
     [SIG_charge_target_soc_pct] = SLOT(SV_TARGET, 0),
     [SIG_position_lat_deg] = SLOT(SV_LAT, R_POINT),
     [SIG_position_lon_deg] = SLOT(SV_LON, R_POINT),
-    [SIG_climate_power_kw] = SLOT(SV_CLIMATE, R_CLIMATE),
+    [SIG_climate_power_kw] = SLOT(SV_CLIMATE, R_CLIMATE | R_INT),
     [SIG_battery_soh_pct] = {0, R_DAY},
     [SIG_battery_capacity_bars] = {0, R_DAY},
     [SIG_battery_gids_full] = {0, R_DAY},
@@ -674,21 +736,16 @@ role_of(unsigned id)
 }
 
 static void
-peaks(struct sessions *s, int k, double v)
+peaks(struct sess_acc *a, bool chg, double pt, int k, double v)
 {
-	struct sess_acc *a = target(s);
-	bool chg = s->open && s->cur.kind == SESS_CHARGE;
-
-	if (a == NULL)
-		return;
 	if (k == SV_SPEED)
-		a->speed_max = fmax(a->speed_max, v);
+		raise_to(&a->speed_max, v);
 	else if (k == SV_POWER) /* a charge's power is what goes in */
-		a->power_max = fmax(a->power_max, chg ? -v : v);
+		raise_to(&a->power_max, chg ? -v : v);
 	else if (k == SV_AUX)
-		a->aux_min = fmin(a->aux_min, v);
+		lower_to(&a->aux_min, v);
 	else if (k == SV_TEMP || (k >= SV_CT1 && k <= SV_CT4))
-		a->temp_max = fmax(a->temp_max, pack_temp(s));
+		raise_to(&a->temp_max, pt);
 }
 
 /* The same double, bit for bit (a -0 is not a 0 in the JSON). */
@@ -719,34 +776,61 @@ rule_input_changed(const struct sessions *s, int k, double v, int64_t t)
 	return !(x->v == v);
 }
 
-/* The frame's updates into the values; what roles they had (R_*). */
-static unsigned
+/* What a frame's updates were to the module: their roles (R_*), and where
+ * the ones that may raise a peak are (u[pk0 .. pk1)). */
+struct seen {
+	unsigned is;
+	size_t pk0, pk1;
+};
+
+/* The frame's updates (at t) into the values. Inlined into its two
+ * callers: no call, no struct returned through memory, on the frame path. */
+static inline __attribute__((always_inline)) struct seen
 absorb(struct sessions *s, int64_t t, const struct sig_update *u, size_t n)
 {
-	unsigned seen = 0;
+	struct seen seen = {0, 0, 0};
 
 	for (size_t i = 0; i < n; i++) {
 		const struct role *r = role_of(u[i].id);
+		unsigned is = r->is;
 		double v = u[i].value;
-		if (r->is == 0)
+		struct sess_val *x;
+		bool same_v;
+		if (is == 0)
 			continue;
-		seen |= r->is;
-		if (r->is & R_ENERGY) {
-			energy(s, u[i].id == SIG_battery_energy_out_kwh, v, t);
-			continue;
+		seen.is |= is;
+		if (is & (R_ENERGY | R_DAY | R_CLIMATE)) {
+			if (is & R_ENERGY) {
+				energy(s, u[i].id == SIG_battery_energy_out_kwh, v, t);
+				continue;
+			}
+			if (is & R_DAY)
+				absorb_day(s, u[i].id, v);
+			if ((is & R_CLIMATE) && !sig_published(sig_by_id(u[i].id)))
+				continue; /* counted only while it is a published signal */
 		}
-		if (r->is & R_DAY)
-			absorb_day(s, u[i].id, v);
-		if ((r->is & R_CLIMATE) && !sig_published(sig_by_id(u[i].id)))
-			continue; /* counted only while it is a published signal */
-		if ((r->is & R_RULE) && rule_input_changed(s, r->slot, v, t))
+		if (is & R_PEAK) {
+			if (seen.pk1 == 0)
+				seen.pk0 = i;
+			seen.pk1 = i + 1;
+		}
+		x = &s->v[r->slot];
+		same_v = x->have && same(x->v, v);
+		if (same_v && !(is & R_FRESH))
+			continue; /* the value held again: nothing reads when it came */
+		if (is & R_INT)
+			integrate_to(s, t); /* the span so far, at the values held */
+		if ((is & R_RULE) && rule_input_changed(s, r->slot, v, t))
 			s->rules_dirty = true;
-		if ((r->is & R_POINT) && !(s->v[r->slot].have && same(s->v[r->slot].v, v)))
+		if ((is & R_POINT) && !same_v)
 			s->points_stale = true; /* a start or end value changed */
-		if (r->is & R_SLOT)
-			set(s, r->slot, v, t);
+		if (is & R_SLOT) {
+			x->v = v;
+			x->t = t;
+			x->have = true;
+		}
 	}
-	if (seen & R_TEMP)
+	if (seen.is & R_TEMP)
 		s->pt = pack_temp_of(s);
 	return seen;
 }
@@ -754,12 +838,17 @@ absorb(struct sessions *s, int64_t t, const struct sig_update *u, size_t n)
 /* A frame's instantaneous values belong to the session open after the
  * rules have seen it (an energy step, to the one before: absorb()). */
 static void
-absorb_peaks(struct sessions *s, const struct sig_update *u, size_t n)
+absorb_peaks(struct sessions *s, const struct sig_update *u, struct seen seen)
 {
-	for (size_t i = 0; i < n; i++) {
+	struct sess_acc *a = target(s);
+	bool chg = s->open && s->cur.kind == SESS_CHARGE;
+
+	if (a == NULL)
+		return;
+	for (size_t i = seen.pk0; i < seen.pk1; i++) {
 		const struct role *r = role_of(u[i].id);
 		if (r->is & R_PEAK)
-			peaks(s, r->slot, u[i].value);
+			peaks(a, chg, s->pt, r->slot, u[i].value);
 	}
 }
 
@@ -839,20 +928,24 @@ frame_due(const struct sessions *s)
 		at = s->day_end_ns;
 	if (s->open && s->next_update_ns < at)
 		at = s->next_update_ns;
+	if (s->charging && fresh(s, SV_QC_V, s->last_t) && s->v[SV_QC_V].t + FRESH_NS + 1 < at)
+		at = s->v[SV_QC_V].t + FRESH_NS + 1; /* the QC's V x I stops counting then */
+	if (s->charging && fresh(s, SV_QC_I, s->last_t) && s->v[SV_QC_I].t + FRESH_NS + 1 < at)
+		at = s->v[SV_QC_I].t + FRESH_NS + 1;
 	return at;
 }
 
 /* What follows the values: the day, the rules, the peaks, the points, the
  * open session's end and update. */
 static void
-frame_rest(struct sessions *s, int64_t t, const struct sig_update *u, size_t n, unsigned seen)
+frame_rest(struct sessions *s, int64_t t, const struct sig_update *u, struct seen seen)
 {
 	if (!s->day_open || t >= s->day_end_ns)
 		day_roll(s, t);
 	s->day.end_ns = t;
 	rules(s, t);
-	if (seen & R_PEAK)
-		absorb_peaks(s, u, n);
+	if (seen.is & R_PEAK)
+		absorb_peaks(s, u, seen);
 	if (s->open && s->points_stale) {
 		/* the points change only with their values (or a new session) */
 		point_fill(s, &s->cur.p0);
@@ -866,44 +959,37 @@ frame_rest(struct sessions *s, int64_t t, const struct sig_update *u, size_t n, 
 	s->due_ns = frame_due(s);
 }
 
-/* The times of a frame that changed nothing the rules or the points read
- * (no day, limit or update due either: s->due_ns): the rules would decide
- * what they decided (rules()), only the times move on. */
-static void
-frame_times(struct sessions *s, int64_t t)
-{
-	s->day.end_ns = t;
-	if (s->charging)
-		s->last_charge_ns = t; /* as charge_on() */
-	if (s->open && !s->in_tail)
-		s->cur.end_ns = t;
-}
-
-/* A frame after a restore, the first, one after a sleep gap or time going
- * back, or one at or after a limit (s->due_ns): everything. */
-static void
+/* A frame after a restore, the first, one after a gap longer than an
+ * integration step (a sleep among them) or time going back, or one at or
+ * after a limit (s->due_ns): everything. Not inlined, nor frame_values:
+ * the frames that are nothing to the module (most) then pay for no
+ * register saves of theirs in sessions_frame. */
+static void __attribute__((noinline))
 frame_full(struct sessions *s, int64_t t, const struct sig_update *u, size_t n)
 {
+	sessions_flush(s);
 	frame_start(s, t);
-	integrate(s, t);
+	integrate_step(s, t);
 	s->have_t = true;
 	s->last_t = t;
-	frame_rest(s, t, u, n, absorb(s, t, u, n));
+	frame_rest(s, t, u, absorb(s, t, u, n));
 }
 
-/* The values of a frame with updates the module uses (first_used()). */
-static void
-frame_values(struct sessions *s, int64_t t, const struct sig_update *u, size_t n)
+/* The values of a frame (at t, after one at prev) with updates the module
+ * uses (first_used()). */
+static void __attribute__((noinline))
+frame_values(struct sessions *s, int64_t t, int64_t prev, const struct sig_update *u, size_t n)
 {
-	unsigned seen = absorb(s, t, u, n);
+	struct seen seen = absorb(s, t, u, n);
 
 	if (s->rules_dirty || s->points_stale) {
-		frame_rest(s, t, u, n, seen);
+		integrate_to(s, t);
+		settle(s, prev);
+		frame_rest(s, t, u, seen);
 		return;
 	}
-	frame_times(s, t);
-	if (seen & R_PEAK)
-		absorb_peaks(s, u, n);
+	if (seen.is & R_PEAK)
+		absorb_peaks(s, u, seen);
 }
 
 /* The first of a frame's updates the module uses (n: none); most are
@@ -921,26 +1007,27 @@ first_used(const struct sig_update *u, size_t n)
 void
 sessions_frame(struct sessions *s, int64_t t, const struct sig_update *u, size_t n)
 {
+	int64_t prev = s->last_t;
 	size_t i;
 
-	/* one comparison for the sleep gap and time going back (a huge gap
-	 * unsigned), one for what is due (the day, the rules' limit, the
-	 * update; or a restore, the first frame: INT64_MIN) */
-	if (t >= s->due_ns || (uint64_t)(t - s->last_t) >= (uint64_t)s->cfg.asleep_ns) {
+	/* one comparison for a gap longer than a step (a sleep among them)
+	 * and time going back (a huge gap unsigned), one for what is due (the
+	 * day, the rules' limit, the update, a charger value going stale; or
+	 * a restore, the first frame: INT64_MIN) */
+	if (t >= s->due_ns || (uint64_t)(t - prev) > (uint64_t)STEP_MAX_NS) {
 		frame_full(s, t, u, n);
 		return;
 	}
-	integrate(s, t);
+	/* otherwise the span goes on (integrate_to), and the times (settle) */
 	s->last_t = t;
 	if ((i = first_used(u, n)) < n)
-		frame_values(s, t, u + i, n - i); /* the ones before are nothing to it */
-	else
-		frame_times(s, t);
+		frame_values(s, t, prev, u + i, n - i); /* the ones before are nothing to it */
 }
 
 void
 sessions_idle(struct sessions *s, int64_t t)
 {
+	sessions_flush(s);
 	if (s->open && s->cur.kind == SESS_TRIP) {
 		if (!s->in_tail)
 			tail_start(s, t); /* it ends when the bus was last heard */
@@ -960,6 +1047,7 @@ sessions_finish(struct sessions *s)
 {
 	bool off = have(s, SV_READY) && s->v[SV_READY].v == 0;
 
+	sessions_flush(s);
 	if (s->open && s->cur.kind != SESS_PARK) {
 		/* a trip that ended with the car switched off is complete */
 		s->cur.partial_end = !(s->cur.kind == SESS_TRIP && s->in_tail && off);

@@ -92,6 +92,7 @@ struct sessions {
 	struct sessions_cfg cfg;
 	bool have_t;
 	int64_t last_t;	 /* the last frame's time */
+	int64_t int_t;	 /* the sums are integrated up to this frame time (session.c) */
 	bool data_known; /* data_start is the first frame's time (not after a restore) */
 	int64_t data_start;
 	bool restored; /* the next frame decides the recovery */
@@ -140,6 +141,10 @@ void sessions_frame(struct sessions *s, int64_t t_ns, const struct sig_update *u
 void sessions_idle(struct sessions *s, int64_t t_ns);
 /* The data ends (end of a log): every open session ends, partial. */
 void sessions_finish(struct sessions *s);
+/* The figures up to the last frame: the sums and the latest times are
+ * brought up to date when they are read or their values change, and by
+ * this (a save does it first). */
+void sessions_flush(struct sessions *s);
 /* The events since the last call: s->ev[0 .. s->nev); then clear them. */
 static inline void
 sessions_clear_events(struct sessions *s)
@@ -156,7 +161,7 @@ void session_text(const struct session *x, const struct sessions_cfg *cfg, struc
 
 /* Checkpoint (session_ckpt.c): a versioned text blob of the whole state;
  * restore gives 0, or -1 with err when it is not one (state untouched). */
-void sessions_save(const struct sessions *s, struct buf *b);
+void sessions_save(struct sessions *s, struct buf *b);
 /* The same text, with each fractional figure's text kept from the last save
  * while its double has the same bits (%.17g is most of a save's cost); c
  * starts zeroed and belongs to one writer. */
@@ -168,7 +173,7 @@ struct sess_ckpt_cache {
 		char text[31];
 	} f[SESS_CKPT_FIELDS];
 };
-void sessions_save_cached(const struct sessions *s, struct buf *b, struct sess_ckpt_cache *c);
+void sessions_save_cached(struct sessions *s, struct buf *b, struct sess_ckpt_cache *c);
 int sessions_restore(struct sessions *s, const char *text, char *err, size_t errlen);
 /* A state taken from elsewhere (a replay's frame): the next frame decides
  * the recovery, as after a restore. */

@@ -193,10 +193,11 @@ put_field(struct buf *b, const char *prefix, size_t plen, const struct field *f,
 }
 
 void
-sessions_save_cached(const struct sessions *s, struct buf *b, struct sess_ckpt_cache *c)
+sessions_save_cached(struct sessions *s, struct buf *b, struct sess_ckpt_cache *c)
 {
 	size_t k = 0;
 
+	sessions_flush(s); /* the figures as of the last frame */
 	buf_printf(b, "%s %d\n", CKPT_MAGIC, CKPT_VERSION);
 	for (size_t g = 0; g < sizeof(groups) / sizeof(groups[0]); g++) {
 		size_t plen = strlen(groups[g].prefix);
@@ -208,7 +209,7 @@ sessions_save_cached(const struct sessions *s, struct buf *b, struct sess_ckpt_c
 }
 
 void
-sessions_save(const struct sessions *s, struct buf *b)
+sessions_save(struct sessions *s, struct buf *b)
 {
 	sessions_save_cached(s, b, NULL);
 }
@@ -314,6 +315,7 @@ sessions_restore(struct sessions *s, const char *text, char *err, size_t errlen)
 		return -1;
 	}
 	n->have_t = true;
+	n->int_t = n->last_t; /* a save integrates first */
 	sessions_mark_restored(n);
 	n->nev = 0;
 	*s = *n;

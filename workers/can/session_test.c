@@ -404,6 +404,77 @@ test_session_quick_charge(void)
 	CHECK_INT(count(SESS_TRIP, SESS_START), ==, 1);
 }
 
+/* The sums are integrated when an integrand changes, not each frame: the
+ * charger's voltage, when it stops, counts until it goes stale (5 s after
+ * its last update, as per frame), though the current and the state go on. */
+static void
+test_session_qc_values_stop(void)
+{
+	struct car c;
+	const struct session *x;
+
+	setup(NULL);
+	car_init(&c, T0);
+	c.ready = 0;
+	run(&c, 20);
+	c.status = 4, c.qc_v = 380, c.qc_i = 100, c.power = -37.6;
+	run(&c, 62.37);
+	c.qc_v = NAN; /* the voltage stops coming, the charger's current does not */
+	run(&c, 60);
+	c.status = 0, c.power = 0.4;
+	run(&c, 30);
+	sessions_finish(&ss);
+	drain();
+	x = ended(SESS_CHARGE, 0);
+	/* 62.37 s of V x I and the 5 s it stays fresh: a frame (1e-4 kWh) either way */
+	CHECK_DBL(jnum(x, "grid_kwh"), 38.0 * (62.37 + 5) / 3600, 0.00015);
+	CHECK_DBL(x->a.qc_s, 62.37 + 5, 0.011);
+}
+
+/* Saving (which brings the sums up to the last frame) at any moment gives
+ * the figures of a run without saves. */
+static void
+test_session_saves_change_nothing(void)
+{
+	char a[4][1024];
+	const int kinds[4] = {SESS_TRIP, SESS_PARK, SESS_CHARGE, SESS_DAILY};
+
+	for (int pass = 0; pass < 2; pass++) {
+		struct car c;
+		struct buf b, j;
+		setup(NULL);
+		car_init(&c, T0);
+		buf_init(&b);
+		for (int k = 0; k < 2400; k++) { /* 4 min: a drive with stops, a QC */
+			c.ready = 1, c.gear = k < 1400 ? D : P;
+			c.speed = k < 1400 ? 30 + 20 * sin(k / 50.0) * (k % 300 > 40) : 0;
+			c.power = k < 1400 ? c.speed / 3 : -40;
+			c.status = k < 1500 ? NAN : 4;
+			c.qc_v = k < 1500 ? NAN : 390, c.qc_i = k < 1500 ? NAN : 105 - k / 100.0;
+			c.temp = 20 + k / 300.0, c.amb = 8 + (k % 7) / 10.0;
+			run(&c, 0.1);
+			if (pass == 1 && k % 37 == 0) {
+				buf_reset(&b);
+				sessions_save(&ss, &b);
+			}
+		}
+		c.status = 0, c.qc_i = 0;
+		run(&c, 10);
+		sessions_finish(&ss);
+		drain();
+		for (int i = 0; i < 4; i++) {
+			buf_init(&j);
+			session_json(ended(kinds[i], 0), &cfg, &j);
+			if (pass == 0)
+				snprintf(a[i], sizeof(a[i]), "%s", buf_str(&j));
+			else
+				CHECK_STR(buf_str(&j), a[i]);
+			buf_free(&j);
+		}
+		buf_free(&b);
+	}
+}
+
 /* Save, let the old module run on (the checkpoint does not know that), and
  * go on from the checkpoint in a new one after the restart's gap. */
 static void
@@ -754,5 +825,6 @@ T_MAIN(T(test_session_trip_with_stops_at_lights), T(test_session_trip_positions)
        T(test_session_trip_across_restart), T(test_session_energy_signs),
        T(test_session_tou_across_midnight_on_dst_night),
        T(test_session_park_drain_and_daily_capacity), T(test_session_checkpoint_round_trip),
-       T(test_session_checkpoint_cache_same_text),
+       T(test_session_checkpoint_cache_same_text), T(test_session_qc_values_stop),
+       T(test_session_saves_change_nothing),
        T(test_session_parked_gives_none))
