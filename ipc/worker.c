@@ -353,12 +353,7 @@ worker_run(struct worker *w)
 		fatal("event loop");
 	loop_timer_free(w->hb_timer);
 	w->hb_timer = NULL;
-	if (bus_stuck_closes() > 0) {
-		/* a thread is still in nng_close (bus.c): no exit handler runs
-		 * beside it, and what nng lost in the hang is not a leak of ours */
-		fflush(NULL);
-		_exit(w->exit_code);
-	}
+	bus_exit_if_stuck(w->exit_code);
 	return w->exit_code;
 }
 

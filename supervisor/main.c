@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bus.h"
 #include "journal.h"
 #include "leafmond.h"
 #include "log.h"
@@ -382,5 +383,6 @@ main(int argc, char **argv)
 	write_status_file(&d);
 	control_close(&d);
 	log_info("leafmond stopped");
+	bus_exit_if_stuck(d.exit_code);
 	return d.exit_code;
 }
