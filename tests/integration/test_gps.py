@@ -172,8 +172,10 @@ def test_gps_values_in_get_and_influx():
                 kv = dict(x.split(" ", 1) for x in f.read().splitlines() if " " in x)
             return kv if kv.get("cur.kind") == "0" and kv.get("cur.p0.lat", "nan") != "nan" else None
         kv = wait_for(trip_start, 60, "an open trip in the session checkpoint")
-        assert LAT0 - 1e-6 <= float(kv["cur.p0.lat"]) <= LAT0 + 0.0121, kv["cur.p0.lat"]
-        assert abs(float(kv["cur.p0.lon"]) - LON0) < 1e-6, kv["cur.p0.lon"]
+        # its fractions are C99 hexadecimal floats (session_ckpt.c)
+        num = lambda v: float.fromhex(v) if "0x" in v else float(v)
+        assert LAT0 - 1e-6 <= num(kv["cur.p0.lat"]) <= LAT0 + 0.0121, kv["cur.p0.lat"]
+        assert abs(num(kv["cur.p0.lon"]) - LON0) < 1e-6, kv["cur.p0.lon"]
     finally:
         feed.kill()
         d.stop()

@@ -163,8 +163,8 @@ void session_text(const struct session *x, const struct sessions_cfg *cfg, struc
  * restore gives 0, or -1 with err when it is not one (state untouched). */
 void sessions_save(struct sessions *s, struct buf *b);
 /* The same text, with each fractional figure's text kept from the last save
- * while its double has the same bits (%.17g is most of a save's cost); c
- * starts zeroed and belongs to one writer. */
+ * while its double has the same bits; c starts zeroed and belongs to one
+ * writer. */
 #define SESS_CKPT_FIELDS 147
 struct sess_ckpt_cache {
 	struct {

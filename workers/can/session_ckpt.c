@@ -1,7 +1,9 @@
 /*
  * The session module's checkpoint: a versioned text blob, one "name value"
- * line per field ("leafmon-sessions 1" first). Doubles are written exactly
- * (%.17g, "nan" for unknown). Unknown names are skipped, so a newer
+ * line per field ("leafmon-sessions 1" first). Doubles are written exactly:
+ * whole ones as integers, the others as C99 hexadecimal floats (strtod reads
+ * both, and the %.17g of earlier checkpoints), "nan" for unknown. Unknown
+ * names are skipped, so a newer
  * leafmon reads an older checkpoint; a missing field keeps its initial
  * value. The values the rules read (s->v) are not kept: they are learned
  * again from the bus within a second.
@@ -127,9 +129,41 @@ put_i64(char *p, int64_t v)
 	return p;
 }
 
-/* v as printf's "%.17g" writes it (exact), at p (room for 32); the end.
- * Most figures are 0, unknown or whole: those without printf; the others'
- * text is kept in slot k of c (when not NULL) until v's bits change. */
+/* A finite, non-zero v as a C99 hexadecimal float ("-0x1.8p-3"), exact and
+ * without printf (a figure changes each second while a session is open), at
+ * p (room for 32); the end. */
+static char *
+put_hex(char *p, double v)
+{
+	static const char hex[] = "0123456789abcdef";
+	uint64_t bits, mant;
+	int exp;
+
+	memcpy(&bits, &v, sizeof(bits));
+	mant = bits & ((1ULL << 52) - 1);
+	exp = (int)((bits >> 52) & 0x7ff);
+	if (bits >> 63)
+		*p++ = '-';
+	if (exp == 0x7ff) { /* not a NAN here */
+		memcpy(p, "inf", 3);
+		return p + 3;
+	}
+	memcpy(p, exp ? "0x1" : "0x0", 3); /* exp 0: subnormal, 0x0.<mant>p-1022 */
+	p += 3;
+	if (mant != 0) {
+		*p++ = '.';
+		for (int sh = 48; mant != 0; sh -= 4) {
+			*p++ = hex[(mant >> sh) & 0xf];
+			mant &= (1ULL << sh) - 1;
+		}
+	}
+	*p++ = 'p';
+	return put_i64(p, exp ? exp - 1023 : -1022);
+}
+
+/* v exactly, at p (room for 32); the end. Most figures are 0, unknown or
+ * whole; the others' text is kept in slot k of c (when not NULL) until v's
+ * bits change. */
 static char *
 put_dbl(char *p, double v, struct sess_ckpt_cache *c, size_t k)
 {
@@ -145,13 +179,13 @@ put_dbl(char *p, double v, struct sess_ckpt_cache *c, size_t k)
 		memcpy(p, w, n);
 		return p + n;
 	}
-	if (fabs(v) < 1e17 && v == trunc(v)) /* %.17g prints these as integers */
+	if (fabs(v) < 1e17 && v == trunc(v))
 		return put_i64(p, (int64_t)v);
 	if (c == NULL)
-		return p + snprintf(p, 32, "%.17g", v);
+		return put_hex(p, v);
 	memcpy(&bits, &v, sizeof(bits));
-	if (c->f[k].len == 0 || c->f[k].bits != bits) { /* %.17g: 24 characters at most */
-		c->f[k].len = (uint8_t)snprintf(c->f[k].text, sizeof(c->f[k].text), "%.17g", v);
+	if (c->f[k].len == 0 || c->f[k].bits != bits) { /* 24 characters at most */
+		c->f[k].len = (uint8_t)(put_hex(c->f[k].text, v) - c->f[k].text);
 		c->f[k].bits = bits;
 	}
 	memcpy(p, c->f[k].text, c->f[k].len);

@@ -708,7 +708,7 @@ test_session_checkpoint_cache_same_text(void)
 	sessions_save(&ss, &a);
 	sessions_save_cached(&ss, &b, &cache);
 	CHECK_STR(buf_str(&a), buf_str(&b));
-	CHECK(strstr(buf_str(&b), "cur.a.dist_km 0.") != NULL); /* a fraction: formatted */
+	CHECK(strstr(buf_str(&b), "cur.a.dist_km 0x1.") != NULL); /* a fraction: formatted */
 	buf_free(&a);
 	buf_free(&b);
 }
@@ -735,6 +735,27 @@ test_session_checkpoint_round_trip(void)
 	sessions_save(&other, &b);
 	CHECK_STR(buf_str(&a), buf_str(&b));
 	CHECK(other.open && other.in_tail && other.cur.kind == SESS_TRIP);
+	/* every double comes back bit for bit: fractions, tiny, huge, negative
+	 * (hexadecimal floats), whole ones, and the %.17g of older checkpoints */
+	const double d[] = {0.1, 1.0 / 3, -2.5e-310, 1.7976931348623157e308, -123.456e-7, 42, -0.0,
+			    -INFINITY};
+	double *fig[] = {&ss.cur.a.dist_km, &ss.cur.a.ah, &ss.cur.a.e_out, &ss.cur.a.temp_sum,
+			 &ss.day.a.amb_sum, &ss.day.a.cost, &ss.tail.qc_kwh, &ss.day.a.aux_min};
+	for (size_t i = 0; i < sizeof(d) / sizeof(d[0]); i++)
+		*fig[i] = d[i];
+	buf_reset(&a);
+	sessions_save(&ss, &a);
+	CHECK(strstr(buf_str(&a), "\ncur.a.dist_km 0x1.999999999999ap-4\n") != NULL);
+	CHECK_INT(sessions_restore(&other, buf_str(&a), err, sizeof(err)), ==, 0);
+	const double *back[] = {&other.cur.a.dist_km, &other.cur.a.ah, &other.cur.a.e_out,
+				&other.cur.a.temp_sum, &other.day.a.amb_sum, &other.day.a.cost,
+				&other.tail.qc_kwh, &other.day.a.aux_min};
+	for (size_t i = 0; i < sizeof(d) / sizeof(d[0]); i++)
+		CHECK(memcmp(back[i], &d[i], sizeof(double)) == 0);
+	CHECK_INT(sessions_restore(&other, "leafmon-sessions 1\ncur.a.ah 0.33333333333333331\nend\n",
+				   err, sizeof(err)),
+		  ==, 0);
+	CHECK(other.cur.a.ah == 1.0 / 3);
 	/* not one: refused, the state untouched */
 	CHECK_INT(sessions_restore(&other, "hello\n", err, sizeof(err)), ==, -1);
 	CHECK_INT(sessions_restore(&other, "leafmon-sessions 1\nopen 1\n", err, sizeof(err)), ==,
