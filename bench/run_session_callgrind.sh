@@ -45,7 +45,7 @@ ir_total() {
 	sed -n 's/^summary: *//p' "$1"
 }
 ir_incl() {
-	callgrind_annotate --inclusive=yes "$1" 2>/dev/null |
+	callgrind_annotate --inclusive=yes --threshold=100 "$1" 2>/dev/null |
 		awk -v f="$2" '$0 ~ ("[:*]" f " ") || $0 ~ ("[:*]" f "$") { gsub(",", "", $1); print $1; exit }'
 }
 

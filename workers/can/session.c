@@ -611,7 +611,7 @@ sessions_flush(struct sessions *s)
 static void
 price_energy(struct sessions *s, struct sess_acc *a, double net_kwh, int64_t t)
 {
-	if (s->cfg.tariff == NULL || !tariff_has_ac(s->cfg.tariff))
+	if (!s->ac_priced)
 		return;
 	if (t >= s->price_until || t < s->price_until - SEC(60))
 		s->price_ok = tariff_price_at(s->cfg.tariff, t, &s->price, &s->price_until) == 0;
@@ -892,6 +892,7 @@ sessions_init(struct sessions *s, const struct sessions_cfg *cfg)
 	s->rules_dirty = true;
 	s->due_ns = INT64_MIN;
 	s->pt = NAN;
+	s->ac_priced = cfg->tariff != NULL && tariff_has_ac(cfg->tariff);
 	acc_init(&s->tail);
 	/* unknown, also for a checkpoint from before a figure existed */
 	s->cur.p0 = s->cur.p1 = s->tail_p = s->day.p0 = s->day.p1 = point_unknown();

@@ -75,7 +75,7 @@ struct sessions_cfg {
 	int64_t asleep_ns;	     /* [can] asleep_after_s (> 0): a frame gap this long is a sleep */
 	double min_trip_km;	     /* [ledger] min_trip_km */
 	double ac_efficiency;	     /* [ledger] ac_efficiency */
-	const struct tariff *tariff; /* NULL: no cost; must outlive the sessions */
+	const struct tariff *tariff; /* NULL: no cost; set before sessions_init, outlives them */
 };
 
 /* The values the rules and the figures read (SV_*, session.c). */
@@ -125,6 +125,7 @@ struct sessions {
 	struct session day;
 	int64_t day_end_ns;
 	/* tariff cache */
+	bool ac_priced; /* the tariff has an AC price (sessions_init) */
 	int64_t price_until;
 	double price;
 	bool price_ok;

@@ -312,6 +312,7 @@ test_session_ac_charge_interrupted_and_resumed(void)
 	setup(NULL);
 	tar.price_kwh = 0.30;
 	snprintf(tar.currency, sizeof(tar.currency), "EUR");
+	sessions_init(&ss, &cfg); /* it reads the tariff's kinds then */
 	car_init(&c, T0);
 	c.ready = 0, c.status = 1; /* plugged in */
 	run(&c, 30);
@@ -609,6 +610,7 @@ test_session_tou_across_midnight_on_dst_night(void)
 	setup("CET-1CEST,M3.5.0,M10.5.0/3");
 	tar.price_kwh = 0.30;
 	CHECK_INT(tariff_parse_tou(&tar, "* 23:00-07:00 0.10", err, sizeof(err)), ==, 0);
+	sessions_init(&ss, &cfg);
 	t0 = (int64_t)mktime(&tm) * 1000000000LL;
 	car_init(&c, t0);
 	c.dt = 0.2; /* a frame every 200 ms: nine hours */
