@@ -443,6 +443,11 @@ test_logfmt_trc(void)
 	CHECK_INT(one(&p, "     4)        31.5  Warng  FFFFFFFF  4  00 00 00 08  BUSHEAVY", &f), ==,
 		  0);
 	CHECK_INT(one(&p, "     5)        41.5  Rx         01DB  8  00 11", &f), ==, -1);
+	/* found by fuzz_logread: nothing after the time is an error, and the
+	 * byte after the line is not read (here an "X", a bus event's start) */
+	const char cut[] = "     6)        51.5 X";
+	char why[200];
+	CHECK_INT(logparse_line(&p, cut, sizeof(cut) - 2, &f, why, sizeof(why)), ==, -1);
 	/* 2.1 with $COLUMNS: bus, reserved column, FD, remote, status, error */
 	logparse_init(&p, LF_AUTO, BUS_EV, 0);
 	CHECK_INT(one(&p, ";$FILEVERSION=2.1", &f), ==, 0);

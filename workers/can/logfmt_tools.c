@@ -465,8 +465,9 @@ trc_v1(struct logparse *p, struct sc *s, struct can_rec *f, char *err, size_t er
 		return ERR("expected the time offset in ms");
 	if (eat_word(s, "Tx"))
 		f->flags |= CANF_TX;
-	else if (!eat_word(s, "Rx") && (*s->p < '0' || *s->p > '9') && hexv(*s->p) < 0)
-		return 0; /* Warng, Error: bus events */
+	else if (!eat_word(s, "Rx") && !at_end(s) && (*s->p < '0' || *s->p > '9') &&
+		 hexv(*s->p) < 0)
+		return 0; /* Warng, Error: bus events (nothing after the time: an error below) */
 	skip_ws(s);
 	if (hex_num(s, 8, &id, &nd) < 0 || need_ws(s) < 0 || dec_u64(s, &n) < 0 || n > 8)
 		return ERR("expected 'ID DLC' (DLC 0..8)");
