@@ -568,10 +568,11 @@ integrate_span(struct sessions *s, int64_t dt_ns, int64_t t)
 static void
 integrate_to(struct sessions *s, int64_t t)
 {
-	if (s->have_t && t > s->int_t)
+	if (t <= s->int_t)
+		return;
+	if (s->have_t)
 		integrate_span(s, t - s->int_t, t);
-	if (t > s->int_t || !s->have_t)
-		s->int_t = t;
+	s->int_t = t;
 }
 
 /* The step from the last frame to a frame at t after any gap (the whole
@@ -590,8 +591,6 @@ integrate_step(struct sessions *s, int64_t t)
 static void
 settle(struct sessions *s, int64_t t)
 {
-	if (!s->have_t)
-		return;
 	if (s->day_open)
 		s->day.end_ns = t;
 	if (s->charging)
@@ -929,10 +928,10 @@ frame_due(const struct sessions *s)
 		at = s->day_end_ns;
 	if (s->open && s->next_update_ns < at)
 		at = s->next_update_ns;
+	/* the QC's V x I stops counting when its voltage goes stale (its
+	 * current's is the rules' limit already: rules_due) */
 	if (s->charging && fresh(s, SV_QC_V, s->last_t) && s->v[SV_QC_V].t + FRESH_NS + 1 < at)
-		at = s->v[SV_QC_V].t + FRESH_NS + 1; /* the QC's V x I stops counting then */
-	if (s->charging && fresh(s, SV_QC_I, s->last_t) && s->v[SV_QC_I].t + FRESH_NS + 1 < at)
-		at = s->v[SV_QC_I].t + FRESH_NS + 1;
+		at = s->v[SV_QC_V].t + FRESH_NS + 1;
 	return at;
 }
 

@@ -3,10 +3,9 @@
  * line per field ("leafmon-sessions 1" first). Doubles are written exactly:
  * whole ones as integers, the others as C99 hexadecimal floats (strtod reads
  * both, and the %.17g of earlier checkpoints), "nan" for unknown. Unknown
- * names are skipped, so a newer
- * leafmon reads an older checkpoint; a missing field keeps its initial
- * value. The values the rules read (s->v) are not kept: they are learned
- * again from the bus within a second.
+ * names are skipped, so a newer leafmon reads an older checkpoint; a
+ * missing field keeps its initial value. The values the rules read (s->v)
+ * are not kept: they are learned again from the bus within a second.
  */
 #include <errno.h>
 #include <inttypes.h>
