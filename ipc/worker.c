@@ -361,5 +361,8 @@ void
 worker_exit(struct worker *w, int code)
 {
 	w->exit_code = code;
+	/* no heartbeat after: the worker's state may be gone (a due timer
+	 * would still fire in this turn of the loop) */
+	loop_timer_stop(w->hb_timer);
 	loop_stop(w->loop);
 }

@@ -709,8 +709,7 @@ can_worker_heartbeat(struct can_worker *cw, struct heartbeat *hb)
 		hb_counter(hb, "replay_resumed", cw->resumed);
 	if (cw->recording)
 		hb_counter(hb, "recorded_frames", (double)cw->rec.frames);
-	if (cw->sess != NULL) /* gone after a stop; a last heartbeat may follow it */
-		can_sessions_heartbeat(cw->sess, hb);
+	can_sessions_heartbeat(cw->sess, hb);
 	can_poll_heartbeat(&cw->poll, hb);
 	can_gps_heartbeat(&cw->gps, hb);
 	for (int i = 0; i < cw->nsrc; i++) {
